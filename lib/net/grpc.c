@@ -410,7 +410,8 @@ struct unary_io {
 	grpc_op ops[6];
 };
 
-static grpc_call_error unary_start(struct unary_io *io, const ProtobufCMessage *req, void *tag)
+static grpc_call_error unary_start(struct unary_io *io, const ProtobufCMessage *req,
+                                   bool wait_ready, void *tag)
 {
 	grpc_metadata_array_init(&io->md_init);
 	grpc_metadata_array_init(&io->md_trail);
@@ -419,6 +420,9 @@ static grpc_call_error unary_start(struct unary_io *io, const ProtobufCMessage *
 	grpc_op *op = io->ops;
 	memset(io->ops, 0, sizeof(io->ops));
 	op->op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (wait_ready)
+		op->flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY |
+		            GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
 	op++;
 	op->op = GRPC_OP_SEND_MESSAGE;
 	op->data.send_message.send_message = io->send;
@@ -522,7 +526,7 @@ int ckgrpc_unary(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
 	c->io.call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
 	                                      grpc_slice_from_static_string(c->method), NULL,
 	                                      deadline_from_ms(timeout_ms), NULL);
-	grpc_call_error e = unary_start(&c->io, req, &c->tag);
+	grpc_call_error e = unary_start(&c->io, req, false, &c->tag);
 	if (e != GRPC_CALL_OK) {
 		unary_io_destroy(&c->io);
 		free(c->method);
@@ -555,8 +559,8 @@ ckgrpc_call *ckgrpc_current_call(void)
 	return current_call;
 }
 
-int ckgrpc_unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMessage *req,
-                      const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+static int unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, bool wait_ready,
                       ProtobufCMessage **out, ck_err **err)
 {
 	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -566,7 +570,7 @@ int ckgrpc_unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMes
 	                                   grpc_slice_from_static_string(method), NULL,
 	                                   deadline_from_ms(timeout_ms), NULL);
 	int r;
-	grpc_call_error e = unary_start(&io, req, &tag);
+	grpc_call_error e = unary_start(&io, req, wait_ready, &tag);
 	if (e != GRPC_CALL_OK) {
 		r = ck_err_set(err, -EIO, "grpc %s: start_batch failed (%d)", method, (int)e);
 	} else {
@@ -581,6 +585,20 @@ int ckgrpc_unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMes
 	grpc_completion_queue_shutdown(cq);
 	grpc_completion_queue_destroy(cq);
 	return r;
+}
+
+int ckgrpc_unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                      ProtobufCMessage **out, ck_err **err)
+{
+	return unary_sync(ch, method, req, resp_desc, timeout_ms, false, out, err);
+}
+
+int ckgrpc_unary_sync_ready(ckgrpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                            const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                            ProtobufCMessage **out, ck_err **err)
+{
+	return unary_sync(ch, method, req, resp_desc, timeout_ms, true, out, err);
 }
 
 /* ---- bidirectional streams ---- */
