@@ -1,0 +1,32 @@
+/* pb: Kubernetes protobuf request bodies -> JSON.
+ *
+ * kubectl 1.32+ sends typed creates as `application/vnd.kubernetes.protobuf`: the
+ * 4-byte magic "k8s\0" followed by a runtime.Unknown message whose typeMeta names
+ * apiVersion/kind and whose raw field holds the object's own message. The message
+ * definitions are ours, under proto/k8s/, with upstream's names and field numbers
+ * and the JSON names as field names; a descriptor-driven walker turns them into the
+ * JSON the rest of ckube works with.
+ */
+#ifndef CK_API_PB_H
+#define CK_API_PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/error.h"
+
+/* The 4-byte prefix of every Kubernetes protobuf body. */
+#define PB_K8S_MAGIC     "k8s\0"
+#define PB_K8S_MAGIC_LEN 4
+
+/* Decodes a Kubernetes protobuf body (magic "k8s\0", then a runtime.Unknown whose
+ * typeMeta gives apiVersion/kind and whose raw holds the object's message) into a
+ * new JSON object with "apiVersion" and "kind" set and fields named as in JSON.
+ * On success returns 0 and stores the object (caller owns it) in *out.
+ * Returns -EINVAL (malformed, truncated, wrong magic) or -EPROTONOSUPPORT (kind not
+ * supported), with *err set; *out is untouched then. Never crashes on any input. */
+int pb_decode_k8s(const uint8_t *buf, size_t len, cJSON **out, ck_err **err);
+
+#endif
