@@ -12,7 +12,11 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
+#include <sched.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -489,8 +493,33 @@ static void remove_shim_sockets(const char *state_dir)
 	closedir(ns);
 }
 
+/* Instances still running, for the atexit hook. */
+static ch_containerd *running[16];
+
+static void track(ch_containerd *c, bool add)
+{
+	for (size_t i = 0; i < CK_ARRAY_SIZE(running); i++) {
+		if (add && !running[i]) {
+			running[i] = c;
+			return;
+		}
+		if (!add && running[i] == c) {
+			running[i] = NULL;
+			return;
+		}
+	}
+}
+
+static void stop_all_at_exit(void)
+{
+	for (size_t i = 0; i < CK_ARRAY_SIZE(running); i++)
+		if (running[i])
+			ch_containerd_stop(running[i]);
+}
+
 static void free_instance(ch_containerd *c)
 {
+	track(c, false);
 	free(c->dir);
 	free(c->socket);
 	free(c->endpoint);
@@ -554,6 +583,15 @@ static const char config_template[] =
     "  [plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
     "    config_path = \"%1$s/certs.d\"\n";
 
+/* A bridge with host-local IPAM, inside the instance's own network namespace; no
+ * routes beyond the pod subnet (so no default route anywhere). */
+static const char default_conflist[] =
+    "{\"cniVersion\":\"1.0.0\",\"name\":\"ckube-test\",\"plugins\":["
+    "{\"type\":\"bridge\",\"bridge\":\"cni0\",\"isGateway\":true,\"hairpinMode\":true,"
+    "\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"dataDir\":\"%s/ipam\","
+    "\"ranges\":[[{\"subnet\":\"10.88.0.0/24\"}]],\"routes\":[]}},"
+    "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}\n";
+
 static bool socket_accepts(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -605,6 +643,61 @@ static int wait_socket(ch_containerd *c, int timeout_ms, ck_err **err)
 	}
 }
 
+/* Child side of spawn_containerd: only system calls between fork and exec. */
+static void child_exec(const char *conf, const char *log, const char *cni_dir, bool own_ns)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		_exit(126);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(126);
+	/* Dies with the test process; the stop (or the atexit hook) cleans up the rest. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (own_ns) {
+		/* Own network namespace (the CNI bridge and every pod live there, reaching
+		 * nothing outside) and own mount namespace (netns and rootfs mounts stay out
+		 * of the host's table and go when the last shim exits). */
+		if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
+			_exit(125);
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(125);
+		/* containerd 1.6 keeps CNI results in /var/lib/cni: give it our own. */
+		if (mount(cni_dir, "/var/lib/cni", NULL, MS_BIND, NULL) < 0)
+			_exit(125);
+		int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct ifreq ifr = {0};
+		strcpy(ifr.ifr_name, "lo");
+		if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+			_exit(125);
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+			_exit(125);
+	}
+	char *argv[] = {"containerd", "--config", (char *)conf, NULL};
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static int spawn_containerd(ch_containerd *c, const char *conf, bool own_ns, ck_err **err)
+{
+	_cleanup_free_ char *cni_dir = ck_asprintf("%s/cni", c->dir);
+	if (own_ns) {
+		if (mkdir(cni_dir, 0755) < 0)
+			return ck_err_errno(err, -errno, "mkdir %s", cni_dir);
+		/* The mount point must exist on the host; an empty directory is harmless. */
+		if (mkdir("/var/lib/cni", 0755) < 0 && errno != EEXIST)
+			return ck_err_errno(err, -errno, "mkdir /var/lib/cni");
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return ck_err_errno(err, -errno, "fork");
+	if (pid == 0)
+		child_exec(conf, c->log_file, cni_dir, own_ns);
+	c->pid = pid;
+	return 0;
+}
+
 int ch_containerd_start(const ch_containerd_opts *opts, ch_containerd **out, ck_err **err)
 {
 	static int counter;
@@ -635,35 +728,24 @@ int ch_containerd_start(const ch_containerd_opts *opts, ch_containerd **out, ck_
 		goto fail;
 	}
 	r = write_file(conf, body, err);
+	_cleanup_free_ char *bridge = ck_asprintf(default_conflist, c->dir);
 	if (r == 0)
-		r = write_file(cni,
-		               opts->cni_conflist
-		                   ? opts->cni_conflist
-		                   : "{\"cniVersion\":\"1.0.0\",\"name\":\"ckube-lo\","
-		                     "\"plugins\":[{\"type\":\"loopback\"}]}\n",
-		               err);
+		r = write_file(cni, opts->cni_conflist ? opts->cni_conflist : bridge, err);
 	if (r < 0)
 		goto fail;
 
-	{
-		posix_spawn_file_actions_t fa;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 1, c->log_file, O_WRONLY | O_CREAT | O_APPEND,
-		                                 0644);
-		posix_spawn_file_actions_adddup2(&fa, 1, 2);
-		char *argv[] = {"containerd", "--config", conf, NULL};
-		int e = posix_spawnp(&c->pid, "containerd", &fa, NULL, argv, environ);
-		posix_spawn_file_actions_destroy(&fa);
-		if (e != 0) {
-			c->pid = 0;
-			r = ck_err_errno(err, -e, "spawn containerd");
-			goto fail;
-		}
-	}
+	r = spawn_containerd(c, conf, !opts->host_netns, err);
+	if (r < 0)
+		goto fail;
 	r = wait_socket(c, 20000, err);
 	if (r < 0)
 		goto fail;
+	static bool hooked;
+	if (!hooked) {
+		atexit(stop_all_at_exit);
+		hooked = true;
+	}
+	track(c, true);
 	*out = c;
 	return 0;
 fail:

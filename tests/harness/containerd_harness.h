@@ -12,9 +12,15 @@
  * removes the cgroup directories it made and the shim sockets it left, and deletes the
  * directory. Safe on a half-started instance.
  *
+ * containerd runs in a network and a mount namespace of its own (unless host_netns):
+ * the default CNI config (bridge cni0 + host-local 10.88.0.0/24, no routes beyond the
+ * subnet, portmap) creates every interface there, so pods reach nothing outside it;
+ * netns and rootfs mounts stay in that mount namespace and vanish with the last shim.
+ * The socket is on the shared filesystem: clients outside reach it as usual.
+ *
  * Pods started through this instance must use ch->cgroup_parent as their cgroup parent
- * so that the stop finds and kills them. The default CNI config is loopback only: pods
- * get a network namespace of their own and reach nothing outside it. */
+ * so that the stop finds and kills them. containerd dies with the test process
+ * (PDEATHSIG), and instances still running at exit() are stopped by an atexit hook. */
 #ifndef CK_TESTS_CONTAINERD_HARNESS_H
 #define CK_TESTS_CONTAINERD_HARNESS_H
 
@@ -35,7 +41,8 @@ typedef struct ch_containerd {
 
 typedef struct ch_containerd_opts {
 	const char *sandbox_image; /* NULL: "registry.k8s.io/pause:3.9" (import it yourself) */
-	const char *cni_conflist;  /* NULL: loopback only; else the JSON of a conflist */
+	const char *cni_conflist;  /* NULL: the bridge default above; else a conflist's JSON */
+	bool host_netns;           /* run in the host's namespaces (host-network pods only) */
 } ch_containerd_opts;
 
 /* Starts a private containerd. opts may be NULL. Returns 0 and *out (stop it with
