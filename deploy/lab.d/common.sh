@@ -45,6 +45,8 @@ proc_start() {
 	s=${s##*) }
 	# shellcheck disable=SC2086 # split the fields on purpose
 	set -- $s
+	# a zombie has exited (PID 1 here may be slow to reap, or never reap)
+	[[ $1 != Z && $1 != X ]] || return 0
 	echo "${20}"
 }
 
