@@ -177,7 +177,7 @@ int ckgrpc_channel_new(const char *target, const ckgrpc_channel_opts *opts, ckgr
 		                       .value.integer = opts->keepalive_ms};
 	}
 	if (opts->authority) {
-		bool tls = opts->ca_file || opts->cert_file || opts->key_file;
+		bool tls = opts->tls || opts->ca_file || opts->cert_file || opts->key_file;
 		args[n++] = (grpc_arg){.type = GRPC_ARG_STRING,
 		                       .key = tls ? GRPC_SSL_TARGET_NAME_OVERRIDE_ARG
 		                                  : GRPC_ARG_DEFAULT_AUTHORITY,
@@ -186,7 +186,7 @@ int ckgrpc_channel_new(const char *target, const ckgrpc_channel_opts *opts, ckgr
 	grpc_channel_args cargs = {.num_args = n, .args = args};
 
 	grpc_channel_credentials *creds;
-	if (opts->ca_file || opts->cert_file || opts->key_file) {
+	if (opts->tls || opts->ca_file || opts->cert_file || opts->key_file) {
 		_cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL;
 		int r;
 		if (opts->ca_file && (r = read_file(opts->ca_file, &ca, err)) < 0)

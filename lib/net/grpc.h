@@ -48,8 +48,9 @@ const char *ckgrpc_status_name(int grpc_status);
 
 /* ---- channels ---- */
 typedef struct ckgrpc_channel_opts {
-	/* TLS when any of these is set (PEM files). ca_file: roots to verify the server
-	 * (NULL: gRPC's default roots); cert_file+key_file: client certificate. */
+	/* TLS when tls or any of the files is set (PEM files). ca_file: roots to verify the
+	 * server (NULL: gRPC's default roots); cert_file+key_file: client certificate. */
+	bool tls;
 	const char *ca_file, *cert_file, *key_file;
 	/* Overrides the name checked against the server certificate and sent as :authority. */
 	const char *authority;
