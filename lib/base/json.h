@@ -1,7 +1,8 @@
 /* json: helpers over cJSON for Kubernetes objects.
  * Paths are dotted field names: "metadata.labels", "spec.template.spec". A segment
- * may be escaped with a backslash for keys holding dots ("metadata.labels.app\.kubernetes\.io/name").
- * Getters never allocate and return borrowed pointers into the object. */
+ * may be escaped with a backslash for keys holding dots
+ * ("metadata.labels.app\.kubernetes\.io/name"). Getters never allocate and return borrowed pointers
+ * into the object. */
 #ifndef CK_BASE_JSON_H
 #define CK_BASE_JSON_H
 
