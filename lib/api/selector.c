@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/strbuf.h"
 
 static void req_clear(selector_req *r)
 {
@@ -394,20 +395,11 @@ static int cmp_strp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void append(char **out, size_t *len, const char *s)
-{
-	size_t n = strlen(s);
-	*out = ck_realloc(*out, *len + n + 1);
-	memcpy(*out + *len, s, n + 1);
-	*len += n;
-}
-
 char *selector_format(const selector *s)
 {
-	char *out = ck_strdup("");
-	size_t len = 0;
+	_cleanup_buf_ ck_buf b = {0};
 	if (!s)
-		return out;
+		return ck_buf_steal(&b);
 	/* Canonical order: requirements by key, set values sorted. */
 	selector_req *reqs = ck_malloc((s->n_reqs ? s->n_reqs : 1) * sizeof(*reqs));
 	memcpy(reqs, s->reqs, s->n_reqs * sizeof(*reqs));
@@ -415,22 +407,22 @@ char *selector_format(const selector *s)
 	for (size_t i = 0; i < s->n_reqs; i++) {
 		const selector_req *r = &reqs[i];
 		if (i)
-			append(&out, &len, ",");
+			ck_buf_puts(&b, ",");
 		if (r->op == SELECTOR_NOT_EXISTS)
-			append(&out, &len, "!");
-		append(&out, &len, r->key);
+			ck_buf_puts(&b, "!");
+		ck_buf_puts(&b, r->key);
 		switch (r->op) {
 		case SELECTOR_EQ:
-			append(&out, &len, "=");
+			ck_buf_puts(&b, "=");
 			break;
 		case SELECTOR_NEQ:
-			append(&out, &len, "!=");
+			ck_buf_puts(&b, "!=");
 			break;
 		case SELECTOR_IN:
-			append(&out, &len, " in (");
+			ck_buf_puts(&b, " in (");
 			break;
 		case SELECTOR_NOTIN:
-			append(&out, &len, " notin (");
+			ck_buf_puts(&b, " notin (");
 			break;
 		default:
 			continue;
@@ -440,13 +432,13 @@ char *selector_format(const selector *s)
 		qsort(vals, r->n_values, sizeof(*vals), cmp_strp);
 		for (size_t j = 0; j < r->n_values; j++) {
 			if (j)
-				append(&out, &len, ",");
-			append(&out, &len, vals[j]);
+				ck_buf_puts(&b, ",");
+			ck_buf_puts(&b, vals[j]);
 		}
 		free(vals);
 		if (r->op == SELECTOR_IN || r->op == SELECTOR_NOTIN)
-			append(&out, &len, ")");
+			ck_buf_puts(&b, ")");
 	}
 	free(reqs);
-	return out;
+	return ck_buf_steal(&b);
 }
