@@ -17,6 +17,7 @@ void ck_buf_reserve(ck_buf *b, size_t n)
 	}
 	b->s = ck_realloc(b->s, cap);
 	b->cap = cap;
+	b->s[b->len] = '\0';
 }
 
 void ck_buf_append(ck_buf *b, const void *p, size_t n)

@@ -39,6 +39,18 @@ static void test_buf_grows(void **state)
 	assert_int_equal(b.s[40001], '\0');
 }
 
+static void test_buf_reserve_terminates(void **state)
+{
+	_cleanup_buf_ ck_buf b = {0};
+	ck_buf_reserve(&b, 10);
+	assert_non_null(b.s);
+	assert_string_equal(ck_buf_str(&b), "");
+	ck_buf_puts(&b, "ab");
+	ck_buf_reserve(&b, 1000);
+	assert_string_equal(b.s, "ab");
+	assert_true(b.cap >= 1003);
+}
+
 static void test_buf_steal(void **state)
 {
 	ck_buf b = {0};
@@ -103,9 +115,13 @@ static void test_str_predicates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_append_printf), cmocka_unit_test(test_buf_grows),
-	    cmocka_unit_test(test_buf_steal),         cmocka_unit_test(test_strv),
-	    cmocka_unit_test(test_strv_split),        cmocka_unit_test(test_str_predicates),
+	    cmocka_unit_test(test_buf_append_printf),
+	    cmocka_unit_test(test_buf_grows),
+	    cmocka_unit_test(test_buf_steal),
+	    cmocka_unit_test(test_buf_reserve_terminates),
+	    cmocka_unit_test(test_strv),
+	    cmocka_unit_test(test_strv_split),
+	    cmocka_unit_test(test_str_predicates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
