@@ -178,12 +178,12 @@ void server_handle(http_exchange *x, void *data)
 	case ROUTE_API_GROUPS:
 	case ROUTE_API_GROUP:
 	case ROUTE_RESOURCE_LIST:
-		discovery_serve(s, x, &rt);
+		discovery_serve(x, &rt);
 		route_clear(&rt);
 		return;
 	case ROUTE_OPENAPI_V2:
 	case ROUTE_OPENAPI_V3:
-		openapi_serve(s, x, &rt);
+		openapi_serve(x, &rt);
 		route_clear(&rt);
 		return;
 	case ROUTE_NOT_FOUND:

@@ -75,8 +75,8 @@ void verb_delete(api_req *r);
 void verb_deletecollection(api_req *r);
 
 /* Discovery and OpenAPI: complete the exchange. */
-void discovery_serve(apiserver *s, http_exchange *x, const route *rt);
-void openapi_serve(apiserver *s, http_exchange *x, const route *rt);
+void discovery_serve(http_exchange *x, const route *rt);
+void openapi_serve(http_exchange *x, const route *rt);
 
 /* Sets up the apiserver's HTTP handling. */
 void server_handle(http_exchange *x, void *data);
