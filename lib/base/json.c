@@ -48,6 +48,55 @@ static size_t json_depth_overflow(const char *buf, size_t len)
 	return len;
 }
 
+typedef struct key_ref {
+	cJSON *item;
+	size_t pos;
+} key_ref;
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+	const key_ref *x = a, *y = b;
+	int c =
+	    strcmp(x->item->string ? x->item->string : "", y->item->string ? y->item->string : "");
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Drops all but the last of members with the same key, as Go's encoding/json keeps the
+ * last value: every later comparison and lookup then sees one value per key. */
+static void json_dedupe(cJSON *obj)
+{
+	size_t n = 0;
+	for (cJSON *c = obj->child; c; c = c->next)
+		n++;
+	if (n < 2)
+		return;
+	_cleanup_free_ key_ref *refs = ck_malloc(n * sizeof(*refs));
+	size_t i = 0;
+	for (cJSON *c = obj->child; c; c = c->next, i++)
+		refs[i] = (key_ref){c, i};
+	qsort(refs, n, sizeof(*refs), key_ref_cmp);
+	for (i = 0; i + 1 < n; i++) {
+		if (strcmp(refs[i].item->string ? refs[i].item->string : "",
+		           refs[i + 1].item->string ? refs[i + 1].item->string : "") == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, refs[i].item));
+	}
+}
+
+/* Rejects numbers that overflowed to infinity (Go rejects them too) and dedupes keys. */
+static int json_normalize(cJSON *j)
+{
+	if (cJSON_IsNumber(j) && !isfinite(j->valuedouble))
+		return -EINVAL;
+	if (cJSON_IsObject(j))
+		json_dedupe(j);
+	for (cJSON *c = j->child; c; c = c->next)
+		if (json_normalize(c) < 0)
+			return -EINVAL;
+	return 0;
+}
+
 cJSON *ck_json_parse(const char *buf, size_t len, ck_err **err)
 {
 	if (!buf || len == 0) {
@@ -73,6 +122,11 @@ cJSON *ck_json_parse(const char *buf, size_t len, ck_err **err)
 	if (off < len) {
 		cJSON_Delete(j);
 		ck_err_set(err, -EINVAL, "invalid JSON at byte %zu: data after the value", off);
+		return NULL;
+	}
+	if (json_normalize(j) < 0) {
+		cJSON_Delete(j);
+		ck_err_set(err, -EINVAL, "invalid JSON: number out of range");
 		return NULL;
 	}
 	return j;

@@ -60,6 +60,15 @@ static void test_parse_errors(void **state)
 	/* the length cuts the value short */
 	expect_parse_error("{\"a\":1}", 5, "invalid JSON");
 	assert_null(ck_json_parse("{", 1, NULL));
+	expect_parse_error("[1e999]", 7, "number out of range");
+}
+
+static void test_parse_duplicate_keys(void **state)
+{
+	_cleanup_json_ cJSON *j = P("{\"a\":1,\"b\":{\"x\":1,\"x\":2,\"x\":3},\"a\":2}");
+	assert_prints(j, "{\"b\":{\"x\":3},\"a\":2}");
+	_cleanup_json_ cJSON *copy = ck_json_dup(j);
+	assert_true(ck_json_equal(j, copy));
 }
 
 static void test_parse_depth(void **state)
@@ -318,6 +327,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_ok),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_parse_depth),
+	    cmocka_unit_test(test_parse_duplicate_keys),
 	    cmocka_unit_test(test_print),
 	    cmocka_unit_test(test_get),
 	    cmocka_unit_test(test_set),
