@@ -9,7 +9,7 @@
 #include "storage.h"
 
 static const char *const system_namespaces[] = {"default", "kube-system", "kube-public",
-						"kube-node-lease"};
+                                                "kube-node-lease"};
 
 typedef struct bootstrap {
 	size_t pending;
@@ -26,7 +26,7 @@ static void created(int rc, const etcd_write_result *res, const ck_err *err, voi
 	if (rc < 0 && rc != CK_ECONFLICT && !b->rc) {
 		b->rc = rc;
 		ck_err_set(&b->err, rc, "creating system namespaces: %s",
-			   err ? err->msg : ck_strerror(rc));
+		           err ? err->msg : ck_strerror(rc));
 	}
 	if (--b->pending)
 		return;

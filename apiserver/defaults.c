@@ -29,8 +29,8 @@ static char *new_uid(void)
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	return ck_asprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-			   b[12], b[13], b[14], b[15]);
+	                   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+	                   b[12], b[13], b[14], b[15]);
 }
 
 /* Upstream's generateName suffix: 5 characters from an alphabet without vowels and
@@ -85,7 +85,7 @@ void defaults_for_create(const kind_desc *k, cJSON *obj, const char *ns)
 	ck_json_set_str(meta, "creationTimestamp", now);
 	ck_json_set_int(meta, "generation", 1);
 	static const char *const drop[] = {"resourceVersion", "deletionTimestamp",
-					   "deletionGracePeriodSeconds", "selfLink"};
+	                                   "deletionGracePeriodSeconds", "selfLink"};
 	for (size_t i = 0; i < CK_ARRAY_SIZE(drop); i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, drop[i]);
 	if (k->create_status)

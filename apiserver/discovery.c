@@ -35,7 +35,8 @@ static cJSON *api_group(const char *group)
 			continue;
 		bool seen = false;
 		for (size_t j = 0; j < i; j++)
-			seen |= !strcmp(all[j]->group, group) && !strcmp(all[j]->version, all[i]->version);
+			seen |= !strcmp(all[j]->group, group) &&
+			        !strcmp(all[j]->version, all[i]->version);
 		if (!seen)
 			cJSON_AddItemToArray(versions, group_version(group, all[i]->version));
 	}
@@ -50,13 +51,13 @@ static cJSON *api_group(const char *group)
 	return g;
 }
 
-static const char *const all_verbs[] = {"create", "delete", "deletecollection", "get", "list",
-					 "patch",  "update", "watch",		 NULL};
+static const char *const all_verbs[] = {
+    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
 static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
 static const char *const create_verb[] = {"create", NULL};
 
 static cJSON *resource(const kind_desc *k, const char *sub, const char *kind,
-		       const char *const *verbs)
+                       const char *const *verbs)
 {
 	cJSON *r = cJSON_CreateObject();
 	char name[128];
@@ -88,7 +89,8 @@ static cJSON *resource_list(const char *group, const char *version)
 			continue;
 		cJSON_AddItemToArray(resources, resource(k, NULL, k->kind, all_verbs));
 		if (k->subresources & KIND_SUB_BINDING)
-			cJSON_AddItemToArray(resources, resource(k, "binding", "Binding", create_verb));
+			cJSON_AddItemToArray(resources,
+			                     resource(k, "binding", "Binding", create_verb));
 		if (k->subresources & KIND_SUB_SCALE)
 			cJSON_AddItemToArray(resources, resource(k, "scale", "Scale", sub_verbs));
 		if (k->subresources & KIND_SUB_STATUS)

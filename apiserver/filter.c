@@ -22,7 +22,7 @@ int api_filter_init(api_req *r, api_filter *f)
 	for (size_t i = 0; i < f->fields->n_reqs; i++) {
 		if (!kind_field_supported(f->kind, f->fields->reqs[i].key)) {
 			status_bad_request(r->x, "field label not supported: %s",
-					   f->fields->reqs[i].key);
+			                   f->fields->reqs[i].key);
 			api_filter_clear(f);
 			return -1;
 		}

@@ -45,17 +45,19 @@ static void serve(startup *st)
 	ck_err *err = NULL;
 	if (o->secure_port) {
 		http_server_opts so = {.bind_address = o->bind_address,
-				       .port = o->secure_port,
-				       .tls_cert_file = o->tls_cert_file,
-				       .tls_key_file = o->tls_key_file,
-				       .client_ca_file = o->client_ca_file};
-		if (http_server_new(st->srv->loop, &so, server_handle, st->srv, &st->secure, &err) < 0)
+		                       .port = o->secure_port,
+		                       .tls_cert_file = o->tls_cert_file,
+		                       .tls_key_file = o->tls_key_file,
+		                       .client_ca_file = o->client_ca_file};
+		if (http_server_new(st->srv->loop, &so, server_handle, st->srv, &st->secure, &err) <
+		    0)
 			die("secure port", err);
 		CK_INFO("Serving securely on %s:%d", o->bind_address, http_server_port(st->secure));
 	}
 	if (o->insecure_port >= 0 && (o->insecure_port > 0 || !o->secure_port)) {
 		http_server_opts io = {.bind_address = "127.0.0.1", .port = o->insecure_port};
-		if (http_server_new(st->srv->loop, &io, server_handle, st->srv, &st->insecure, &err) < 0)
+		if (http_server_new(st->srv->loop, &io, server_handle, st->srv, &st->insecure,
+		                    &err) < 0)
 			die("insecure port", err);
 		CK_INFO("Serving insecurely on 127.0.0.1:%d", http_server_port(st->insecure));
 	}
@@ -87,43 +89,53 @@ static void bootstrapped(int rc, const ck_err *err, void *data)
 int main(int argc, char **argv)
 {
 	options o = {.etcd_prefix = "/registry",
-		     .bind_address = "0.0.0.0",
-		     .secure_port = 6443,
-		     .insecure_port = 0};
+	             .bind_address = "0.0.0.0",
+	             .secure_port = 6443,
+	             .insecure_port = 0};
 	const ck_flag flags[] = {
-		{"etcd-servers", 0, CK_FLAG_STRING, &o.etcd_servers, "etcd endpoints (comma-separated URLs)"},
-		{"etcd-prefix", 0, CK_FLAG_STRING, &o.etcd_prefix, "prefix of every key in etcd"},
-		{"bind-address", 0, CK_FLAG_STRING, &o.bind_address, "address of the secure port"},
-		{"secure-port", 0, CK_FLAG_INT, &o.secure_port, "HTTPS port (0: off)"},
-		{"tls-cert-file", 0, CK_FLAG_STRING, &o.tls_cert_file, "serving certificate (PEM)"},
-		{"tls-private-key-file", 0, CK_FLAG_STRING, &o.tls_key_file, "serving key (PEM)"},
-		{"client-ca-file", 0, CK_FLAG_STRING, &o.client_ca_file, "CA that signs client certificates"},
-		{"advertise-address", 0, CK_FLAG_STRING, &o.advertise_address, "address advertised to the cluster"},
-		{"service-cluster-ip-range", 0, CK_FLAG_STRING, &o.service_cluster_ip_range, "CIDR of service IPs"},
-		{"insecure-port", 0, CK_FLAG_INT, &o.insecure_port, "plain HTTP port on 127.0.0.1 for development (0: off)"},
-		{0},
+	    {"etcd-servers", 0, CK_FLAG_STRING, &o.etcd_servers,
+	     "etcd endpoints (comma-separated URLs)"},
+	    {"etcd-prefix", 0, CK_FLAG_STRING, &o.etcd_prefix, "prefix of every key in etcd"},
+	    {"bind-address", 0, CK_FLAG_STRING, &o.bind_address, "address of the secure port"},
+	    {"secure-port", 0, CK_FLAG_INT, &o.secure_port, "HTTPS port (0: off)"},
+	    {"tls-cert-file", 0, CK_FLAG_STRING, &o.tls_cert_file, "serving certificate (PEM)"},
+	    {"tls-private-key-file", 0, CK_FLAG_STRING, &o.tls_key_file, "serving key (PEM)"},
+	    {"client-ca-file", 0, CK_FLAG_STRING, &o.client_ca_file,
+	     "CA that signs client certificates"},
+	    {"advertise-address", 0, CK_FLAG_STRING, &o.advertise_address,
+	     "address advertised to the cluster"},
+	    {"service-cluster-ip-range", 0, CK_FLAG_STRING, &o.service_cluster_ip_range,
+	     "CIDR of service IPs"},
+	    {"insecure-port", 0, CK_FLAG_INT, &o.insecure_port,
+	     "plain HTTP port on 127.0.0.1 for development (0: off)"},
+	    {0},
 	};
-	ck_flags fs = {.program = "kube-apiserver",
-		       .summary = "The Kubernetes API server (ckube): validates and stores API objects in etcd.",
-		       .flags = flags};
+	ck_flags fs = {
+	    .program = "kube-apiserver",
+	    .summary =
+	        "The Kubernetes API server (ckube): validates and stores API objects in etcd.",
+	    .flags = flags};
 	ck_flags_parse_or_exit(&fs, argc, argv);
 	if (!o.etcd_servers || !*o.etcd_servers) {
 		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
 		return 2;
 	}
 	if (o.secure_port && (!o.tls_cert_file || !o.tls_key_file)) {
-		fprintf(stderr, "kube-apiserver: --secure-port needs --tls-cert-file and "
-				"--tls-private-key-file (or --secure-port=0 with --insecure-port)\n");
+		fprintf(stderr,
+		        "kube-apiserver: --secure-port needs --tls-cert-file and "
+		        "--tls-private-key-file (or --secure-port=0 with --insecure-port)\n");
 		return 2;
 	}
 	if (!o.secure_port && !o.insecure_port) {
-		fprintf(stderr, "kube-apiserver: no port to serve: set --secure-port or --insecure-port\n");
+		fprintf(stderr,
+		        "kube-apiserver: no port to serve: set --secure-port or --insecure-port\n");
 		return 2;
 	}
 	uv_loop_t *loop = uv_default_loop();
 	ck_err *err = NULL;
 	apiserver srv = {.loop = loop, .prefix = o.etcd_prefix};
-	if (etcd_client_new(loop, &(etcd_client_opts){.endpoints = o.etcd_servers}, &srv.etcd, &err) < 0)
+	if (etcd_client_new(loop, &(etcd_client_opts){.endpoints = o.etcd_servers}, &srv.etcd,
+	                    &err) < 0)
 		die("etcd", err);
 	size_t n;
 	kind_all(&n);

@@ -14,10 +14,10 @@ enum patch_type patch_type_of(const char *ct)
 		const char *type;
 		enum patch_type t;
 	} types[] = {
-		{"application/json-patch+json", PATCH_JSON},
-		{"application/merge-patch+json", PATCH_MERGE},
-		{"application/strategic-merge-patch+json", PATCH_STRATEGIC},
-		{"application/apply-patch+yaml", PATCH_APPLY},
+	    {"application/json-patch+json", PATCH_JSON},
+	    {"application/merge-patch+json", PATCH_MERGE},
+	    {"application/strategic-merge-patch+json", PATCH_STRATEGIC},
+	    {"application/apply-patch+yaml", PATCH_APPLY},
 	};
 	if (!ct)
 		return PATCH_UNSUPPORTED;
@@ -37,7 +37,7 @@ cJSON *patch_parse(enum patch_type t, const char *body, size_t len, ck_err **err
 	    ((t == PATCH_STRATEGIC || t == PATCH_APPLY) && !cJSON_IsObject(p))) {
 		cJSON_Delete(p);
 		ck_err_set(err, -EINVAL, "the patch is not a JSON %s",
-			   t == PATCH_JSON ? "array" : "object");
+		           t == PATCH_JSON ? "array" : "object");
 		return NULL;
 	}
 	return p;
@@ -160,20 +160,21 @@ cJSON *patch_strategic(cJSON *target, const cJSON *patch)
 			continue;
 		}
 		cJSON *cur = cJSON_GetObjectItemCaseSensitive(target, k);
-		if (cJSON_IsNull(p) || (cJSON_IsObject(p) &&
-					!strcmp(ck_json_get_str(p, "$patch", ""), "delete"))) {
+		if (cJSON_IsNull(p) ||
+		    (cJSON_IsObject(p) && !strcmp(ck_json_get_str(p, "$patch", ""), "delete"))) {
 			cJSON_DeleteItemFromObjectCaseSensitive(target, k);
 			continue;
 		}
 		cJSON *val;
 		if (cJSON_IsObject(p)) {
-			val = patch_strategic(cur ? cJSON_DetachItemViaPointer(target, cur) : NULL, p);
+			val = patch_strategic(cur ? cJSON_DetachItemViaPointer(target, cur) : NULL,
+			                      p);
 			cJSON_AddItemToObject(target, k, val);
 			continue;
 		}
 		const char *mk = cJSON_IsArray(p) && cJSON_IsArray(cur)
-					 ? kind_merge_key(k, p->child ? p->child : cur->child)
-					 : NULL;
+		                     ? kind_merge_key(k, p->child ? p->child : cur->child)
+		                     : NULL;
 		if (mk) {
 			merge_list(cur, p, mk);
 		} else if (cJSON_IsArray(p) && cJSON_IsArray(cur) && !strcmp(k, "finalizers")) {

@@ -20,10 +20,15 @@ void route_clear(route *r)
 const char *route_verb_name(enum route_verb v)
 {
 	static const char *const names[] = {
-		[VERB_NONE] = "",	    [VERB_GET] = "get",	      [VERB_LIST] = "list",
-		[VERB_WATCH] = "watch",	    [VERB_CREATE] = "create", [VERB_UPDATE] = "update",
-		[VERB_PATCH] = "patch",	    [VERB_DELETE] = "delete",
-		[VERB_DELETECOLLECTION] = "deletecollection",
+	    [VERB_NONE] = "",
+	    [VERB_GET] = "get",
+	    [VERB_LIST] = "list",
+	    [VERB_WATCH] = "watch",
+	    [VERB_CREATE] = "create",
+	    [VERB_UPDATE] = "update",
+	    [VERB_PATCH] = "patch",
+	    [VERB_DELETE] = "delete",
+	    [VERB_DELETECOLLECTION] = "deletecollection",
 	};
 	return names[v];
 }
@@ -71,7 +76,7 @@ static int pick_verb(const char *method, route *r, bool watch)
 
 /* Resolves rest[0..n) below a group/version: the resource part of the path. */
 static int parse_resource(const char *group, const char *version, char **rest, size_t n,
-			  const char *method, bool watch, route *r)
+                          const char *method, bool watch, route *r)
 {
 	if (n && !strcmp(rest[0], "watch")) {
 		rest++;
@@ -133,7 +138,8 @@ int router_parse(const char *method, const char *path, bool watch, route *r)
 		r->type = ROUTE_VERSION;
 		return 0;
 	}
-	if (!strcmp(segs[0], "healthz") || !strcmp(segs[0], "livez") || !strcmp(segs[0], "readyz")) {
+	if (!strcmp(segs[0], "healthz") || !strcmp(segs[0], "livez") ||
+	    !strcmp(segs[0], "readyz")) {
 		r->type = ROUTE_HEALTH;
 		return 0;
 	}

@@ -65,7 +65,7 @@ void api_respond_object(api_req *r, int code, const cJSON *obj)
 	if (r->output == OUTPUT_TABLE && r->rt.kind && !r->rt.sub && strcmp(kind, "Status")) {
 		_cleanup_free_ char *inc = http_request_query(r->hr, "includeObject");
 		_cleanup_json_ cJSON *t = table_new(
-			r->rt.kind, ck_json_get_str(obj, "metadata.resourceVersion", NULL), false);
+		    r->rt.kind, ck_json_get_str(obj, "metadata.resourceVersion", NULL), false);
 		table_add_row(t, r->rt.kind, obj, table_include_parse(inc));
 		body = ck_json_print(t);
 	} else {
@@ -85,9 +85,9 @@ static int negotiate(api_req *r)
 	if (strstr(accept, "json") || strstr(accept, "*/*") || strstr(accept, "application/*"))
 		return 0;
 	status_send(r->x, status_new(406, "NotAcceptable", NULL,
-				     "only the following media types are accepted: "
-				     "application/json, application/yaml, "
-				     "application/vnd.kubernetes.protobuf"));
+	                             "only the following media types are accepted: "
+	                             "application/json, application/yaml, "
+	                             "application/vnd.kubernetes.protobuf"));
 	return -1;
 }
 
@@ -114,7 +114,8 @@ static int decode_body(api_req *r)
 		return -1;
 	}
 	if (!strcmp(ct, "application/vnd.kubernetes.protobuf")) {
-		if (pb_decode_k8s((const uint8_t *)r->hr->body, r->hr->body_len, &r->body, &err) < 0) {
+		if (pb_decode_k8s((const uint8_t *)r->hr->body, r->hr->body_len, &r->body, &err) <
+		    0) {
 			status_bad_request(r->x, "failed to decode protobuf body: %s", err->msg);
 			return -1;
 		}
@@ -123,15 +124,16 @@ static int decode_body(api_req *r)
 	} else if (!*ct || !strcmp(ct, "application/json") || !strcmp(ct, "*/*")) {
 		r->body = ck_json_parse(r->hr->body, r->hr->body_len, &err);
 	} else {
-		status_send(r->x, status_new(415, "UnsupportedMediaType", NULL,
-					     "the body of the request was in an unknown format - "
-					     "accepted media types include: application/json, "
-					     "application/yaml, application/vnd.kubernetes.protobuf"));
+		status_send(r->x,
+		            status_new(415, "UnsupportedMediaType", NULL,
+		                       "the body of the request was in an unknown format - "
+		                       "accepted media types include: application/json, "
+		                       "application/yaml, application/vnd.kubernetes.protobuf"));
 		return -1;
 	}
 	if (!r->body || !cJSON_IsObject(r->body)) {
 		status_bad_request(r->x, "the body of the request could not be decoded: %s",
-				   err ? err->msg : "not a JSON object");
+		                   err ? err->msg : "not a JSON object");
 		return -1;
 	}
 	return 0;
@@ -141,10 +143,10 @@ static void serve_version(http_exchange *x)
 {
 	/* CKUBE_VERSION is "v1.32.0-ckube.X": the Kubernetes minor we speak. */
 	_cleanup_free_ char *body = ck_asprintf(
-		"{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"%s\",\"gitCommit\":\"\","
-		"\"gitTreeState\":\"clean\",\"buildDate\":\"1970-01-01T00:00:00Z\","
-		"\"goVersion\":\"c11\",\"compiler\":\"gcc\",\"platform\":\"linux/amd64\"}",
-		CKUBE_VERSION);
+	    "{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"%s\",\"gitCommit\":\"\","
+	    "\"gitTreeState\":\"clean\",\"buildDate\":\"1970-01-01T00:00:00Z\","
+	    "\"goVersion\":\"c11\",\"compiler\":\"gcc\",\"platform\":\"linux/amd64\"}",
+	    CKUBE_VERSION);
 	api_respond_json(x, 200, body);
 }
 

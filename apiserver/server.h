@@ -22,8 +22,8 @@ typedef struct watch_cache watch_cache;
 typedef struct apiserver {
 	uv_loop_t *loop;
 	etcd_client *etcd;
-	char *prefix;          /* "/registry" */
-	watch_cache **caches;  /* one per kind, in kind_all() order */
+	char *prefix;         /* "/registry" */
+	watch_cache **caches; /* one per kind, in kind_all() order */
 	size_t n_caches;
 } apiserver;
 
@@ -83,6 +83,7 @@ void server_handle(http_exchange *x, void *data);
 
 /* Creates the namespaces every cluster has (default, kube-system, kube-public,
  * kube-node-lease) when missing; done(rc) runs on the loop. */
-void server_bootstrap(apiserver *s, void (*done)(int rc, const ck_err *err, void *data), void *data);
+void server_bootstrap(apiserver *s, void (*done)(int rc, const ck_err *err, void *data),
+                      void *data);
 
 #endif

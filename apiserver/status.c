@@ -65,7 +65,7 @@ void status_not_found(http_exchange *x, const kind_desc *k, const char *name)
 {
 	_cleanup_free_ char *res = resource_name(k);
 	status_send(x, status_new(404, "NotFound", status_details(k, name), "%s \"%s\" not found",
-				  res, name));
+	                          res, name));
 }
 
 void status_namespace_not_found(http_exchange *x, const char *ns)
@@ -80,17 +80,18 @@ void status_already_exists(http_exchange *x, const kind_desc *k, const char *nam
 {
 	_cleanup_free_ char *res = resource_name(k);
 	status_send(x, status_new(409, "AlreadyExists", status_details(k, name),
-				  "%s \"%s\" already exists", res, name));
+	                          "%s \"%s\" already exists", res, name));
 }
 
 void status_conflict(http_exchange *x, const kind_desc *k, const char *name, const char *why)
 {
 	_cleanup_free_ char *res = resource_name(k);
-	status_send(x, status_new(409, "Conflict", status_details(k, name),
-				  "Operation cannot be fulfilled on %s \"%s\": %s", res, name,
-				  why ? why
-				      : "the object has been modified; please apply your changes to "
-					"the latest version and try again"));
+	status_send(x,
+	            status_new(409, "Conflict", status_details(k, name),
+	                       "Operation cannot be fulfilled on %s \"%s\": %s", res, name,
+	                       why ? why
+	                           : "the object has been modified; please apply your changes to "
+	                             "the latest version and try again"));
 }
 
 void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSON *causes)
@@ -101,9 +102,9 @@ void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSO
 	const cJSON *c;
 	cJSON_ArrayForEach(c, causes)
 	{
-		char *next = ck_asprintf("%s%s%s: %s", list, *list ? ", " : "",
-					 ck_json_get_str(c, "field", ""),
-					 ck_json_get_str(c, "message", ""));
+		char *next =
+		    ck_asprintf("%s%s%s: %s", list, *list ? ", " : "",
+		                ck_json_get_str(c, "field", ""), ck_json_get_str(c, "message", ""));
 		free(list);
 		list = next;
 	}
@@ -114,9 +115,9 @@ void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSO
 		cJSON_AddStringToObject(d, "group", k->group);
 	cJSON_AddStringToObject(d, "kind", k->kind);
 	cJSON_AddItemToObject(d, "causes", causes);
-	status_send(x, status_new(422, "Invalid", d, n > 1 ? "%s \"%s\" is invalid: [%s]"
-							    : "%s \"%s\" is invalid: %s",
-				  k->kind, name ? name : "", list));
+	status_send(x, status_new(422, "Invalid", d,
+	                          n > 1 ? "%s \"%s\" is invalid: [%s]" : "%s \"%s\" is invalid: %s",
+	                          k->kind, name ? name : "", list));
 	free(list);
 }
 
@@ -141,20 +142,21 @@ void status_internal(http_exchange *x, const char *fmt, ...)
 void status_path_not_found(http_exchange *x)
 {
 	status_send(x, status_new(404, "NotFound", cJSON_CreateObject(),
-				  "the server could not find the requested resource"));
+	                          "the server could not find the requested resource"));
 }
 
 void status_method_not_allowed(http_exchange *x)
 {
-	status_send(x, status_new(405, "MethodNotAllowed", cJSON_CreateObject(),
-				  "the server does not allow this method on the requested resource"));
+	status_send(x,
+	            status_new(405, "MethodNotAllowed", cJSON_CreateObject(),
+	                       "the server does not allow this method on the requested resource"));
 }
 
 void status_storage_error(http_exchange *x, int rc, const char *msg)
 {
 	if (rc == -ETIMEDOUT)
 		status_send(x, status_new(504, "Timeout", NULL,
-					  "The request did not complete in time: %s", msg));
+		                          "The request did not complete in time: %s", msg));
 	else
 		status_internal(x, "storage: %s", msg ? msg : ck_strerror(rc));
 }

@@ -10,7 +10,7 @@
 /* A Status object: kind Status, apiVersion v1, metadata {}, status Failure, message,
  * reason, details (taken, may be NULL: omitted), code. Caller owns the result. */
 cJSON *status_new(int code, const char *reason, cJSON *details, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* details {name, group, kind} for a resource of kind k (kind = the plural, as upstream). */
 cJSON *status_details(const kind_desc *k, const char *name);
@@ -25,7 +25,8 @@ void status_already_exists(http_exchange *x, const kind_desc *k, const char *nam
 void status_conflict(http_exchange *x, const kind_desc *k, const char *name, const char *why);
 /* 422 Invalid with causes (taken: an array of {reason, message, field}). */
 void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSON *causes);
-void status_bad_request(http_exchange *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void status_bad_request(http_exchange *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void status_internal(http_exchange *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 404 for paths nothing serves, 405 for methods not allowed there. */
 void status_path_not_found(http_exchange *x);

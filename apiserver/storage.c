@@ -138,15 +138,15 @@ static void update_got(int rc, const etcd_range_result *res, const ck_err *err, 
 	switch (a) {
 	case UPDATE_WRITE: {
 		_cleanup_free_ char *val = storage_encode(op->next);
-		etcd_put_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod, val, strlen(val),
-			    0, update_written, op);
+		etcd_put_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod, val,
+		            strlen(val), 0, update_written, op);
 		return;
 	}
 	case UPDATE_DELETE:
 		cJSON_Delete(op->next);
 		op->next = NULL;
 		etcd_delete_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod,
-			       update_written, op);
+		               update_written, op);
 		return;
 	case UPDATE_UNCHANGED:
 		op->done(op->r, UPDATE_UNCHANGED, op->cur);
@@ -193,7 +193,7 @@ static void get_done(int rc, const etcd_range_result *res, const ck_err *err, vo
 	_cleanup_json_ cJSON *obj = NULL;
 	if (res->n_kvs) {
 		obj = storage_decode(res->kvs[0].value, res->kvs[0].value_len,
-				     res->kvs[0].mod_revision);
+		                     res->kvs[0].mod_revision);
 		if (!obj) {
 			status_internal(r->x, "stored object is not valid JSON");
 			api_req_free(r);

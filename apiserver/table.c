@@ -43,7 +43,8 @@ void table_add_row(cJSON *table, const kind_desc *k, const cJSON *obj, enum tabl
 		cJSON_AddStringToObject(o, "kind", "PartialObjectMetadata");
 		cJSON_AddStringToObject(o, "apiVersion", "meta.k8s.io/v1");
 		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-		cJSON_AddItemToObject(o, "metadata", meta ? ck_json_dup(meta) : cJSON_CreateObject());
+		cJSON_AddItemToObject(o, "metadata",
+		                      meta ? ck_json_dup(meta) : cJSON_CreateObject());
 	}
 	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(table, "rows"), row);
 }

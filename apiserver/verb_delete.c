@@ -97,9 +97,9 @@ static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **ne
 	if ((*uid && strcmp(uid, ck_json_get_str(cur, "metadata.uid", ""))) ||
 	    (*rv && strcmp(rv, ck_json_get_str(cur, "metadata.resourceVersion", "")))) {
 		_cleanup_free_ char *why =
-			ck_asprintf("Precondition failed: UID in precondition: %s, UID in object "
-				    "meta: %s",
-				    uid, ck_json_get_str(cur, "metadata.uid", ""));
+		    ck_asprintf("Precondition failed: UID in precondition: %s, UID in object "
+		                "meta: %s",
+		                uid, ck_json_get_str(cur, "metadata.uid", ""));
 		status_conflict(r->x, r->rt.kind, r->rt.name, why);
 		return UPDATE_RESPONDED;
 	}
@@ -131,7 +131,7 @@ void verb_delete(api_req *r)
 		ds->options = ck_json_parse(r->hr->body, r->hr->body_len, &err);
 		if (!cJSON_IsObject(ds->options)) {
 			status_bad_request(r->x, "invalid DeleteOptions: %s",
-					   err ? err->msg : "not an object");
+			                   err ? err->msg : "not an object");
 			api_req_free(r);
 			return;
 		}
@@ -149,10 +149,11 @@ void verb_delete(api_req *r)
 	if (is_namespace(r->rt.kind) &&
 	    (!strcmp(r->rt.name, "default") || !strcmp(r->rt.name, "kube-system") ||
 	     !strcmp(r->rt.name, "kube-public"))) {
-		status_send(r->x, status_new(403, "Forbidden", status_details(r->rt.kind, r->rt.name),
-					     "namespaces \"%s\" is forbidden: this namespace may not "
-					     "be deleted",
-					     r->rt.name));
+		status_send(r->x,
+		            status_new(403, "Forbidden", status_details(r->rt.kind, r->rt.name),
+		                       "namespaces \"%s\" is forbidden: this namespace may not "
+		                       "be deleted",
+		                       r->rt.name));
 		api_req_free(r);
 		return;
 	}
@@ -184,10 +185,10 @@ static void collection_listed(int rc, const etcd_range_result *res, const ck_err
 	}
 	for (size_t i = 0; i < res->n_kvs; i++) {
 		_cleanup_json_ cJSON *obj = storage_decode(res->kvs[i].value, res->kvs[i].value_len,
-							   res->kvs[i].mod_revision);
+		                                           res->kvs[i].mod_revision);
 		if (obj && api_filter_match(&cs->filter, obj))
 			etcd_delete_if(r->srv->etcd, res->kvs[i].key, res->kvs[i].key_len,
-				       res->kvs[i].mod_revision, purge_done, NULL);
+			               res->kvs[i].mod_revision, purge_done, NULL);
 	}
 	status_send(r->x, status_new(200, NULL, NULL, "%s", ""));
 	api_req_free(r);
@@ -204,5 +205,5 @@ void verb_deletecollection(api_req *r)
 	}
 	_cleanup_free_ char *prefix = storage_prefix(r->srv, r->rt.kind, r->rt.ns);
 	etcd_range(r->srv->etcd, &(etcd_range_req){.key = prefix, .prefix = true},
-		   collection_listed, r);
+	           collection_listed, r);
 }

@@ -14,7 +14,7 @@
 
 /* Upstream ends watches after --min-request-timeout (30 min) unless timeoutSeconds says. */
 #define WATCH_DEFAULT_TIMEOUT_S 1800
-#define WATCH_BOOKMARK_MS	10000
+#define WATCH_BOOKMARK_MS       10000
 /* A client this far behind is dropped; it re-watches from its last resourceVersion. */
 #define WATCH_MAX_PENDING (64u << 20)
 
@@ -67,9 +67,8 @@ static void send_line(watcher *w, const char *type, const cJSON *obj, const char
 	_cleanup_buf_ ck_buf b = {0};
 	ck_buf_printf(&b, "{\"type\":\"%s\",\"object\":", type);
 	if (w->r->output == OUTPUT_TABLE && strcmp(type, "ERROR") && strcmp(type, "BOOKMARK")) {
-		_cleanup_json_ cJSON *t = table_new(w->r->rt.kind,
-						    ck_json_get_str(obj, "metadata.resourceVersion", NULL),
-						    false);
+		_cleanup_json_ cJSON *t = table_new(
+		    w->r->rt.kind, ck_json_get_str(obj, "metadata.resourceVersion", NULL), false);
 		table_add_row(t, w->r->rt.kind, obj, w->include);
 		_cleanup_free_ char *s = ck_json_print(t);
 		ck_buf_puts(&b, s);
@@ -153,10 +152,9 @@ static void watcher_attach(watcher *w)
 	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
 	int rc = watch_cache_subscribe(c, w->since, on_event, on_reset, w, &w->sub);
 	if (rc == CK_EGONE) {
-		_cleanup_json_ cJSON *s = status_new(410, "Expired", NULL,
-						     "too old resource version: %lld (%lld)",
-						     (long long)w->since,
-						     (long long)watch_cache_oldest(c));
+		_cleanup_json_ cJSON *s =
+		    status_new(410, "Expired", NULL, "too old resource version: %lld (%lld)",
+		               (long long)w->since, (long long)watch_cache_oldest(c));
 		send_line(w, "ERROR", s, NULL);
 		watcher_end(w);
 		return;
@@ -179,14 +177,14 @@ static void initial_listed(int rc, const etcd_range_result *res, const ck_err *e
 	w->refs--;
 	if (rc < 0) {
 		_cleanup_json_ cJSON *s = status_new(500, "InternalError", NULL, "storage: %s",
-						     err ? err->msg : ck_strerror(rc));
+		                                     err ? err->msg : ck_strerror(rc));
 		send_line(w, "ERROR", s, NULL);
 		watcher_end(w);
 		return;
 	}
 	for (size_t i = 0; i < res->n_kvs && !w->ended; i++) {
 		_cleanup_json_ cJSON *obj = storage_decode(res->kvs[i].value, res->kvs[i].value_len,
-							   res->kvs[i].mod_revision);
+		                                           res->kvs[i].mod_revision);
 		if (obj && api_filter_match(&w->filter, obj))
 			send_line(w, "ADDED", obj, NULL);
 	}
@@ -241,5 +239,6 @@ void verb_watch(api_req *r)
 	}
 	_cleanup_free_ char *prefix = storage_prefix(r->srv, r->rt.kind, r->rt.ns);
 	w->refs++;
-	etcd_range(r->srv->etcd, &(etcd_range_req){.key = prefix, .prefix = true}, initial_listed, w);
+	etcd_range(r->srv->etcd, &(etcd_range_req){.key = prefix, .prefix = true}, initial_listed,
+	           w);
 }

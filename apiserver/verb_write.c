@@ -23,15 +23,16 @@ static int check_type(api_req *r, const cJSON *body, const char *api_version, co
 	const char *av = ck_json_get_str(body, "apiVersion", "");
 	const char *k = ck_json_get_str(body, "kind", "");
 	if (*k && strcmp(k, kind)) {
-		status_bad_request(r->x, "the kind in the data (%s) does not match the expected kind (%s)",
-				   k, kind);
+		status_bad_request(
+		    r->x, "the kind in the data (%s) does not match the expected kind (%s)", k,
+		    kind);
 		return -1;
 	}
 	if (*av && strcmp(av, api_version)) {
 		status_bad_request(r->x,
-				   "the API version in the data (%s) does not match the expected "
-				   "API version (%s)",
-				   av, api_version);
+		                   "the API version in the data (%s) does not match the expected "
+		                   "API version (%s)",
+		                   av, api_version);
 		return -1;
 	}
 	return 0;
@@ -57,7 +58,8 @@ static void created(api_req *r, enum update_action action, const cJSON *obj)
 static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **next)
 {
 	if (cur) {
-		status_already_exists(r->x, r->rt.kind, ck_json_get_str(r->body, "metadata.name", ""));
+		status_already_exists(r->x, r->rt.kind,
+		                      ck_json_get_str(r->body, "metadata.name", ""));
 		return UPDATE_RESPONDED;
 	}
 	*next = ck_json_dup(r->body);
@@ -67,7 +69,7 @@ static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **ne
 static void create_store(api_req *r)
 {
 	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns,
-					       ck_json_get_str(r->body, "metadata.name", ""));
+	                                       ck_json_get_str(r->body, "metadata.name", ""));
 	storage_update(r, key, create_mutate, created);
 }
 
@@ -79,11 +81,14 @@ static void create_in_namespace(api_req *r, const cJSON *ns)
 		return;
 	}
 	if (ck_json_get(ns, "metadata.deletionTimestamp")) {
-		status_send(r->x, status_new(403, "Forbidden", status_details(r->rt.kind, ck_json_get_str(r->body, "metadata.name", "")),
-					     "%s \"%s\" is forbidden: unable to create new content in "
-					     "namespace %s because it is being terminated",
-					     r->rt.kind->plural,
-					     ck_json_get_str(r->body, "metadata.name", ""), r->rt.ns));
+		status_send(
+		    r->x, status_new(403, "Forbidden",
+		                     status_details(r->rt.kind,
+		                                    ck_json_get_str(r->body, "metadata.name", "")),
+		                     "%s \"%s\" is forbidden: unable to create new content in "
+		                     "namespace %s because it is being terminated",
+		                     r->rt.kind->plural,
+		                     ck_json_get_str(r->body, "metadata.name", ""), r->rt.ns));
 		api_req_free(r);
 		return;
 	}
@@ -107,7 +112,7 @@ void verb_create(api_req *r)
 	const char *ns = ck_json_get_str(r->body, "metadata.namespace", "");
 	if (k->namespaced && *ns && strcmp(ns, r->rt.ns)) {
 		status_bad_request(r->x, "the namespace of the provided object does not match the "
-					 "namespace sent on the request");
+		                         "namespace sent on the request");
 		api_req_free(r);
 		return;
 	}
@@ -126,8 +131,8 @@ void verb_create(api_req *r)
 		create_store(r);
 		return;
 	}
-	_cleanup_free_ char *key = storage_key(r->srv, kind_by_resource("", "v1", "namespaces"),
-					       NULL, r->rt.ns);
+	_cleanup_free_ char *key =
+	    storage_key(r->srv, kind_by_resource("", "v1", "namespaces"), NULL, r->rt.ns);
 	storage_get(r, key, create_in_namespace);
 }
 
@@ -173,18 +178,20 @@ static enum update_action binding_mutate(api_req *r, const cJSON *cur, cJSON **n
 	}
 	const char *bound_to = ck_json_get_str(cur, "spec.nodeName", "");
 	if (*bound_to) {
-		_cleanup_free_ char *why = ck_asprintf("pod %s is already assigned to node \"%s\"",
-						       r->rt.name, bound_to);
-		status_send(r->x, status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
-					     "Operation cannot be fulfilled on pods/binding \"%s\": %s",
-					     r->rt.name, why));
+		_cleanup_free_ char *why =
+		    ck_asprintf("pod %s is already assigned to node \"%s\"", r->rt.name, bound_to);
+		status_send(r->x,
+		            status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+		                       "Operation cannot be fulfilled on pods/binding \"%s\": %s",
+		                       r->rt.name, why));
 		return UPDATE_RESPONDED;
 	}
 	if (ck_json_get(cur, "metadata.deletionTimestamp")) {
-		status_send(r->x, status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
-					     "Operation cannot be fulfilled on pods/binding \"%s\": "
-					     "pod %s is being deleted, cannot be assigned to a host",
-					     r->rt.name, r->rt.name));
+		status_send(r->x,
+		            status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+		                       "Operation cannot be fulfilled on pods/binding \"%s\": "
+		                       "pod %s is being deleted, cannot be assigned to a host",
+		                       r->rt.name, r->rt.name));
 		return UPDATE_RESPONDED;
 	}
 	*next = ck_json_dup(cur);
@@ -265,19 +272,23 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
 	} else {
 		const char *name = ck_json_get_str(body, "metadata.name", "");
 		if (*name && strcmp(name, r->rt.name)) {
-			status_bad_request(r->x, "the name of the object (%s) does not match the name "
-						 "on the URL (%s)",
-					   name, r->rt.name);
+			status_bad_request(r->x,
+			                   "the name of the object (%s) does not match the name "
+			                   "on the URL (%s)",
+			                   name, r->rt.name);
 			return NULL;
 		}
 		next = ck_json_dup(body);
 		if (!cJSON_IsObject(ck_json_get(next, "metadata")))
 			ck_json_set(next, "metadata", cJSON_CreateObject());
 		static const char *const keep[] = {
-			"metadata.name",	      "metadata.namespace",
-			"metadata.uid",		      "metadata.creationTimestamp",
-			"metadata.deletionTimestamp", "metadata.deletionGracePeriodSeconds",
-			"metadata.generation",
+		    "metadata.name",
+		    "metadata.namespace",
+		    "metadata.uid",
+		    "metadata.creationTimestamp",
+		    "metadata.deletionTimestamp",
+		    "metadata.deletionGracePeriodSeconds",
+		    "metadata.generation",
 		};
 		for (size_t i = 0; i < CK_ARRAY_SIZE(keep); i++)
 			copy_field(next, cur, keep[i]);
@@ -286,10 +297,10 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
 		defaults_apply(k, next);
 	}
 	ck_json_set_str(next, "metadata.resourceVersion",
-			ck_json_get_str(cur, "metadata.resourceVersion", ""));
+	                ck_json_get_str(cur, "metadata.resourceVersion", ""));
 	if (!ck_json_equal(ck_json_get(next, "spec"), ck_json_get(cur, "spec")))
 		ck_json_set_int(next, "metadata.generation",
-				ck_json_get_int(cur, "metadata.generation", 0) + 1);
+		                ck_json_get_int(cur, "metadata.generation", 0) + 1);
 	if (check_invalid(r, next) < 0) {
 		cJSON_Delete(next);
 		return NULL;
@@ -332,8 +343,9 @@ void verb_update(api_req *r)
 {
 	const kind_desc *k = r->rt.kind;
 	char av[64];
-	int rc = is_sub(r, "scale") ? check_type(r, r->body, "autoscaling/v1", "Scale")
-				    : check_type(r, r->body, kind_api_version(k, av, sizeof(av)), k->kind);
+	int rc = is_sub(r, "scale")
+	             ? check_type(r, r->body, "autoscaling/v1", "Scale")
+	             : check_type(r, r->body, kind_api_version(k, av, sizeof(av)), k->kind);
 	if (rc < 0) {
 		api_req_free(r);
 		return;
@@ -388,12 +400,13 @@ void verb_patch(api_req *r)
 	r->verb_free = patch_state_free;
 	ps->type = patch_type_of(http_request_header(r->hr, "Content-Type"));
 	if (ps->type == PATCH_UNSUPPORTED) {
-		status_send(r->x, status_new(415, "UnsupportedMediaType", NULL,
-					     "the body of the request was in an unknown format - "
-					     "accepted media types include: "
-					     "application/json-patch+json, application/merge-patch+json, "
-					     "application/apply-patch+yaml, "
-					     "application/strategic-merge-patch+json"));
+		status_send(r->x,
+		            status_new(415, "UnsupportedMediaType", NULL,
+		                       "the body of the request was in an unknown format - "
+		                       "accepted media types include: "
+		                       "application/json-patch+json, application/merge-patch+json, "
+		                       "application/apply-patch+yaml, "
+		                       "application/strategic-merge-patch+json"));
 		api_req_free(r);
 		return;
 	}

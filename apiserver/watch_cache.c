@@ -71,7 +71,7 @@ static wc_event *event_from(const etcd_event *e)
 		ev->obj = storage_decode(e->kv.value, e->kv.value_len, ev->rv);
 		if (e->prev_kv)
 			ev->prev = storage_decode(e->prev_kv->value, e->prev_kv->value_len,
-						  e->prev_kv->mod_revision);
+			                          e->prev_kv->mod_revision);
 	}
 	if (!ev->obj) {
 		event_free(ev);
@@ -84,14 +84,14 @@ static wc_event *event_from(const etcd_event *e)
 static void cache_restart(watch_cache *c);
 
 static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t n_events,
-		     const ck_err *err, void *data)
+                     const ck_err *err, void *data)
 {
 	watch_cache *c = data;
 	if (rc == -ECANCELED)
 		return;
 	if (rc < 0) {
 		CK_WARN("watch cache %s: %s; restarting", c->kind->plural,
-			err ? err->msg : ck_strerror(rc));
+		        err ? err->msg : ck_strerror(rc));
 		c->w = NULL;
 		cache_restart(c);
 		return;
@@ -123,10 +123,10 @@ static void on_start_revision(int rc, const etcd_range_result *res, const ck_err
 	}
 	c->oldest = c->last = res->revision;
 	etcd_watch_opts opts = {.key = c->prefix,
-				.prefix = true,
-				.start_revision = res->revision + 1,
-				.prev_kv = true,
-				.progress_notify = true};
+	                        .prefix = true,
+	                        .start_revision = res->revision + 1,
+	                        .prev_kv = true,
+	                        .progress_notify = true};
 	rc = etcd_watch_start(c->srv->etcd, &opts, on_watch, c, &c->w);
 	if (c->ready)
 		c->ready(rc, c->ready_data);
@@ -147,12 +147,13 @@ static void cache_restart(watch_cache *c)
 		c->head = (c->head + 1) % WC_RING;
 		c->count--;
 	}
-	etcd_range(c->srv->etcd, &(etcd_range_req){.key = c->prefix, .prefix = true, .count_only = true},
-		   on_start_revision, c);
+	etcd_range(c->srv->etcd,
+	           &(etcd_range_req){.key = c->prefix, .prefix = true, .count_only = true},
+	           on_start_revision, c);
 }
 
 void watch_cache_start(apiserver *s, const kind_desc *k, void (*ready)(int rc, void *data),
-		       void *data, watch_cache **out)
+                       void *data, watch_cache **out)
 {
 	watch_cache *c = ck_calloc(1, sizeof(*c));
 	c->srv = s;
@@ -165,7 +166,7 @@ void watch_cache_start(apiserver *s, const kind_desc *k, void (*ready)(int rc, v
 }
 
 int watch_cache_subscribe(watch_cache *c, int64_t since, wc_event_fn on_event, wc_reset_fn on_reset,
-			  void *data, wc_sub **out)
+                          void *data, wc_sub **out)
 {
 	if (since < c->oldest)
 		return CK_EGONE;

@@ -31,13 +31,13 @@ typedef void (*wc_reset_fn)(void *data);
 /* Starts the cache of kind k: reads the current revision, then watches from it. ready(rc)
  * runs once the watch is established. */
 void watch_cache_start(apiserver *s, const kind_desc *k, void (*ready)(int rc, void *data),
-		       void *data, watch_cache **out);
+                       void *data, watch_cache **out);
 
 /* Subscribes from revision since (events with rv > since are delivered, first the ones in
  * memory, synchronously, then new ones as they come). Returns 0 and *out, or CK_EGONE when
  * events after since are no longer in memory. */
 int watch_cache_subscribe(watch_cache *c, int64_t since, wc_event_fn on_event, wc_reset_fn on_reset,
-			  void *data, wc_sub **out);
+                          void *data, wc_sub **out);
 void watch_cache_unsubscribe(wc_sub *s);
 
 /* The newest revision the cache has seen (for bookmarks) and the oldest it can serve. */

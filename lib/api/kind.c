@@ -18,9 +18,9 @@ static const kind_desc *const *all_kinds(size_t *n)
 			const kind_desc *arr;
 			size_t n;
 		} groups[] = {
-			{kind_core, kind_core_n},
-			{kind_apps, kind_apps_n},
-			{kind_coordination, kind_coordination_n},
+		    {kind_core, kind_core_n},
+		    {kind_apps, kind_apps_n},
+		    {kind_coordination, kind_coordination_n},
 		};
 		size_t c = 0;
 		for (size_t g = 0; g < CK_ARRAY_SIZE(groups); g++)
@@ -96,11 +96,19 @@ const char *kind_merge_key(const char *field, const cJSON *elem)
 	static const struct {
 		const char *field, *key;
 	} keys[] = {
-		{"containers", "name"},     {"initContainers", "name"}, {"ephemeralContainers", "name"},
-		{"env", "name"},            {"volumes", "name"},        {"volumeMounts", "mountPath"},
-		{"conditions", "type"},     {"imagePullSecrets", "name"}, {"ownerReferences", "uid"},
-		{"hostAliases", "ip"},      {"addresses", "type"},      {"readinessGates", "conditionType"},
-		{"topologySpreadConstraints", "topologyKey"},
+	    {"containers", "name"},
+	    {"initContainers", "name"},
+	    {"ephemeralContainers", "name"},
+	    {"env", "name"},
+	    {"volumes", "name"},
+	    {"volumeMounts", "mountPath"},
+	    {"conditions", "type"},
+	    {"imagePullSecrets", "name"},
+	    {"ownerReferences", "uid"},
+	    {"hostAliases", "ip"},
+	    {"addresses", "type"},
+	    {"readinessGates", "conditionType"},
+	    {"topologySpreadConstraints", "topologyKey"},
 	};
 	if (!strcmp(field, "ports")) {
 		/* Container ports merge on containerPort, service ports on port. */
@@ -167,7 +175,7 @@ char *kind_age(const char *rfc3339, time_t now)
 		return ck_asprintf("%lldd", d);
 	if (h < 24 * 365 * 8)
 		return d % 365 ? ck_asprintf("%lldy%lldd", d / 365, d % 365)
-			       : ck_asprintf("%lldy", d / 365);
+		               : ck_asprintf("%lldy", d / 365);
 	return ck_asprintf("%lldy", d / 365);
 }
 

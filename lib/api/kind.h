@@ -40,7 +40,7 @@ typedef struct kind_causes {
 
 /* Appends a cause. field is a path such as "spec.containers[0].image". */
 void kind_cause_add(kind_causes *c, const char *reason, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Shorthands for the two most common reasons. */
 void kind_cause_required(kind_causes *c, const char *field);
 void kind_cause_invalid(kind_causes *c, const char *field, const char *value, const char *detail);

@@ -12,14 +12,20 @@ static void lease_cells(const cJSON *l, time_t now, cJSON *row)
 }
 
 static const kind_column lease_columns[] = {
-	{"Name", "string", "name", 0, "Name must be unique within a namespace."},
-	{"Holder", "string", "", 0, "The holder of the lease."},
-	{"Age", "string", "", 0, "Time since the object was created."},
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Holder", "string", "", 0, "The holder of the lease."},
+    {"Age", "string", "", 0, "Time since the object was created."},
 };
 
 const kind_desc kind_coordination[] = {
-	{.group = "coordination.k8s.io", .version = "v1", .kind = "Lease", .plural = "leases",
-	 .singular = "lease", .namespaced = true, .etcd_resource = "leases",
-	 .columns = KIND_COLUMNS(lease_columns), .cells = lease_cells},
+    {.group = "coordination.k8s.io",
+     .version = "v1",
+     .kind = "Lease",
+     .plural = "leases",
+     .singular = "lease",
+     .namespaced = true,
+     .etcd_resource = "leases",
+     .columns = KIND_COLUMNS(lease_columns),
+     .cells = lease_cells},
 };
 const size_t kind_coordination_n = CK_ARRAY_SIZE(kind_coordination);

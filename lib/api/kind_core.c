@@ -137,7 +137,8 @@ static void pod_defaults(cJSON *pod)
 	/* What upstream's admission adds to every pod: service account, priority and the
 	 * not-ready/unreachable tolerations. */
 	set_default_str(spec, "serviceAccountName", "default");
-	set_default_str(spec, "serviceAccount", ck_json_get_str(spec, "serviceAccountName", "default"));
+	set_default_str(spec, "serviceAccount",
+	                ck_json_get_str(spec, "serviceAccountName", "default"));
 	if (!cJSON_GetObjectItemCaseSensitive(spec, "enableServiceLinks"))
 		cJSON_AddBoolToObject(spec, "enableServiceLinks", true);
 	set_default_int(spec, "priority", 0);
@@ -185,7 +186,7 @@ static void pod_create_status(cJSON *pod)
 }
 
 static void containers_validate(const cJSON *list, const char *path, bool required,
-				kind_causes *causes)
+                                kind_causes *causes)
 {
 	if (required && cJSON_GetArraySize(list) == 0) {
 		kind_cause_required(causes, path);
@@ -205,7 +206,7 @@ static void containers_validate(const cJSON *list, const char *path, bool requir
 		for (const cJSON *o = list->child; o != c; o = o->next)
 			if (*name && !strcmp(ck_json_get_str(o, "name", ""), name))
 				kind_cause_add(causes, "FieldValueDuplicate", pn,
-					       "Duplicate value: \"%s\"", name);
+				               "Duplicate value: \"%s\"", name);
 		if (!*ck_json_get_str(c, "image", "")) {
 			_cleanup_free_ char *pi = ck_asprintf("%s.image", p);
 			kind_cause_required(causes, pi);
@@ -217,10 +218,10 @@ static void containers_validate(const cJSON *list, const char *path, bool requir
 			int64_t cp = ck_json_get_int(port, "containerPort", 0);
 			if (cp < 1 || cp > 65535) {
 				_cleanup_free_ char *pp =
-					ck_asprintf("%s.ports[%d].containerPort", p, j);
+				    ck_asprintf("%s.ports[%d].containerPort", p, j);
 				_cleanup_free_ char *v = ck_asprintf("%lld", (long long)cp);
 				kind_cause_invalid(causes, pp, v,
-						   "must be between 1 and 65535, inclusive");
+				                   "must be between 1 and 65535, inclusive");
 			}
 			j++;
 		}
@@ -238,9 +239,9 @@ void kind_pod_spec_validate(const cJSON *spec, const char *path, kind_causes *ca
 	if (strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never")) {
 		_cleanup_free_ char *pr = ck_asprintf("%s.restartPolicy", path);
 		kind_cause_add(causes, "FieldValueNotSupported", pr,
-			       "Unsupported value: \"%s\": supported values: \"Always\", "
-			       "\"OnFailure\", \"Never\"",
-			       rp);
+		               "Unsupported value: \"%s\": supported values: \"Always\", "
+		               "\"OnFailure\", \"Never\"",
+		               rp);
 	}
 }
 
@@ -314,7 +315,7 @@ static char *pod_reason(const cJSON *pod, int *ready, long long *restarts, time_
 		if (term)
 			reason = terminated_reason(term, "Init:");
 		else if (wait && *str_at(wait, "reason") &&
-			 strcmp(str_at(wait, "reason"), "PodInitializing"))
+		         strcmp(str_at(wait, "reason"), "PodInitializing"))
 			reason = ck_asprintf("Init:%s", str_at(wait, "reason"));
 		else
 			reason = ck_asprintf("Init:%d/%d", i, n_init_spec);
@@ -348,7 +349,8 @@ static char *pod_reason(const cJSON *pod, int *ready, long long *restarts, time_
 		}
 		if (!strcmp(reason, "Completed") && running) {
 			free(reason);
-			reason = ck_strdup(has_condition(pod, "Ready", true) ? "Running" : "NotReady");
+			reason =
+			    ck_strdup(has_condition(pod, "Ready", true) ? "Running" : "NotReady");
 		}
 	}
 	if (ck_json_get(pod, "metadata.deletionTimestamp")) {
@@ -371,10 +373,11 @@ static void pod_cells(const cJSON *pod, time_t now, cJSON *row)
 	_cleanup_free_ char *reason = pod_reason(pod, &ready, &restarts, &last_restart);
 	kind_cell_str(row, str_at(pod, "metadata.name"));
 	kind_cell_take(row, ck_asprintf("%d/%d", ready,
-					cJSON_GetArraySize(ck_json_get(pod, "spec.containers"))));
+	                                cJSON_GetArraySize(ck_json_get(pod, "spec.containers"))));
 	kind_cell_str(row, reason);
 	if (restarts && last_restart) {
-		_cleanup_free_ char *when = ck_time_rfc3339(&(struct timespec){last_restart, 0}, false);
+		_cleanup_free_ char *when =
+		    ck_time_rfc3339(&(struct timespec){last_restart, 0}, false);
 		_cleanup_free_ char *ago = kind_age(when, now);
 		kind_cell_take(row, ck_asprintf("%lld (%s ago)", restarts, ago));
 	} else {
@@ -399,15 +402,17 @@ static void pod_cells(const cJSON *pod, time_t now, cJSON *row)
 }
 
 static const kind_column pod_columns[] = {
-	{"Name", "string", "name", 0, "Name must be unique within a namespace."},
-	{"Ready", "string", "", 0, "The aggregate readiness state of this pod for accepting traffic."},
-	{"Status", "string", "", 0, "The aggregate status of the containers in this pod."},
-	{"Restarts", "string", "", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."},
-	{"Age", "string", "", 0, "Time since the object was created."},
-	{"IP", "string", "", 1, "IP address allocated to the pod."},
-	{"Node", "string", "", 1, "Name of the node the pod is assigned to."},
-	{"Nominated Node", "string", "", 1, "Node the scheduler nominated for preemption."},
-	{"Readiness Gates", "string", "", 1, "Readiness gates that hold."},
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Ready", "string", "", 0, "The aggregate readiness state of this pod for accepting traffic."},
+    {"Status", "string", "", 0, "The aggregate status of the containers in this pod."},
+    {"Restarts", "string", "", 0,
+     "The number of times the containers in this pod have been restarted and when the last "
+     "container in this pod has restarted."},
+    {"Age", "string", "", 0, "Time since the object was created."},
+    {"IP", "string", "", 1, "IP address allocated to the pod."},
+    {"Node", "string", "", 1, "Name of the node the pod is assigned to."},
+    {"Nominated Node", "string", "", 1, "Node the scheduler nominated for preemption."},
+    {"Readiness Gates", "string", "", 1, "Readiness gates that hold."},
 };
 
 /* ---- Node ---- */
@@ -475,8 +480,9 @@ static void node_cells(const cJSON *node, time_t now, cJSON *row)
 	kind_cell_str(row, str_at(node, "status.nodeInfo.kubeletVersion"));
 	kind_cell_none(row, node_address(node, "InternalIP"));
 	kind_cell_none(row, node_address(node, "ExternalIP"));
-	static const char *const info[] = {"status.nodeInfo.osImage", "status.nodeInfo.kernelVersion",
-					   "status.nodeInfo.containerRuntimeVersion"};
+	static const char *const info[] = {"status.nodeInfo.osImage",
+	                                   "status.nodeInfo.kernelVersion",
+	                                   "status.nodeInfo.containerRuntimeVersion"};
 	for (size_t i = 0; i < CK_ARRAY_SIZE(info); i++) {
 		const char *v = str_at(node, info[i]);
 		kind_cell_str(row, *v ? v : "<unknown>");
@@ -484,16 +490,16 @@ static void node_cells(const cJSON *node, time_t now, cJSON *row)
 }
 
 static const kind_column node_columns[] = {
-	{"Name", "string", "name", 0, "Name must be unique within a namespace."},
-	{"Status", "string", "", 0, "The status of the node"},
-	{"Roles", "string", "", 0, "The roles of the node"},
-	{"Age", "string", "", 0, "Time since the object was created."},
-	{"Version", "string", "", 0, "Kubelet Version reported by the node."},
-	{"Internal-IP", "string", "", 1, "List of internal IPs in the node."},
-	{"External-IP", "string", "", 1, "List of external IPs in the node."},
-	{"OS-Image", "string", "", 1, "OS Image reported by the node."},
-	{"Kernel-Version", "string", "", 1, "Kernel Version reported by the node."},
-	{"Container-Runtime", "string", "", 1, "Container Runtime Version reported by the node."},
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Status", "string", "", 0, "The status of the node"},
+    {"Roles", "string", "", 0, "The roles of the node"},
+    {"Age", "string", "", 0, "Time since the object was created."},
+    {"Version", "string", "", 0, "Kubelet Version reported by the node."},
+    {"Internal-IP", "string", "", 1, "List of internal IPs in the node."},
+    {"External-IP", "string", "", 1, "List of external IPs in the node."},
+    {"OS-Image", "string", "", 1, "OS Image reported by the node."},
+    {"Kernel-Version", "string", "", 1, "Kernel Version reported by the node."},
+    {"Container-Runtime", "string", "", 1, "Container Runtime Version reported by the node."},
 };
 
 /* ---- Namespace ---- */
@@ -522,9 +528,9 @@ static void namespace_cells(const cJSON *ns, time_t now, cJSON *row)
 }
 
 static const kind_column namespace_columns[] = {
-	{"Name", "string", "name", 0, "Name must be unique within a namespace."},
-	{"Status", "string", "", 0, "The status of the namespace"},
-	{"Age", "string", "", 0, "Time since the object was created."},
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Status", "string", "", 0, "The status of the namespace"},
+    {"Age", "string", "", 0, "Time since the object was created."},
 };
 
 /* ---- Event ---- */
@@ -582,16 +588,16 @@ static void event_cells(const cJSON *ev, time_t now, cJSON *row)
 }
 
 static const kind_column event_columns[] = {
-	{"Last Seen", "string", "", 0, "Time since the event was last seen."},
-	{"Type", "string", "", 0, "Type of this event (Normal, Warning)."},
-	{"Reason", "string", "", 0, "Why the action was taken."},
-	{"Object", "string", "", 0, "The object this event is about."},
-	{"Subobject", "string", "", 1, "The part of the object this event is about."},
-	{"Source", "string", "", 1, "The component reporting this event."},
-	{"Message", "string", "", 0, "A human-readable description of the status of this operation."},
-	{"First Seen", "string", "", 1, "Time since the event was first seen."},
-	{"Count", "string", "", 1, "The number of times this event has occurred."},
-	{"Name", "string", "", 1, "Name must be unique within a namespace."},
+    {"Last Seen", "string", "", 0, "Time since the event was last seen."},
+    {"Type", "string", "", 0, "Type of this event (Normal, Warning)."},
+    {"Reason", "string", "", 0, "Why the action was taken."},
+    {"Object", "string", "", 0, "The object this event is about."},
+    {"Subobject", "string", "", 1, "The part of the object this event is about."},
+    {"Source", "string", "", 1, "The component reporting this event."},
+    {"Message", "string", "", 0, "A human-readable description of the status of this operation."},
+    {"First Seen", "string", "", 1, "Time since the event was first seen."},
+    {"Count", "string", "", 1, "The number of times this event has occurred."},
+    {"Name", "string", "", 1, "Name must be unique within a namespace."},
 };
 
 /* ---- ConfigMap, Secret ---- */
@@ -600,14 +606,14 @@ static void configmap_cells(const cJSON *cm, time_t now, cJSON *row)
 {
 	kind_cell_str(row, str_at(cm, "metadata.name"));
 	kind_cell_int(row, cJSON_GetArraySize(ck_json_get(cm, "data")) +
-				   cJSON_GetArraySize(ck_json_get(cm, "binaryData")));
+	                       cJSON_GetArraySize(ck_json_get(cm, "binaryData")));
 	kind_cell_take(row, kind_age(str_at(cm, "metadata.creationTimestamp"), now));
 }
 
 static const kind_column configmap_columns[] = {
-	{"Name", "string", "name", 0, "Name must be unique within a namespace."},
-	{"Data", "string", "", 0, "Number of keys."},
-	{"Age", "string", "", 0, "Time since the object was created."},
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Data", "string", "", 0, "Number of keys."},
+    {"Age", "string", "", 0, "Time since the object was created."},
 };
 
 static void secret_defaults(cJSON *s)
@@ -624,10 +630,10 @@ static void secret_cells(const cJSON *s, time_t now, cJSON *row)
 }
 
 static const kind_column secret_columns[] = {
-	{"Name", "string", "name", 0, "Name must be unique within a namespace."},
-	{"Type", "string", "", 0, "The type of the secret."},
-	{"Data", "string", "", 0, "Number of keys."},
-	{"Age", "string", "", 0, "Time since the object was created."},
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Type", "string", "", 0, "The type of the secret."},
+    {"Data", "string", "", 0, "Number of keys."},
+    {"Age", "string", "", 0, "Time since the object was created."},
 };
 
 static const char *const pod_short[] = {"po", NULL};
@@ -636,44 +642,106 @@ static const char *const ns_short[] = {"ns", NULL};
 static const char *const ev_short[] = {"ev", NULL};
 static const char *const cm_short[] = {"cm", NULL};
 static const char *const all_cat[] = {"all", NULL};
-static const char *const pod_fields[] = {"spec.nodeName",  "spec.restartPolicy",
-					 "spec.schedulerName", "spec.serviceAccountName",
-					 "spec.hostNetwork", "status.phase",
-					 "status.podIP",   "status.nominatedNodeName", NULL};
+static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.nominatedNodeName",
+                                         NULL};
 static const char *const node_fields[] = {"spec.unschedulable", NULL};
 static const char *const ns_fields[] = {"status.phase", NULL};
-static const char *const ev_fields[] = {
-	"involvedObject.kind",	 "involvedObject.namespace", "involvedObject.name",
-	"involvedObject.uid",	 "involvedObject.apiVersion", "involvedObject.resourceVersion",
-	"involvedObject.fieldPath", "reason",		     "reportingComponent",
-	"source",		 "type",		     NULL};
+static const char *const ev_fields[] = {"involvedObject.kind",
+                                        "involvedObject.namespace",
+                                        "involvedObject.name",
+                                        "involvedObject.uid",
+                                        "involvedObject.apiVersion",
+                                        "involvedObject.resourceVersion",
+                                        "involvedObject.fieldPath",
+                                        "reason",
+                                        "reportingComponent",
+                                        "source",
+                                        "type",
+                                        NULL};
 static const char *const secret_fields[] = {"type", NULL};
 
 const kind_desc kind_core[] = {
-	{.group = "", .version = "v1", .kind = "Namespace", .plural = "namespaces",
-	 .singular = "namespace", .short_names = ns_short, .namespaced = false,
-	 .name_is_label = true, .etcd_resource = "namespaces",
-	 .subresources = KIND_SUB_STATUS, .field_labels = ns_fields,
-	 .columns = KIND_COLUMNS(namespace_columns), .cells = namespace_cells,
-	 .defaults = namespace_defaults, .create_status = namespace_create_status},
-	{.group = "", .version = "v1", .kind = "Node", .plural = "nodes", .singular = "node",
-	 .short_names = node_short, .namespaced = false, .etcd_resource = "minions",
-	 .subresources = KIND_SUB_STATUS, .field_labels = node_fields,
-	 .columns = KIND_COLUMNS(node_columns), .cells = node_cells},
-	{.group = "", .version = "v1", .kind = "Pod", .plural = "pods", .singular = "pod",
-	 .short_names = pod_short, .categories = all_cat, .namespaced = true,
-	 .etcd_resource = "pods", .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING,
-	 .field_labels = pod_fields, .columns = KIND_COLUMNS(pod_columns), .cells = pod_cells,
-	 .defaults = pod_defaults, .validate = pod_validate, .create_status = pod_create_status},
-	{.group = "", .version = "v1", .kind = "Event", .plural = "events", .singular = "event",
-	 .short_names = ev_short, .namespaced = true, .etcd_resource = "events",
-	 .field_labels = ev_fields, .columns = KIND_COLUMNS(event_columns), .cells = event_cells},
-	{.group = "", .version = "v1", .kind = "ConfigMap", .plural = "configmaps",
-	 .singular = "configmap", .short_names = cm_short, .namespaced = true,
-	 .etcd_resource = "configmaps", .columns = KIND_COLUMNS(configmap_columns),
-	 .cells = configmap_cells},
-	{.group = "", .version = "v1", .kind = "Secret", .plural = "secrets", .singular = "secret",
-	 .namespaced = true, .etcd_resource = "secrets", .field_labels = secret_fields,
-	 .columns = KIND_COLUMNS(secret_columns), .cells = secret_cells, .defaults = secret_defaults},
+    {.group = "",
+     .version = "v1",
+     .kind = "Namespace",
+     .plural = "namespaces",
+     .singular = "namespace",
+     .short_names = ns_short,
+     .namespaced = false,
+     .name_is_label = true,
+     .etcd_resource = "namespaces",
+     .subresources = KIND_SUB_STATUS,
+     .field_labels = ns_fields,
+     .columns = KIND_COLUMNS(namespace_columns),
+     .cells = namespace_cells,
+     .defaults = namespace_defaults,
+     .create_status = namespace_create_status},
+    {.group = "",
+     .version = "v1",
+     .kind = "Node",
+     .plural = "nodes",
+     .singular = "node",
+     .short_names = node_short,
+     .namespaced = false,
+     .etcd_resource = "minions",
+     .subresources = KIND_SUB_STATUS,
+     .field_labels = node_fields,
+     .columns = KIND_COLUMNS(node_columns),
+     .cells = node_cells},
+    {.group = "",
+     .version = "v1",
+     .kind = "Pod",
+     .plural = "pods",
+     .singular = "pod",
+     .short_names = pod_short,
+     .categories = all_cat,
+     .namespaced = true,
+     .etcd_resource = "pods",
+     .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING,
+     .field_labels = pod_fields,
+     .columns = KIND_COLUMNS(pod_columns),
+     .cells = pod_cells,
+     .defaults = pod_defaults,
+     .validate = pod_validate,
+     .create_status = pod_create_status},
+    {.group = "",
+     .version = "v1",
+     .kind = "Event",
+     .plural = "events",
+     .singular = "event",
+     .short_names = ev_short,
+     .namespaced = true,
+     .etcd_resource = "events",
+     .field_labels = ev_fields,
+     .columns = KIND_COLUMNS(event_columns),
+     .cells = event_cells},
+    {.group = "",
+     .version = "v1",
+     .kind = "ConfigMap",
+     .plural = "configmaps",
+     .singular = "configmap",
+     .short_names = cm_short,
+     .namespaced = true,
+     .etcd_resource = "configmaps",
+     .columns = KIND_COLUMNS(configmap_columns),
+     .cells = configmap_cells},
+    {.group = "",
+     .version = "v1",
+     .kind = "Secret",
+     .plural = "secrets",
+     .singular = "secret",
+     .namespaced = true,
+     .etcd_resource = "secrets",
+     .field_labels = secret_fields,
+     .columns = KIND_COLUMNS(secret_columns),
+     .cells = secret_cells,
+     .defaults = secret_defaults},
 };
 const size_t kind_core_n = CK_ARRAY_SIZE(kind_core);

@@ -100,8 +100,9 @@ static bool accept(lexer *lx, const char *tok)
 
 static int fail(lexer *lx, const char *what)
 {
-	return ck_err_set(lx->err, -EINVAL, "unable to parse requirement: %s at position %zu in \"%s\"",
-			  what, lx->pos, lx->s);
+	return ck_err_set(lx->err, -EINVAL,
+	                  "unable to parse requirement: %s at position %zu in \"%s\"", what,
+	                  lx->pos, lx->s);
 }
 
 static int parse_set(lexer *lx, selector_req *r)
@@ -141,7 +142,8 @@ static int parse_label_req(lexer *lx, selector *s)
 	size_t before = lx->pos;
 	char *word = read_ident(lx);
 	if (word && (!strcmp(word, "in") || !strcmp(word, "notin"))) {
-		selector_req *r = add_req(s, key, !strcmp(word, "in") ? SELECTOR_IN : SELECTOR_NOTIN);
+		selector_req *r =
+		    add_req(s, key, !strcmp(word, "in") ? SELECTOR_IN : SELECTOR_NOTIN);
 		free(word);
 		return parse_set(lx, r);
 	}
@@ -239,7 +241,7 @@ static int parse_field_term(const char *t, size_t n, selector *s, ck_err **err)
 	size_t eq = find_unescaped(t, n, '=');
 	if (eq == n)
 		return ck_err_set(err, -EINVAL, "invalid selector: '%.*s'; can't understand '%.*s'",
-				  (int)n, t, (int)n, t);
+		                  (int)n, t, (int)n, t);
 	size_t key_end = eq, val_start = eq + 1;
 	enum selector_op op = SELECTOR_EQ;
 	if (eq > 0 && t[eq - 1] == '!' && (eq < 2 || t[eq - 2] != '\\')) {
@@ -254,14 +256,15 @@ static int parse_field_term(const char *t, size_t n, selector *s, ck_err **err)
 	while (key_start < key_end && t[key_start] == ' ')
 		key_start++;
 	if (key_start == key_end)
-		return ck_err_set(err, -EINVAL, "invalid selector: '%.*s': empty field name", (int)n, t);
+		return ck_err_set(err, -EINVAL, "invalid selector: '%.*s': empty field name",
+		                  (int)n, t);
 	char *key = unescape(t + key_start, key_end - key_start);
 	char *val = unescape(t + val_start, n - val_start);
 	if (!key || !val) {
 		free(key);
 		free(val);
 		return ck_err_set(err, -EINVAL, "invalid selector: '%.*s': invalid escape sequence",
-				  (int)n, t);
+		                  (int)n, t);
 	}
 	add_value(add_req(s, key, op), val);
 	return 0;
@@ -298,18 +301,20 @@ int selector_from_label_selector(const cJSON *ls, selector **out, ck_err **err)
 	{
 		if (!cJSON_IsString(it)) {
 			selector_free(s);
-			return ck_err_set(err, -EINVAL, "matchLabels: value of \"%s\" is not a string",
-					  it->string ? it->string : "");
+			return ck_err_set(err, -EINVAL,
+			                  "matchLabels: value of \"%s\" is not a string",
+			                  it->string ? it->string : "");
 		}
-		add_value(add_req(s, ck_strdup(it->string), SELECTOR_EQ), ck_strdup(it->valuestring));
+		add_value(add_req(s, ck_strdup(it->string), SELECTOR_EQ),
+		          ck_strdup(it->valuestring));
 	}
 	static const struct {
 		const char *name;
 		enum selector_op op;
 	} ops[] = {{"In", SELECTOR_IN},
-		   {"NotIn", SELECTOR_NOTIN},
-		   {"Exists", SELECTOR_EXISTS},
-		   {"DoesNotExist", SELECTOR_NOT_EXISTS}};
+	           {"NotIn", SELECTOR_NOTIN},
+	           {"Exists", SELECTOR_EXISTS},
+	           {"DoesNotExist", SELECTOR_NOT_EXISTS}};
 	cJSON_ArrayForEach(it, ck_json_get(ls, "matchExpressions"))
 	{
 		const char *key = ck_json_get_str(it, "key", "");
@@ -319,8 +324,8 @@ int selector_from_label_selector(const cJSON *ls, selector **out, ck_err **err)
 			i++;
 		if (!*key || i == CK_ARRAY_SIZE(ops)) {
 			selector_free(s);
-			return ck_err_set(err, -EINVAL, "\"%s\" is not a valid label selector operator",
-					  op);
+			return ck_err_set(err, -EINVAL,
+			                  "\"%s\" is not a valid label selector operator", op);
 		}
 		selector_req *r = add_req(s, ck_strdup(key), ops[i].op);
 		const cJSON *v;
