@@ -8,7 +8,12 @@
 
 #include <time.h>
 
-enum ck_log_level { CK_LOG_INFO = 'I', CK_LOG_WARNING = 'W', CK_LOG_ERROR = 'E', CK_LOG_FATAL = 'F' };
+enum ck_log_level {
+	CK_LOG_INFO = 'I',
+	CK_LOG_WARNING = 'W',
+	CK_LOG_ERROR = 'E',
+	CK_LOG_FATAL = 'F'
+};
 
 /* Current verbosity (klog -v). Defaults to 0. */
 void ck_log_set_verbosity(int v);
@@ -18,18 +23,18 @@ int ck_log_verbosity(void);
 void ck_log_set_fd(int fd);
 
 void ck_log_write(enum ck_log_level level, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Formats one line into a malloc'd string (no trailing newline handling differences:
  * the line ends in '\n'). Exposed for unit tests of the format. */
 char *ck_log_format(enum ck_log_level level, const char *file, int line, long tid,
-		    const struct timespec *now, const char *msg);
+                    const struct timespec *now, const char *msg);
 
-#define CK_INFO(...)    ck_log_write(CK_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
-#define CK_WARN(...)    ck_log_write(CK_LOG_WARNING, __FILE__, __LINE__, __VA_ARGS__)
-#define CK_ERROR(...)   ck_log_write(CK_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define CK_INFO(...)  ck_log_write(CK_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define CK_WARN(...)  ck_log_write(CK_LOG_WARNING, __FILE__, __LINE__, __VA_ARGS__)
+#define CK_ERROR(...) ck_log_write(CK_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 /* Logs and aborts the process: for main() and impossible states only. */
-#define CK_FATAL(...)   ck_log_write(CK_LOG_FATAL, __FILE__, __LINE__, __VA_ARGS__)
+#define CK_FATAL(...) ck_log_write(CK_LOG_FATAL, __FILE__, __LINE__, __VA_ARGS__)
 /* Verbose info, printed only when the verbosity is at least n. */
 #define CK_V(n, ...)                                                                               \
 	do {                                                                                       \

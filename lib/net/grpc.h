@@ -120,6 +120,13 @@ int ckgrpc_unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMes
                       const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
                       ProtobufCMessage **out, ck_err **err);
 
+/* As ckgrpc_unary_sync, but "wait for ready": while the target does not accept
+ * connections the call waits (up to timeout_ms) for it to come up instead of failing
+ * at once with UNAVAILABLE. For waiting until a server starts (tests, kubelet → CRI). */
+int ckgrpc_unary_sync_ready(ckgrpc_channel *ch, const char *method, const ProtobufCMessage *req,
+                            const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                            ProtobufCMessage **out, ck_err **err);
+
 /* ---- bidirectional streams ---- */
 typedef struct ckgrpc_stream_ops {
 	const ProtobufCMessageDescriptor *resp_desc;

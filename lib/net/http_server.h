@@ -30,36 +30,36 @@ typedef struct http_header {
 
 /* Valid until the exchange completes. All strings NUL-terminated. */
 typedef struct http_request {
-	const char *method;       /* "GET", "POST", ... */
-	const char *path;         /* percent-decoded path, no query: "/api/v1/namespaces/default/pods" */
-	const char *raw_path;     /* the request target as sent */
-	const char *query;        /* raw query string after '?', "" when none */
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* percent-decoded path, no query: "/api/v1/namespaces/default/pods" */
+	const char *raw_path; /* the request target as sent */
+	const char *query;    /* raw query string after '?', "" when none */
 	const http_header *headers;
 	size_t n_headers;
-	const char *body;         /* NUL-terminated copy; body_len bytes (may contain NULs) */
+	const char *body; /* NUL-terminated copy; body_len bytes (may contain NULs) */
 	size_t body_len;
-	bool tls;                 /* arrived over TLS */
-	const char *client_cn;    /* verified client certificate's CN, or NULL */
+	bool tls;                         /* arrived over TLS */
+	const char *client_cn;            /* verified client certificate's CN, or NULL */
 	const char *const *client_groups; /* its O= entries, NULL-terminated; NULL when none */
-	const char *remote_addr;  /* "127.0.0.1:53412" */
+	const char *remote_addr;          /* "127.0.0.1:53412" */
 } http_request;
 
 typedef void (*http_handler_fn)(http_exchange *x, void *data);
 
 typedef struct http_server_opts {
-	const char *bind_address; /* "127.0.0.1", "0.0.0.0", "::" ; default "127.0.0.1" */
-	int port;                 /* 0 picks a free port: see http_server_port() */
+	const char *bind_address;  /* "127.0.0.1", "0.0.0.0", "::" ; default "127.0.0.1" */
+	int port;                  /* 0 picks a free port: see http_server_port() */
 	const char *tls_cert_file; /* PEM; TLS is on when cert and key are both set */
 	const char *tls_key_file;
 	const char *client_ca_file; /* optional: request (not require) client certificates */
-	size_t max_body;          /* 0: 3 MiB */
-	size_t max_header;        /* 0: 64 KiB */
-	int idle_timeout_ms;      /* keep-alive idle close; 0: 90 s */
+	size_t max_body;            /* 0: 3 MiB */
+	size_t max_header;          /* 0: 64 KiB */
+	int idle_timeout_ms;        /* keep-alive idle close; 0: 90 s */
 } http_server_opts;
 
 /* Creates and starts listening. Returns 0 and *out, or a negative code with *err. */
-int http_server_new(uv_loop_t *loop, const http_server_opts *opts, http_handler_fn handler, void *data,
-		    http_server **out, ck_err **err);
+int http_server_new(uv_loop_t *loop, const http_server_opts *opts, http_handler_fn handler,
+                    void *data, http_server **out, ck_err **err);
 /* The bound port (useful with opts.port == 0). */
 int http_server_port(const http_server *s);
 /* Stops accepting, lets in-flight exchanges complete (streams are ended), closes idle
@@ -83,7 +83,8 @@ void http_exchange_on_close(http_exchange *x, void (*cb)(http_exchange *x, void 
 void http_exchange_add_header(http_exchange *x, const char *name, const char *value);
 
 /* Sends a complete response (Content-Length) and completes the exchange. */
-void http_respond(http_exchange *x, int status, const char *content_type, const char *body, size_t len);
+void http_respond(http_exchange *x, int status, const char *content_type, const char *body,
+                  size_t len);
 
 /* Streaming: starts a chunked response; then writes chunks; end completes the exchange.
  * http_stream_write returns 0, or -EPIPE once the peer is gone. Writes are queued; the
@@ -109,6 +110,7 @@ void http_raw_close(http_raw *r);
 /* Parser entry point for fuzzing and unit tests: feeds bytes through the request
  * parser with the given limits and reports how many complete requests were seen and
  * the status an error would produce (0 when none). Never crashes on any input. */
-int http_parse_for_test(const void *data, size_t len, size_t max_header, size_t max_body, int *n_requests);
+int http_parse_for_test(const void *data, size_t len, size_t max_header, size_t max_body,
+                        int *n_requests);
 
 #endif

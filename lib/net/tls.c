@@ -1,0 +1,244 @@
+#include "net/tls.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+struct tls_ctx {
+	SSL_CTX *ctx;
+};
+
+struct tls_session {
+	SSL *ssl;
+	BIO *rbio; /* ciphertext from the peer */
+	BIO *wbio; /* ciphertext for the peer */
+};
+
+/* Stores an error with OpenSSL's first queued reason and clears the (thread-local) queue. */
+static int tls_fail(ck_err **err, const char *what, const char *file)
+{
+	char reason[256] = "unknown error";
+	unsigned long e = ERR_get_error();
+	if (e)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	if (file)
+		return ck_err_set(err, CK_EPROTO, "%s %s: %s", what, file, reason);
+	return ck_err_set(err, CK_EPROTO, "%s: %s", what, reason);
+}
+
+static int tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                           const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x08http/1.1";
+	unsigned char *sel = NULL;
+	if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca_file,
+                       tls_ctx **out, ck_err **err)
+{
+	static const unsigned char sid_ctx[] = "ckube";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return tls_fail(err, "create TLS context", NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Thousands of idle connections: drop the record buffers between reads. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		SSL_CTX_free(ctx);
+		return tls_fail(err, "load certificate", cert_file);
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+		SSL_CTX_free(ctx);
+		return tls_fail(err, "load private key", key_file);
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		SSL_CTX_free(ctx);
+		return tls_fail(err, "private key does not match certificate", cert_file);
+	}
+	if (client_ca_file && *client_ca_file) {
+		if (SSL_CTX_load_verify_locations(ctx, client_ca_file, NULL) != 1) {
+			SSL_CTX_free(ctx);
+			return tls_fail(err, "load client CA", client_ca_file);
+		}
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca_file);
+		if (!names) {
+			SSL_CTX_free(ctx);
+			return tls_fail(err, "read client CA names", client_ca_file);
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		/* Request, not require: without FAIL_IF_NO_PEER_CERT a client may send
+		 * none, but one it sends must verify. */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	}
+	tls_ctx *t = ck_calloc(1, sizeof(*t));
+	t->ctx = ctx;
+	*out = t;
+	return 0;
+}
+
+tls_ctx *tls_ctx_free(tls_ctx *ctx)
+{
+	if (ctx) {
+		SSL_CTX_free(ctx->ctx);
+		free(ctx);
+	}
+	return NULL;
+}
+
+tls_session *tls_session_new(tls_ctx *ctx)
+{
+	tls_session *s = ck_calloc(1, sizeof(*s));
+	s->ssl = SSL_new(ctx->ctx);
+	s->rbio = BIO_new(BIO_s_mem());
+	s->wbio = BIO_new(BIO_s_mem());
+	if (!s->ssl || !s->rbio || !s->wbio)
+		abort();
+	/* An empty input BIO means "wait for more", not end of file. */
+	BIO_set_mem_eof_return(s->rbio, -1);
+	SSL_set_bio(s->ssl, s->rbio, s->wbio);
+	SSL_set_accept_state(s->ssl);
+	return s;
+}
+
+tls_session *tls_session_free(tls_session *s)
+{
+	if (s) {
+		SSL_free(s->ssl); /* frees both BIOs */
+		free(s);
+	}
+	return NULL;
+}
+
+int tls_session_feed(tls_session *s, const void *data, size_t len)
+{
+	while (len) {
+		int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+		int n = BIO_write(s->rbio, data, chunk);
+		if (n <= 0)
+			return -ENOMEM;
+		data = (const char *)data + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int tls_session_read(tls_session *s, void *buf, size_t cap)
+{
+	int want = cap > (1u << 30) ? (1 << 30) : (int)cap;
+	int n = SSL_read(s->ssl, buf, want);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(s->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		return -ECONNRESET;
+	default:
+		ERR_clear_error();
+		return CK_EPROTO;
+	}
+}
+
+int tls_session_write(tls_session *s, const void *data, size_t len)
+{
+	while (len) {
+		int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+		int n = SSL_write(s->ssl, data, chunk);
+		if (n <= 0) {
+			ERR_clear_error();
+			return CK_EPROTO;
+		}
+		data = (const char *)data + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void tls_session_close_notify(tls_session *s)
+{
+	if (SSL_is_init_finished(s->ssl))
+		SSL_shutdown(s->ssl);
+	ERR_clear_error();
+}
+
+size_t tls_session_out_pending(const tls_session *s)
+{
+	return BIO_ctrl_pending(s->wbio);
+}
+
+size_t tls_session_out_take(tls_session *s, void *buf, size_t cap)
+{
+	int want = cap > (1u << 30) ? (1 << 30) : (int)cap;
+	int n = BIO_read(s->wbio, buf, want);
+	return n > 0 ? (size_t)n : 0;
+}
+
+bool tls_session_handshake_done(const tls_session *s)
+{
+	return SSL_is_init_finished(s->ssl);
+}
+
+static char *tls_entry_utf8(X509_NAME *name, int idx)
+{
+	X509_NAME_ENTRY *e = X509_NAME_get_entry(name, idx);
+	unsigned char *utf8 = NULL;
+	int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+	if (n < 0)
+		return NULL;
+	char *s = ck_strndup((const char *)utf8, (size_t)n);
+	OPENSSL_free(utf8);
+	return s;
+}
+
+int tls_session_peer(const tls_session *s, char **cn, char ***groups)
+{
+	*cn = NULL;
+	*groups = NULL;
+	X509 *cert = SSL_get1_peer_certificate(s->ssl);
+	if (!cert)
+		return 0;
+	if (SSL_get_verify_result(s->ssl) != X509_V_OK) {
+		X509_free(cert);
+		return 0;
+	}
+	X509_NAME *name = X509_get_subject_name(cert);
+	int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	if (idx >= 0)
+		*cn = tls_entry_utf8(name, idx);
+	size_t n = 0;
+	char **g = NULL;
+	for (idx = -1; (idx = X509_NAME_get_index_by_NID(name, NID_organizationName, idx)) >= 0;) {
+		char *v = tls_entry_utf8(name, idx);
+		if (!v)
+			continue;
+		g = ck_realloc(g, (n + 2) * sizeof(*g));
+		g[n++] = v;
+		g[n] = NULL;
+	}
+	*groups = g;
+	X509_free(cert);
+	return 1;
+}
+
+char **tls_groups_free(char **groups)
+{
+	if (groups) {
+		for (char **g = groups; *g; g++)
+			free(*g);
+		free(groups);
+	}
+	return NULL;
+}

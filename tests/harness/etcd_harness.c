@@ -1,0 +1,451 @@
+/* etcd_harness: spawns and supervises real etcd members for tests (see the header). */
+#include "etcd_harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "etcd/rpc.pb-c.h"
+#include "net/grpc.h"
+
+#define HARNESS_MAX_MEMBERS  7
+#define HARNESS_START_MS     30000
+#define HARNESS_PORT_RETRIES 4
+
+struct member {
+	int client_port, peer_port;
+	char *client_url; /* http://127.0.0.1:C */
+	char *target;     /* 127.0.0.1:C */
+	char *data_dir, *log_path;
+	pid_t pid;
+};
+
+struct etcd_harness {
+	char *dir;
+	char *endpoints;
+	char *token;
+	int n;
+	struct member m[HARNESS_MAX_MEMBERS];
+	etcd_harness *next_live; /* registry for the exit handler */
+};
+
+static etcd_harness *live_harnesses;
+
+static void stop_all_at_exit(void)
+{
+	while (live_harnesses)
+		etcd_harness_stop(live_harnesses);
+}
+
+static void registry_add(etcd_harness *h)
+{
+	static bool registered;
+	if (!registered) {
+		atexit(stop_all_at_exit);
+		registered = true;
+	}
+	h->next_live = live_harnesses;
+	live_harnesses = h;
+}
+
+static void registry_remove(etcd_harness *h)
+{
+	for (etcd_harness **p = &live_harnesses; *p; p = &(*p)->next_live) {
+		if (*p == h) {
+			*p = h->next_live;
+			return;
+		}
+	}
+}
+
+static const char *tmp_base(void)
+{
+	const char *d = getenv("CKUBE_ETCD_TMPDIR");
+	if (d && *d)
+		return d;
+	if (access("/dev/shm", W_OK | X_OK) == 0)
+		return "/dev/shm";
+	d = getenv("TMPDIR");
+	if (d && *d)
+		return d;
+	return "/tmp";
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Picks 2*n distinct free loopback ports: all sockets stay bound until every port is
+ * known, so they differ from each other; another process may still take one before
+ * etcd binds it, which start_members handles by retrying. */
+static int pick_ports(etcd_harness *h, ck_err **err)
+{
+	int fds[2 * HARNESS_MAX_MEMBERS];
+	int ports[2 * HARNESS_MAX_MEMBERS];
+	int n = 2 * h->n, r = 0, i;
+	for (i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0) {
+			r = ck_err_errno(err, -errno, "socket");
+			break;
+		}
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t len = sizeof(a);
+		if (bind(fds[i], (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(fds[i], (struct sockaddr *)&a, &len) < 0) {
+			r = ck_err_errno(err, -errno, "bind 127.0.0.1:0");
+			close(fds[i]);
+			break;
+		}
+		ports[i] = ntohs(a.sin_port);
+	}
+	for (int j = 0; j < i; j++)
+		close(fds[j]);
+	if (r < 0)
+		return r;
+	for (int k = 0; k < h->n; k++) {
+		struct member *m = &h->m[k];
+		m->client_port = ports[2 * k];
+		m->peer_port = ports[2 * k + 1];
+		free(m->client_url);
+		free(m->target);
+		m->client_url = ck_asprintf("http://127.0.0.1:%d", m->client_port);
+		m->target = ck_asprintf("127.0.0.1:%d", m->client_port);
+	}
+	size_t cap = 1;
+	for (int k = 0; k < h->n; k++)
+		cap += strlen(h->m[k].client_url) + 1;
+	free(h->endpoints);
+	h->endpoints = ck_calloc(1, cap);
+	for (int k = 0; k < h->n; k++) {
+		if (k)
+			strcat(h->endpoints, ",");
+		strcat(h->endpoints, h->m[k].client_url);
+	}
+	return 0;
+}
+
+/* The last ~1.5 KB of member i's log, for error messages. */
+static char *log_tail(const struct member *m)
+{
+	_cleanup_close_ int fd = open(m->log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ck_strdup("(no log)");
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t start = end > 1536 ? end - 1536 : 0;
+	char buf[1537];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, start);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	return ck_strdup(buf);
+}
+
+static int spawn_member(etcd_harness *h, int i, ck_err **err)
+{
+	struct member *m = &h->m[i];
+	const char *etcd = getenv("CKUBE_ETCD");
+	if (!etcd || !*etcd)
+		etcd = "/usr/bin/etcd";
+
+	size_t cap = 1;
+	for (int k = 0; k < h->n; k++)
+		cap += 64;
+	_cleanup_free_ char *cluster = ck_calloc(1, cap);
+	for (int k = 0; k < h->n; k++) {
+		char part[64];
+		snprintf(part, sizeof(part), "%sm%d=http://127.0.0.1:%d", k ? "," : "", k,
+		         h->m[k].peer_port);
+		strcat(cluster, part);
+	}
+	_cleanup_free_ char *name = ck_asprintf("m%d", i);
+	_cleanup_free_ char *listen_client = ck_strdup(m->client_url);
+	_cleanup_free_ char *peer_url = ck_asprintf("http://127.0.0.1:%d", m->peer_port);
+	char *argv[] = {
+	    (char *)etcd,  "--name",
+	    name,          "--data-dir",
+	    m->data_dir,   "--listen-client-urls",
+	    listen_client, "--advertise-client-urls",
+	    m->client_url, "--listen-peer-urls",
+	    peer_url,      "--initial-advertise-peer-urls",
+	    peer_url,      "--initial-cluster",
+	    cluster,       "--initial-cluster-state",
+	    "new",         "--initial-cluster-token",
+	    h->token,      "--heartbeat-interval",
+	    "50",          "--election-timeout",
+	    "500",         NULL,
+	};
+
+	_cleanup_close_ int logfd =
+	    open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return ck_err_errno(err, -errno, "open %s", m->log_path);
+	_cleanup_close_ int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nullfd < 0)
+		return ck_err_errno(err, -errno, "open /dev/null");
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		return ck_err_errno(err, -errno, "fork");
+	if (pid == 0) {
+		/* Only async-signal-safe calls here: the test process has gRPC threads. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(nullfd, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		execv(etcd, argv);
+		_exit(127);
+	}
+	m->pid = pid;
+	return 0;
+}
+
+static bool member_exited(struct member *m, int *status)
+{
+	if (m->pid <= 0)
+		return true;
+	pid_t r = waitpid(m->pid, status, WNOHANG);
+	if (r == m->pid) {
+		m->pid = -1;
+		return true;
+	}
+	return false;
+}
+
+/* Waits up to ms for member m to exit (pidfd), without spinning; returns early when it
+ * does. Serves as the pause between readiness probes that failed at once. */
+static void pause_or_exit(struct member *m, int ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, ms);
+	if (fd >= 0)
+		close(fd);
+}
+
+int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err)
+{
+	struct member *m = &h->m[i];
+	ckgrpc_channel *ch = NULL;
+	int r = ckgrpc_channel_new(m->target, NULL, &ch, err);
+	if (r < 0)
+		return r;
+	uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
+	Etcdserverpb__RangeRequest req = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	req.key.data = (uint8_t *)"/ckube-harness-probe";
+	req.key.len = strlen("/ckube-harness-probe");
+	_cleanup_free_ char *last = NULL;
+	for (;;) {
+		int status = 0;
+		if (member_exited(m, &status)) {
+			_cleanup_free_ char *tail = log_tail(m);
+			r = ck_err_set(err, -ECHILD,
+			               "etcd member %d exited (status %d); log %s:\n%s", i, status,
+			               m->log_path, tail);
+			break;
+		}
+		uint64_t now = uv_hrtime();
+		if (now >= deadline) {
+			_cleanup_free_ char *tail = log_tail(m);
+			r = ck_err_set(err, -ETIMEDOUT,
+			               "etcd member %d not ready after %d ms (%s); log %s:\n%s", i,
+			               timeout_ms, last ? last : "", m->log_path, tail);
+			break;
+		}
+		int left = (int)((deadline - now) / 1000000u);
+		ProtobufCMessage *resp = NULL;
+		_cleanup_err_ ck_err *e = NULL;
+		uint64_t t0 = uv_hrtime();
+		r = ckgrpc_unary_sync_ready(ch, "/etcdserverpb.KV/Range", &req.base,
+		                            &etcdserverpb__range_response__descriptor,
+		                            left < 1000 ? left + 1 : 1000, &resp, &e);
+		if (r == 0) {
+			protobuf_c_message_free_unpacked(resp, NULL);
+			break;
+		}
+		free(last);
+		last = ck_strdup(e->msg);
+		if ((uv_hrtime() - t0) / 1000000u < 100)
+			pause_or_exit(m, 100);
+	}
+	ckgrpc_channel_free(ch);
+	return r;
+}
+
+static void kill_member(struct member *m)
+{
+	if (m->pid > 0) {
+		kill(m->pid, SIGKILL);
+		while (waitpid(m->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		m->pid = -1;
+	}
+}
+
+static bool log_says_port_taken(const struct member *m)
+{
+	_cleanup_free_ char *tail = log_tail(m);
+	return strstr(tail, "address already in use") != NULL;
+}
+
+static int start_members(etcd_harness *h, ck_err **err)
+{
+	int r = 0;
+	for (int attempt = 0; attempt < HARNESS_PORT_RETRIES; attempt++) {
+		r = pick_ports(h, err);
+		if (r < 0)
+			return r;
+		for (int i = 0; i < h->n && r == 0; i++)
+			r = spawn_member(h, i, err);
+		_cleanup_err_ ck_err *e = NULL;
+		for (int i = 0; i < h->n && r == 0; i++)
+			r = etcd_harness_wait_ready(h, i, HARNESS_START_MS, &e);
+		if (r == 0)
+			return 0;
+		bool port_taken = false;
+		for (int i = 0; i < h->n; i++) {
+			kill_member(&h->m[i]);
+			port_taken = port_taken || log_says_port_taken(&h->m[i]);
+		}
+		if (!port_taken || attempt + 1 == HARNESS_PORT_RETRIES) {
+			if (e) {
+				ck_err_set(err, e->code, "%s", e->msg);
+			}
+			return r;
+		}
+		for (int i = 0; i < h->n; i++) {
+			rm_rf(h->m[i].data_dir);
+			unlink(h->m[i].log_path);
+		}
+	}
+	return r;
+}
+
+int etcd_harness_start_cluster(int n, etcd_harness **out, ck_err **err)
+{
+	if (n < 1 || n > HARNESS_MAX_MEMBERS)
+		return ck_err_set(err, -EINVAL, "etcd harness: %d members (1..%d)", n,
+		                  HARNESS_MAX_MEMBERS);
+	etcd_harness *h = ck_calloc(1, sizeof(*h));
+	h->n = n;
+	h->dir = ck_asprintf("%s/ckube-etcd-XXXXXX", tmp_base());
+	if (!mkdtemp(h->dir)) {
+		int r = ck_err_errno(err, -errno, "mkdtemp %s", h->dir);
+		free(h->dir);
+		free(h);
+		return r;
+	}
+	static unsigned seq;
+	h->token = ck_asprintf("ckube-%d-%u", (int)getpid(), seq++);
+	for (int i = 0; i < n; i++) {
+		h->m[i].pid = -1;
+		h->m[i].data_dir = ck_asprintf("%s/member-%d", h->dir, i);
+		h->m[i].log_path = ck_asprintf("%s/member-%d.log", h->dir, i);
+	}
+	registry_add(h);
+	int r = start_members(h, err);
+	if (r < 0) {
+		etcd_harness_stop(h);
+		return r;
+	}
+	*out = h;
+	return 0;
+}
+
+int etcd_harness_start(etcd_harness **out, ck_err **err)
+{
+	return etcd_harness_start_cluster(1, out, err);
+}
+
+void etcd_harness_stop(etcd_harness *h)
+{
+	if (!h)
+		return;
+	registry_remove(h);
+	for (int i = 0; i < h->n; i++)
+		kill_member(&h->m[i]);
+	if (!getenv("CKUBE_KEEP_ETCD"))
+		rm_rf(h->dir);
+	for (int i = 0; i < h->n; i++) {
+		free(h->m[i].client_url);
+		free(h->m[i].target);
+		free(h->m[i].data_dir);
+		free(h->m[i].log_path);
+	}
+	free(h->dir);
+	free(h->endpoints);
+	free(h->token);
+	free(h);
+}
+
+int etcd_harness_size(const etcd_harness *h)
+{
+	return h->n;
+}
+
+const char *etcd_harness_endpoints(const etcd_harness *h)
+{
+	return h->endpoints;
+}
+
+const char *etcd_harness_endpoint(const etcd_harness *h, int i)
+{
+	return h->m[i].client_url;
+}
+
+const char *etcd_harness_target(const etcd_harness *h, int i)
+{
+	return h->m[i].target;
+}
+
+const char *etcd_harness_dir(const etcd_harness *h)
+{
+	return h->dir;
+}
+
+pid_t etcd_harness_pid(const etcd_harness *h, int i)
+{
+	return h->m[i].pid;
+}
+
+int etcd_harness_kill(etcd_harness *h, int i)
+{
+	if (i < 0 || i >= h->n || h->m[i].pid <= 0)
+		return -ESRCH;
+	kill_member(&h->m[i]);
+	return 0;
+}
+
+int etcd_harness_restart(etcd_harness *h, int i, ck_err **err)
+{
+	if (i < 0 || i >= h->n)
+		return ck_err_set(err, -EINVAL, "etcd harness: no member %d", i);
+	if (h->m[i].pid > 0)
+		return ck_err_set(err, -EBUSY, "etcd harness: member %d is running", i);
+	int r = spawn_member(h, i, err);
+	if (r < 0)
+		return r;
+	return etcd_harness_wait_ready(h, i, HARNESS_START_MS, err);
+}
