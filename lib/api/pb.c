@@ -16,6 +16,7 @@
 #include "api/pb.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,6 +570,17 @@ static void pb_format_duration(int64_t d, char *buf, size_t size)
 
 static int pb_decode_body(const uint8_t *buf, size_t len, int depth, cJSON **out, ck_err **err);
 
+/* cJSON reads 1e999 as infinity, which no JSON printer can write back. */
+static bool pb_json_finite(const cJSON *j)
+{
+	if (cJSON_IsNumber(j))
+		return isfinite(j->valuedouble);
+	for (const cJSON *c = j->child; c; c = c->next)
+		if (!pb_json_finite(c))
+			return false;
+	return true;
+}
+
 /* Embedded JSON (RawExtension, FieldsV1): empty is null; a nested "k8s\0" body is
  * decoded as such. */
 static int pb_embedded_json(const ProtobufCBinaryData *raw, bool has, int depth, cJSON **out,
@@ -585,6 +597,10 @@ static int pb_embedded_json(const ProtobufCBinaryData *raw, bool has, int depth,
 	j = cJSON_ParseWithLength((const char *)raw->data, raw->len);
 	if (!j)
 		return ck_err_set(err, -EINVAL, "embedded object is neither JSON nor protobuf");
+	if (!pb_json_finite(j)) {
+		cJSON_Delete(j);
+		return ck_err_set(err, -EINVAL, "embedded JSON holds a number out of range");
+	}
 	*out = j;
 	return 0;
 }
@@ -649,6 +665,9 @@ static int pb_special_to_json(const ProtobufCMessage *m, int depth, cJSON **out,
 }
 
 /* ---- the walker ---- */
+
+static void pb_message_freep(ProtobufCMessage **m);
+static ProtobufCMessage *pb_message_new(const ProtobufCMessageDescriptor *md);
 
 static int pb_message_fill(const ProtobufCMessage *m, cJSON *obj, int depth, ck_err **err);
 
@@ -827,15 +846,18 @@ static int pb_map_to_json(const ProtobufCFieldDescriptor *f, ProtobufCMessage *c
 			return ck_err_set(err, -EINVAL, "map %s: key is not valid UTF-8", f->name);
 		}
 		if (vf->type == PROTOBUF_C_TYPE_MESSAGE &&
-		    !*(ProtobufCMessage *const *)(e + vf->offset))
-			val =
-			    vf->descriptor ==
-			            &k8s__io__apimachinery__pkg__api__resource__quantity__descriptor
-			        ? cJSON_CreateString("0")
-			        : cJSON_CreateObject();
-		else if (vf->type == PROTOBUF_C_TYPE_BYTES &&
-		         vf->label == PROTOBUF_C_LABEL_OPTIONAL &&
-		         !*(const protobuf_c_boolean *)(e + vf->quantifier_offset))
+		    !*(ProtobufCMessage *const *)(e + vf->offset)) {
+			/* An entry without a value holds the value's zero. */
+			_cleanup_(pb_message_freep) ProtobufCMessage *zero =
+			    pb_message_new(vf->descriptor);
+			r = pb_message_to_json(zero, depth + 1, &val, err);
+			if (r < 0) {
+				cJSON_Delete(obj);
+				return r;
+			}
+		} else if (vf->type == PROTOBUF_C_TYPE_BYTES &&
+		           vf->label == PROTOBUF_C_LABEL_OPTIONAL &&
+		           !*(const protobuf_c_boolean *)(e + vf->quantifier_offset))
 			val = cJSON_CreateString("");
 		else if ((r = pb_value_to_json(vf, e + vf->offset, depth, &val, err)) < 0) {
 			cJSON_Delete(obj);
@@ -1175,13 +1197,14 @@ static int pb_value_from_json(const ProtobufCFieldDescriptor *f, const cJSON *j,
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		if (d < -9.2e18 || d > 9.2e18 || d != (double)(int64_t)d)
+		if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+		    d != (double)(int64_t)d)
 			break;
 		*(int64_t *)p = (int64_t)d;
 		return 0;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		if (d < 0 || d > 1.8e19 || d != (double)(uint64_t)d)
+		if (!(d >= 0 && d < 18446744073709551616.0) || d != (double)(uint64_t)d)
 			break;
 		*(uint64_t *)p = (uint64_t)d;
 		return 0;
@@ -1202,6 +1225,15 @@ static int pb_value_from_json(const ProtobufCFieldDescriptor *f, const cJSON *j,
 	return ck_err_set(err, -EINVAL, "field %s: number out of range", f->name);
 }
 
+/* Types whose empty message reads as JSON null. */
+static bool pb_null_is_empty(const ProtobufCMessageDescriptor *md)
+{
+	return md == &k8s__io__apimachinery__pkg__apis__meta__v1__time__descriptor ||
+	       md == &k8s__io__apimachinery__pkg__apis__meta__v1__micro_time__descriptor ||
+	       md == &k8s__io__apimachinery__pkg__runtime__raw_extension__descriptor ||
+	       md == &k8s__io__apimachinery__pkg__apis__meta__v1__fields_v1__descriptor;
+}
+
 static int pb_field_from_json(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                               const cJSON *obj, int depth, ck_err **err)
 {
@@ -1214,6 +1246,13 @@ static int pb_field_from_json(ProtobufCMessage *m, const ProtobufCFieldDescripto
 		return pb_message_from_json(f->descriptor, obj, depth + 1, (ProtobufCMessage **)p,
 		                            err);
 	j = cJSON_GetObjectItemCaseSensitive(obj, f->name);
+	if (j && cJSON_IsNull(j) && f->label != PROTOBUF_C_LABEL_REPEATED &&
+	    pb_null_is_empty(f->descriptor)) {
+		/* A null time is an empty message, as gogo writes a zero metav1.Time;
+		 * a null RawExtension or FieldsV1 is one without raw bytes. */
+		*(ProtobufCMessage **)p = pb_message_new(f->descriptor);
+		return 0;
+	}
 	if (!j || cJSON_IsNull(j))
 		return 0;
 
