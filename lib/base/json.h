@@ -23,7 +23,8 @@ void ck_json_deletep(cJSON **j);
 
 /* Parses len bytes (need not be NUL-terminated). Returns NULL and sets *err
  * (-EINVAL, message naming the byte offset) on malformed input. Nesting deeper
- * than 256 levels is rejected. */
+ * than 256 levels is rejected, and so are numbers beyond the double range. Of members
+ * with the same key only the last is kept (as Go's encoding/json). */
 cJSON *ck_json_parse(const char *buf, size_t len, ck_err **err);
 
 /* Compact serialisation, malloc'd ("null" for NULL). Integral numbers print without

@@ -177,7 +177,7 @@ int ckgrpc_channel_new(const char *target, const ckgrpc_channel_opts *opts, ckgr
 		                       .value.integer = opts->keepalive_ms};
 	}
 	if (opts->authority) {
-		bool tls = opts->ca_file || opts->cert_file || opts->key_file;
+		bool tls = opts->tls || opts->ca_file || opts->cert_file || opts->key_file;
 		args[n++] = (grpc_arg){.type = GRPC_ARG_STRING,
 		                       .key = tls ? GRPC_SSL_TARGET_NAME_OVERRIDE_ARG
 		                                  : GRPC_ARG_DEFAULT_AUTHORITY,
@@ -186,7 +186,7 @@ int ckgrpc_channel_new(const char *target, const ckgrpc_channel_opts *opts, ckgr
 	grpc_channel_args cargs = {.num_args = n, .args = args};
 
 	grpc_channel_credentials *creds;
-	if (opts->ca_file || opts->cert_file || opts->key_file) {
+	if (opts->tls || opts->ca_file || opts->cert_file || opts->key_file) {
 		_cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL;
 		int r;
 		if (opts->ca_file && (r = read_file(opts->ca_file, &ca, err)) < 0)
@@ -410,13 +410,13 @@ struct unary_io {
 	grpc_op ops[6];
 };
 
-static grpc_call_error unary_start(struct unary_io *io, const ProtobufCMessage *req,
-                                   bool wait_ready, void *tag)
+static grpc_call_error unary_start(struct unary_io *io, grpc_byte_buffer *send, bool wait_ready,
+                                   void *tag)
 {
 	grpc_metadata_array_init(&io->md_init);
 	grpc_metadata_array_init(&io->md_trail);
 	io->details = grpc_empty_slice();
-	io->send = msg_pack(req);
+	io->send = send;
 	grpc_op *op = io->ops;
 	memset(io->ops, 0, sizeof(io->ops));
 	op->op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -510,12 +510,15 @@ static void unary_done(struct grpc_tag *t, bool ok)
 	free(c);
 }
 
-int ckgrpc_unary(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
-                 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
-                 int timeout_ms, ckgrpc_unary_cb cb, void *data, ckgrpc_call **out, ck_err **err)
+static int unary_async(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
+                       grpc_byte_buffer *send, const ProtobufCMessageDescriptor *resp_desc,
+                       int timeout_ms, ckgrpc_unary_cb cb, void *data, ckgrpc_call **out,
+                       ck_err **err)
 {
-	if (l->closing)
+	if (l->closing) {
+		grpc_byte_buffer_destroy(send);
 		return ck_err_set(err, -ECANCELED, "grpc %s: loop is shutting down", method);
+	}
 	ckgrpc_call *c = ck_calloc(1, sizeof(*c));
 	c->tag.fn = unary_done;
 	c->l = l;
@@ -526,7 +529,7 @@ int ckgrpc_unary(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
 	c->io.call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
 	                                      grpc_slice_from_static_string(c->method), NULL,
 	                                      deadline_from_ms(timeout_ms), NULL);
-	grpc_call_error e = unary_start(&c->io, req, false, &c->tag);
+	grpc_call_error e = unary_start(&c->io, send, false, &c->tag);
 	if (e != GRPC_CALL_OK) {
 		unary_io_destroy(&c->io);
 		free(c->method);
@@ -537,6 +540,23 @@ int ckgrpc_unary(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
 	if (out)
 		*out = c;
 	return 0;
+}
+
+int ckgrpc_unary(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
+                 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                 int timeout_ms, ckgrpc_unary_cb cb, void *data, ckgrpc_call **out, ck_err **err)
+{
+	return unary_async(l, ch, method, msg_pack(req), resp_desc, timeout_ms, cb, data, out, err);
+}
+
+int ckgrpc_unary_bytes(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method, const void *req,
+                       size_t req_len, const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                       ckgrpc_unary_cb cb, void *data, ckgrpc_call **out, ck_err **err)
+{
+	grpc_slice s = grpc_slice_from_copied_buffer(req, req_len);
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	return unary_async(l, ch, method, bb, resp_desc, timeout_ms, cb, data, out, err);
 }
 
 void ckgrpc_call_cancel(ckgrpc_call *c)
@@ -570,7 +590,7 @@ static int unary_sync(ckgrpc_channel *ch, const char *method, const ProtobufCMes
 	                                   grpc_slice_from_static_string(method), NULL,
 	                                   deadline_from_ms(timeout_ms), NULL);
 	int r;
-	grpc_call_error e = unary_start(&io, req, wait_ready, &tag);
+	grpc_call_error e = unary_start(&io, msg_pack(req), wait_ready, &tag);
 	if (e != GRPC_CALL_OK) {
 		r = ck_err_set(err, -EIO, "grpc %s: start_batch failed (%d)", method, (int)e);
 	} else {

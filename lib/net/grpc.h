@@ -48,8 +48,9 @@ const char *ckgrpc_status_name(int grpc_status);
 
 /* ---- channels ---- */
 typedef struct ckgrpc_channel_opts {
-	/* TLS when any of these is set (PEM files). ca_file: roots to verify the server
-	 * (NULL: gRPC's default roots); cert_file+key_file: client certificate. */
+	/* TLS when tls or any of the files is set (PEM files). ca_file: roots to verify the
+	 * server (NULL: gRPC's default roots); cert_file+key_file: client certificate. */
+	bool tls;
 	const char *ca_file, *cert_file, *key_file;
 	/* Overrides the name checked against the server certificate and sent as :authority. */
 	const char *authority;
@@ -103,6 +104,11 @@ typedef void (*ckgrpc_unary_cb)(int rc, const ProtobufCMessage *resp, const ck_e
 int ckgrpc_unary(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method,
                  const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                  int timeout_ms, ckgrpc_unary_cb cb, void *data, ckgrpc_call **out, ck_err **err);
+/* As ckgrpc_unary with a request already serialized (req_len bytes, copied): for
+ * callers that retry one request on several channels. */
+int ckgrpc_unary_bytes(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method, const void *req,
+                       size_t req_len, const ProtobufCMessageDescriptor *resp_desc, int timeout_ms,
+                       ckgrpc_unary_cb cb, void *data, ckgrpc_call **out, ck_err **err);
 /* Cancels a call still in flight: its callback runs later with -ECANCELED (or with the
  * result that already arrived). No effect once the callback ran - do not use the
  * handle after that. */
