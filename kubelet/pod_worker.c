@@ -80,9 +80,29 @@ static void on_add(const cJSON *obj, void *data)
 	enqueue_obj(data, obj);
 }
 
+/* Status-only changes (mostly our own writes) need no sync: as upstream's pod config,
+ * only a change of what the kubelet acts on does. */
+static bool needs_sync(const cJSON *old_obj, const cJSON *new_obj)
+{
+	static const char *const paths[] = {"spec",
+	                                    "metadata.uid",
+	                                    "metadata.deletionTimestamp",
+	                                    "metadata.deletionGracePeriodSeconds",
+	                                    "metadata.labels",
+	                                    "metadata.annotations"};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(paths); i++) {
+		const cJSON *a = ck_json_get(old_obj, paths[i]);
+		const cJSON *b = ck_json_get(new_obj, paths[i]);
+		if (!a != !b || (a && !ck_json_equal(a, b)))
+			return true;
+	}
+	return false;
+}
+
 static void on_update(const cJSON *old_obj, const cJSON *new_obj, void *data)
 {
-	enqueue_obj(data, new_obj);
+	if (needs_sync(old_obj, new_obj))
+		enqueue_obj(data, new_obj);
 }
 
 static void on_delete(const cJSON *obj, void *data)
