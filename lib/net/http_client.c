@@ -30,10 +30,10 @@ struct httpc {
 	CURLM *multi;
 	uv_timer_t timer;
 	client_opts o;
-	httpc_req *reqs;   /* doubly linked, all requests alive */
-	struct sock_ctx *socks;   /* doubly linked, sockets curl watches */
-	int dispatching;   /* depth of dispatch() */
-	bool free_pending; /* httpc_free called during dispatch */
+	httpc_req *reqs;        /* doubly linked, all requests alive */
+	struct sock_ctx *socks; /* doubly linked, sockets curl watches */
+	int dispatching;        /* depth of dispatch() */
+	bool free_pending;      /* httpc_free called during dispatch */
 	bool closing;
 	int open_handles; /* uv handles not yet closed (timer, polls) */
 };
