@@ -1,20 +1,151 @@
-/* kube-apiserver: placeholder until its issue lands; answers --help and --version. */
+/* kube-apiserver: flags and wiring. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <uv.h>
+
+#include "base/error.h"
+#include "base/flags.h"
+#include "base/log.h"
+#include "net/etcd.h"
+#include "net/http_server.h"
+#include "server.h"
+#include "watch_cache.h"
+
+typedef struct options {
+	char *etcd_servers;
+	char *etcd_prefix;
+	char *bind_address;
+	int secure_port;
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *client_ca_file;
+	char *advertise_address;
+	char *service_cluster_ip_range;
+	int insecure_port;
+} options;
+
+typedef struct startup {
+	apiserver *srv;
+	const options *opts;
+	size_t pending; /* caches not yet watching, plus the bootstrap */
+	http_server *secure, *insecure;
+} startup;
+
+static void die(const char *what, const ck_err *err)
+{
+	CK_ERROR("%s: %s", what, err ? err->msg : "failed");
+	exit(1);
+}
+
+static void serve(startup *st)
+{
+	const options *o = st->opts;
+	ck_err *err = NULL;
+	if (o->secure_port) {
+		http_server_opts so = {.bind_address = o->bind_address,
+		                       .port = o->secure_port,
+		                       .tls_cert_file = o->tls_cert_file,
+		                       .tls_key_file = o->tls_key_file,
+		                       .client_ca_file = o->client_ca_file};
+		if (http_server_new(st->srv->loop, &so, server_handle, st->srv, &st->secure, &err) <
+		    0)
+			die("secure port", err);
+		CK_INFO("Serving securely on %s:%d", o->bind_address, http_server_port(st->secure));
+	}
+	if (o->insecure_port >= 0 && (o->insecure_port > 0 || !o->secure_port)) {
+		http_server_opts io = {.bind_address = "127.0.0.1", .port = o->insecure_port};
+		if (http_server_new(st->srv->loop, &io, server_handle, st->srv, &st->insecure,
+		                    &err) < 0)
+			die("insecure port", err);
+		CK_INFO("Serving insecurely on 127.0.0.1:%d", http_server_port(st->insecure));
+	}
+}
+
+static void step_done(startup *st)
+{
+	if (--st->pending == 0)
+		serve(st);
+}
+
+static void cache_ready(int rc, void *data)
+{
+	if (rc < 0) {
+		ck_err *err = NULL;
+		ck_err_set(&err, rc, "%s", ck_strerror(rc));
+		die("starting watch caches", err);
+	}
+	step_done(data);
+}
+
+static void bootstrapped(int rc, const ck_err *err, void *data)
+{
+	if (rc < 0)
+		die("bootstrap", err);
+	step_done(data);
+}
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--version")) {
-			printf("kube-apiserver %s\n", CKUBE_VERSION);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("kube-apiserver (ckube)\n\nUsage:\n  kube-apiserver [flags]\n");
-			return 0;
-		}
-		fprintf(stderr, "kube-apiserver: unknown flag: %s\n", argv[i]);
+	options o = {.etcd_prefix = "/registry",
+	             .bind_address = "0.0.0.0",
+	             .secure_port = 6443,
+	             .insecure_port = 0};
+	const ck_flag flags[] = {
+	    {"etcd-servers", 0, CK_FLAG_STRING, &o.etcd_servers,
+	     "etcd endpoints (comma-separated URLs)"},
+	    {"etcd-prefix", 0, CK_FLAG_STRING, &o.etcd_prefix, "prefix of every key in etcd"},
+	    {"bind-address", 0, CK_FLAG_STRING, &o.bind_address, "address of the secure port"},
+	    {"secure-port", 0, CK_FLAG_INT, &o.secure_port, "HTTPS port (0: off)"},
+	    {"tls-cert-file", 0, CK_FLAG_STRING, &o.tls_cert_file, "serving certificate (PEM)"},
+	    {"tls-private-key-file", 0, CK_FLAG_STRING, &o.tls_key_file, "serving key (PEM)"},
+	    {"client-ca-file", 0, CK_FLAG_STRING, &o.client_ca_file,
+	     "CA that signs client certificates"},
+	    {"advertise-address", 0, CK_FLAG_STRING, &o.advertise_address,
+	     "address advertised to the cluster"},
+	    {"service-cluster-ip-range", 0, CK_FLAG_STRING, &o.service_cluster_ip_range,
+	     "CIDR of service IPs"},
+	    {"insecure-port", 0, CK_FLAG_INT, &o.insecure_port,
+	     "plain HTTP port on 127.0.0.1 for development (0: off)"},
+	    {0},
+	};
+	ck_flags fs = {
+	    .program = "kube-apiserver",
+	    .summary =
+	        "The Kubernetes API server (ckube): validates and stores API objects in etcd.",
+	    .flags = flags};
+	ck_flags_parse_or_exit(&fs, argc, argv);
+	if (!o.etcd_servers || !*o.etcd_servers) {
+		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
 		return 2;
 	}
+	if (o.secure_port && (!o.tls_cert_file || !o.tls_key_file)) {
+		fprintf(stderr,
+		        "kube-apiserver: --secure-port needs --tls-cert-file and "
+		        "--tls-private-key-file (or --secure-port=0 with --insecure-port)\n");
+		return 2;
+	}
+	if (!o.secure_port && !o.insecure_port) {
+		fprintf(stderr,
+		        "kube-apiserver: no port to serve: set --secure-port or --insecure-port\n");
+		return 2;
+	}
+	uv_loop_t *loop = uv_default_loop();
+	ck_err *err = NULL;
+	apiserver srv = {.loop = loop, .prefix = o.etcd_prefix};
+	if (etcd_client_new(loop, &(etcd_client_opts){.endpoints = o.etcd_servers}, &srv.etcd,
+	                    &err) < 0)
+		die("etcd", err);
+	size_t n;
+	kind_all(&n);
+	srv.caches = ck_calloc(n, sizeof(*srv.caches));
+	srv.n_caches = n;
+	startup st = {.srv = &srv, .opts = &o, .pending = n + 1};
+	const kind_desc *const *all = kind_all(&n);
+	for (size_t i = 0; i < n; i++)
+		watch_cache_start(&srv, all[i], cache_ready, &st, &srv.caches[i]);
+	server_bootstrap(&srv, bootstrapped, &st);
+	uv_run(loop, UV_RUN_DEFAULT);
 	return 0;
 }

@@ -7,6 +7,8 @@ without the kubelet (gRPC over curl --http2-prior-knowledge, protobuf by hand).
                                   prints "SANDBOX_ID CONTAINER_ID POD_IP" and the
                                   time of each call in ms
   cri.py SOCK teardown SANDBOX_ID StopPodSandbox + RemovePodSandbox
+  cri.py SOCK pods                ListPodSandbox: "ID STATE NAMESPACE NAME UID" per line
+  cri.py SOCK containers          ListContainers: "ID STATE SANDBOX_ID NAME ATTEMPT"
 """
 import struct
 import subprocess
@@ -114,9 +116,31 @@ def sandbox_config(name, uid):
 
 
 def main():
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    sock, cmd, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+    sock, cmd = sys.argv[1], sys.argv[2]
+    arg = sys.argv[3] if len(sys.argv) > 3 else ""
+    if cmd == "pods":
+        r, _ = call(sock, "RuntimeService/ListPodSandbox", b"")
+        states = {0: "SANDBOX_READY", 1: "SANDBOX_NOTREADY"}
+        for item in r.get(1, []):
+            p = decode(item)
+            meta = decode(p[2][0]) if 2 in p else {}
+            print(p[1][0].decode(), states.get(p.get(3, [0])[0], "?"),
+                  meta.get(3, [b"-"])[0].decode(), meta.get(1, [b"-"])[0].decode(),
+                  meta.get(2, [b"-"])[0].decode())
+        return
+    if cmd == "containers":
+        r, _ = call(sock, "RuntimeService/ListContainers", b"")
+        states = {0: "CREATED", 1: "RUNNING", 2: "EXITED", 3: "UNKNOWN"}
+        for item in r.get(1, []):
+            c = decode(item)
+            meta = decode(c[3][0]) if 3 in c else {}
+            print(c[1][0].decode(), states.get(c.get(6, [0])[0], "?"), c[2][0].decode(),
+                  meta.get(1, [b"-"])[0].decode(), meta.get(2, [0])[0])
+        return
+    if not arg:
+        sys.exit(__doc__)
     if cmd == "pull":
         r, ms = call(sock, "ImageService/PullImage", field(1, field(1, arg)))
         print(r[1][0].decode(), "%.0fms" % ms)

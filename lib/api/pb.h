@@ -29,4 +29,11 @@
  * supported), with *err set; *out is untouched then. Never crashes on any input. */
 int pb_decode_k8s(const uint8_t *buf, size_t len, cJSON **out, ck_err **err);
 
+/* Encodes a JSON object (with apiVersion and kind of a supported kind) as a Kubernetes
+ * protobuf body, the inverse of pb_decode_k8s: fields the protobuf definitions do not
+ * know are dropped. On success returns 0 and a malloc'd buffer (caller frees) in *out
+ * and its length in *out_len. Returns -EINVAL (missing apiVersion/kind, a value of the
+ * wrong type or range) or -EPROTONOSUPPORT (kind not supported), with *err set. */
+int pb_encode_k8s(const cJSON *obj, uint8_t **out, size_t *out_len, ck_err **err);
+
 #endif

@@ -22,14 +22,60 @@ static bool json_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Finds the offset where nesting first exceeds JSON_MAX_DEPTH, or len when it never does. */
-static size_t json_depth_overflow(const char *buf, size_t len)
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of a JSON number at p (RFC 8259 grammar), or 0 when the run of number characters
+ * there is not one. cJSON alone would accept "01", "+1", ".5" and "1.". */
+static size_t json_number_len(const char *p, size_t len)
+{
+	size_t run = 0;
+	while (run < len && (is_digit(p[run]) || strchr("+-.eE", p[run])))
+		run++;
+	size_t i = 0;
+	if (i < run && p[i] == '-')
+		i++;
+	if (i < run && p[i] == '0')
+		i++;
+	else if (i < run && is_digit(p[i]))
+		while (i < run && is_digit(p[i]))
+			i++;
+	else
+		return 0;
+	if (i < run && p[i] == '.') {
+		size_t start = ++i;
+		while (i < run && is_digit(p[i]))
+			i++;
+		if (i == start)
+			return 0;
+	}
+	if (i < run && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < run && (p[i] == '+' || p[i] == '-'))
+			i++;
+		size_t start = i;
+		while (i < run && is_digit(p[i]))
+			i++;
+		if (i == start)
+			return 0;
+	}
+	return i == run ? run : 0;
+}
+
+/* What cJSON does not check: nesting depth, number syntax, raw control characters in
+ * strings. Returns NULL when fine, else the reason with *off at the offending byte. */
+static const char *json_prescan(const char *buf, size_t len, size_t *off)
 {
 	int depth = 0;
 	bool in_str = false;
 	for (size_t i = 0; i < len; i++) {
 		char c = buf[i];
+		*off = i;
 		if (in_str) {
+			if ((unsigned char)c < 0x20)
+				return "control character in string";
 			if (c == '\\')
 				i++;
 			else if (c == '"')
@@ -40,12 +86,21 @@ static size_t json_depth_overflow(const char *buf, size_t len)
 			in_str = true;
 		} else if (c == '[' || c == '{') {
 			if (++depth > JSON_MAX_DEPTH)
-				return i;
+				return "nesting deeper than 256";
 		} else if (c == ']' || c == '}') {
 			depth--;
+		} else if (is_digit(c) || c == '-' || c == '+' || c == '.') {
+			size_t n = json_number_len(buf + i, len - i);
+			if (n == 0)
+				return "malformed number";
+			i += n - 1;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			while (i + 1 < len && ((buf[i + 1] >= 'a' && buf[i + 1] <= 'z') ||
+			                       (buf[i + 1] >= 'A' && buf[i + 1] <= 'Z')))
+				i++;
 		}
 	}
-	return len;
+	return NULL;
 }
 
 typedef struct key_ref {
@@ -103,10 +158,10 @@ cJSON *ck_json_parse(const char *buf, size_t len, ck_err **err)
 		ck_err_set(err, -EINVAL, "invalid JSON: empty input");
 		return NULL;
 	}
-	size_t deep = json_depth_overflow(buf, len);
-	if (deep < len) {
-		ck_err_set(err, -EINVAL, "invalid JSON at byte %zu: nesting deeper than %d", deep,
-		           JSON_MAX_DEPTH);
+	size_t bad = 0;
+	const char *why = json_prescan(buf, len, &bad);
+	if (why) {
+		ck_err_set(err, -EINVAL, "invalid JSON at byte %zu: %s", bad, why);
 		return NULL;
 	}
 	const char *end = NULL;
@@ -140,8 +195,9 @@ static void print_number(ck_buf *b, double d)
 		ck_buf_puts(b, "null");
 		return;
 	}
-	if (d == trunc(d) && fabs(d) < 9.2e18) {
-		ck_buf_printf(b, "%lld", (long long)d);
+	if (d == trunc(d) && fabs(d) < 1e21) {
+		/* integral: plain digits as Go writes them, never an exponent */
+		ck_buf_printf(b, "%.0f", d);
 		return;
 	}
 	char tmp[64];

@@ -6,6 +6,7 @@
 #ifndef CK_BASE_LOG_H
 #define CK_BASE_LOG_H
 
+#include <stdlib.h>
 #include <time.h>
 
 enum ck_log_level {
@@ -22,19 +23,25 @@ int ck_log_verbosity(void);
 /* Redirects output to fd (default 2). For tests. */
 void ck_log_set_fd(int fd);
 
+/* Formats and writes one line with a single write(2) (under a lock, so lines of several
+ * threads never mix). Keeps errno. CK_LOG_FATAL aborts after writing. */
 void ck_log_write(enum ck_log_level level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Formats one line into a malloc'd string (no trailing newline handling differences:
- * the line ends in '\n'). Exposed for unit tests of the format. */
+/* Formats one line into a malloc'd string, in local time (as klog). The line always
+ * ends in exactly one added '\n' unless msg already ends in one. Exposed for tests. */
 char *ck_log_format(enum ck_log_level level, const char *file, int line, long tid,
                     const struct timespec *now, const char *msg);
 
 #define CK_INFO(...)  ck_log_write(CK_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
 #define CK_WARN(...)  ck_log_write(CK_LOG_WARNING, __FILE__, __LINE__, __VA_ARGS__)
 #define CK_ERROR(...) ck_log_write(CK_LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
-/* Logs and aborts the process: for main() and impossible states only. */
-#define CK_FATAL(...) ck_log_write(CK_LOG_FATAL, __FILE__, __LINE__, __VA_ARGS__)
+/* Logs and aborts the process: for main() and impossible states only. A statement. */
+#define CK_FATAL(...)                                                                              \
+	do {                                                                                       \
+		ck_log_write(CK_LOG_FATAL, __FILE__, __LINE__, __VA_ARGS__);                       \
+		abort();                                                                           \
+	} while (0)
 /* Verbose info, printed only when the verbosity is at least n. */
 #define CK_V(n, ...)                                                                               \
 	do {                                                                                       \

@@ -61,6 +61,16 @@ static void test_parse_errors(void **state)
 	expect_parse_error("{\"a\":1}", 5, "invalid JSON");
 	assert_null(ck_json_parse("{", 1, NULL));
 	expect_parse_error("[1e999]", 7, "number out of range");
+	expect_parse_error("[01]", 4, "at byte 1: malformed number");
+	expect_parse_error("[+1]", 4, "at byte 1: malformed number");
+	expect_parse_error("{\"a\":.5}", 8, "at byte 5: malformed number");
+	expect_parse_error("[1.]", 4, "malformed number");
+	expect_parse_error("[1e]", 4, "malformed number");
+	expect_parse_error("[--1]", 5, "malformed number");
+	expect_parse_error("[1-2]", 5, "malformed number");
+	expect_parse_error("\"a\nb\"", 5, "at byte 2: control character in string");
+	_cleanup_json_ cJSON *nums = P("[0,-0,0.5,-1.25e-3,1E+2,10e1,-0.0e0]");
+	assert_prints(nums, "[0,-0,0.5,-0.00125,100,100,-0]");
 }
 
 static void test_parse_duplicate_keys(void **state)
@@ -104,6 +114,8 @@ static void test_print(void **state)
 	                            "\"s\":\"q\\\"b\\\\\\u0001\\t\\u00e9\",\"o\":{},\"a\":[]}");
 	assert_prints(j, "{\"big\":1700000000000,\"neg\":-42,\"f\":0.1,\"e\":1e+300,"
 	                 "\"s\":\"q\\\"b\\\\\\u0001\\t\xc3\xa9\",\"o\":{},\"a\":[]}");
+	_cleanup_json_ cJSON *big = P("[1e20,123456789012345678,-9007199254740993,1e21]");
+	assert_prints(big, "[100000000000000000000,123456789012345680,-9007199254740992,1e+21]");
 	_cleanup_free_ char *n = ck_json_print(NULL);
 	assert_string_equal(n, "null");
 	_cleanup_json_ cJSON *p = P("{\"a\":[1,{\"b\":null}],\"c\":{}}");

@@ -1,0 +1,175 @@
+/* discovery: /api, /apis, /apis/<g> and the APIResourceLists, from the kind tables. */
+#include "server.h"
+
+#include <string.h>
+
+#include "base/json.h"
+#include "status.h"
+
+static cJSON *strings(const char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (; v && *v; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static cJSON *group_version(const char *group, const char *version)
+{
+	cJSON *gv = cJSON_CreateObject();
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s/%s", group, version);
+	cJSON_AddStringToObject(gv, "groupVersion", buf);
+	cJSON_AddStringToObject(gv, "version", version);
+	return gv;
+}
+
+/* The APIGroup entry of group (versions in table order), or NULL when nothing serves it. */
+static cJSON *api_group(const char *group)
+{
+	size_t n;
+	const kind_desc *const *all = kind_all(&n);
+	cJSON *versions = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(all[i]->group, group))
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(all[j]->group, group) &&
+			        !strcmp(all[j]->version, all[i]->version);
+		if (!seen)
+			cJSON_AddItemToArray(versions, group_version(group, all[i]->version));
+	}
+	if (!cJSON_GetArraySize(versions)) {
+		cJSON_Delete(versions);
+		return NULL;
+	}
+	cJSON *g = cJSON_CreateObject();
+	cJSON_AddStringToObject(g, "name", group);
+	cJSON_AddItemToObject(g, "preferredVersion", ck_json_dup(versions->child));
+	cJSON_AddItemToObject(g, "versions", versions);
+	return g;
+}
+
+static const char *const all_verbs[] = {
+    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
+static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
+static const char *const create_verb[] = {"create", NULL};
+
+static cJSON *resource(const kind_desc *k, const char *sub, const char *kind,
+                       const char *const *verbs)
+{
+	cJSON *r = cJSON_CreateObject();
+	char name[128];
+	snprintf(name, sizeof(name), "%s%s%s", k->plural, sub ? "/" : "", sub ? sub : "");
+	cJSON_AddStringToObject(r, "name", name);
+	cJSON_AddStringToObject(r, "singularName", sub ? "" : k->singular);
+	cJSON_AddBoolToObject(r, "namespaced", k->namespaced);
+	if (sub && !strcmp(sub, "scale")) {
+		cJSON_AddStringToObject(r, "group", "autoscaling");
+		cJSON_AddStringToObject(r, "version", "v1");
+	}
+	cJSON_AddStringToObject(r, "kind", kind);
+	cJSON_AddItemToObject(r, "verbs", strings(verbs));
+	if (!sub && k->short_names)
+		cJSON_AddItemToObject(r, "shortNames", strings(k->short_names));
+	if (!sub && k->categories)
+		cJSON_AddItemToObject(r, "categories", strings(k->categories));
+	return r;
+}
+
+static cJSON *resource_list(const char *group, const char *version)
+{
+	size_t n;
+	const kind_desc *const *all = kind_all(&n);
+	cJSON *resources = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++) {
+		const kind_desc *k = all[i];
+		if (strcmp(k->group, group) || strcmp(k->version, version))
+			continue;
+		cJSON_AddItemToArray(resources, resource(k, NULL, k->kind, all_verbs));
+		if (k->subresources & KIND_SUB_BINDING)
+			cJSON_AddItemToArray(resources,
+			                     resource(k, "binding", "Binding", create_verb));
+		if (k->subresources & KIND_SUB_SCALE)
+			cJSON_AddItemToArray(resources, resource(k, "scale", "Scale", sub_verbs));
+		if (k->subresources & KIND_SUB_STATUS)
+			cJSON_AddItemToArray(resources, resource(k, "status", k->kind, sub_verbs));
+	}
+	if (!cJSON_GetArraySize(resources)) {
+		cJSON_Delete(resources);
+		return NULL;
+	}
+	cJSON *l = cJSON_CreateObject();
+	cJSON_AddStringToObject(l, "kind", "APIResourceList");
+	cJSON_AddStringToObject(l, "apiVersion", "v1");
+	char gv[128];
+	snprintf(gv, sizeof(gv), "%s%s%s", group, *group ? "/" : "", version);
+	cJSON_AddStringToObject(l, "groupVersion", gv);
+	cJSON_AddItemToObject(l, "resources", resources);
+	return l;
+}
+
+static cJSON *api_versions(void)
+{
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "kind", "APIVersions");
+	cJSON *versions = cJSON_AddArrayToObject(v, "versions");
+	cJSON_AddItemToArray(versions, cJSON_CreateString("v1"));
+	cJSON *addrs = cJSON_AddArrayToObject(v, "serverAddressByClientCIDRs");
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "clientCIDR", "0.0.0.0/0");
+	cJSON_AddStringToObject(a, "serverAddress", "");
+	cJSON_AddItemToArray(addrs, a);
+	return v;
+}
+
+static cJSON *api_groups(void)
+{
+	cJSON *l = cJSON_CreateObject();
+	cJSON_AddStringToObject(l, "kind", "APIGroupList");
+	cJSON_AddStringToObject(l, "apiVersion", "v1");
+	cJSON *groups = cJSON_AddArrayToObject(l, "groups");
+	size_t n;
+	const kind_desc *const *all = kind_all(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i]->group[0])
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(all[j]->group, all[i]->group);
+		if (!seen)
+			cJSON_AddItemToArray(groups, api_group(all[i]->group));
+	}
+	return l;
+}
+
+void discovery_serve(http_exchange *x, const route *rt)
+{
+	cJSON *doc = NULL;
+	switch (rt->type) {
+	case ROUTE_API_VERSIONS:
+		doc = api_versions();
+		break;
+	case ROUTE_API_GROUPS:
+		doc = api_groups();
+		break;
+	case ROUTE_API_GROUP:
+		doc = api_group(rt->group);
+		if (doc) {
+			cJSON_AddStringToObject(doc, "kind", "APIGroup");
+			cJSON_AddStringToObject(doc, "apiVersion", "v1");
+		}
+		break;
+	default:
+		doc = resource_list(rt->group, rt->version);
+		break;
+	}
+	if (!doc) {
+		status_path_not_found(x);
+		return;
+	}
+	_cleanup_free_ char *body = ck_json_print(doc);
+	cJSON_Delete(doc);
+	api_respond_json(x, 200, body);
+}

@@ -1,0 +1,24 @@
+/* filter: which objects a list or watch returns (namespace, labelSelector, fieldSelector). */
+#ifndef CK_APISERVER_FILTER_H
+#define CK_APISERVER_FILTER_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "api/selector.h"
+#include "server.h"
+
+typedef struct api_filter {
+	const kind_desc *kind;
+	char *ns; /* NULL: every namespace */
+	selector *labels;
+	selector *fields;
+} api_filter;
+
+/* From the request's route and query. On a malformed selector answers 400 and returns -1. */
+int api_filter_init(api_req *r, api_filter *f);
+bool api_filter_match(const api_filter *f, const cJSON *obj);
+void api_filter_clear(api_filter *f);
+
+#endif

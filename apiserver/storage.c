@@ -1,0 +1,211 @@
+/* storage: keys, bytes at rest and guaranteed updates over etcd. */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "status.h"
+
+/* A lost compare-and-swap means someone else wrote in between: retry with their object. */
+#define STORAGE_MAX_ATTEMPTS 16
+
+char *storage_key(const apiserver *s, const kind_desc *k, const char *ns, const char *name)
+{
+	if (k->namespaced)
+		return ck_asprintf("%s/%s/%s/%s", s->prefix, k->etcd_resource, ns, name);
+	return ck_asprintf("%s/%s/%s", s->prefix, k->etcd_resource, name);
+}
+
+char *storage_prefix(const apiserver *s, const kind_desc *k, const char *ns)
+{
+	if (k->namespaced && ns)
+		return ck_asprintf("%s/%s/%s/", s->prefix, k->etcd_resource, ns);
+	return ck_asprintf("%s/%s/", s->prefix, k->etcd_resource);
+}
+
+void storage_set_rv(cJSON *obj, int64_t rv)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", (long long)rv);
+	ck_json_set_str(obj, "metadata.resourceVersion", buf);
+}
+
+cJSON *storage_decode(const void *value, size_t len, int64_t rv)
+{
+	cJSON *obj = ck_json_parse(value, len, NULL);
+	if (!cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	storage_set_rv(obj, rv);
+	return obj;
+}
+
+char *storage_encode(const cJSON *obj)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON *rv = meta ? cJSON_DetachItemFromObjectCaseSensitive(meta, "resourceVersion") : NULL;
+	char *out = ck_json_print(obj);
+	if (rv)
+		cJSON_AddItemToObject(meta, "resourceVersion", rv);
+	return out;
+}
+
+typedef struct update_op {
+	api_req *r;
+	char *key;
+	storage_mutate_fn mutate;
+	storage_done_fn done;
+	cJSON *cur;
+	int64_t cur_mod;
+	cJSON *next;
+} update_op;
+
+static void update_op_free(update_op *op)
+{
+	free(op->key);
+	cJSON_Delete(op->cur);
+	cJSON_Delete(op->next);
+	free(op);
+}
+
+static void update_fail(update_op *op, int rc, const ck_err *err)
+{
+	status_storage_error(op->r->x, rc, err ? err->msg : ck_strerror(rc));
+	api_req_free(op->r);
+	update_op_free(op);
+}
+
+static void update_read(update_op *op);
+
+static void update_retry_or_conflict(update_op *op)
+{
+	if (++op->r->attempts >= STORAGE_MAX_ATTEMPTS) {
+		const kind_desc *k = op->r->rt.kind;
+		status_conflict(op->r->x, k, op->r->rt.name, NULL);
+		api_req_free(op->r);
+		update_op_free(op);
+		return;
+	}
+	update_read(op);
+}
+
+static void update_written(int rc, const etcd_write_result *res, const ck_err *err, void *data)
+{
+	update_op *op = data;
+	if (rc == CK_ECONFLICT || rc == -ENOENT) {
+		update_retry_or_conflict(op);
+		return;
+	}
+	if (rc < 0) {
+		update_fail(op, rc, err);
+		return;
+	}
+	api_req *r = op->r;
+	storage_done_fn done = op->done;
+	cJSON *result = op->next ? op->next : op->cur;
+	enum update_action action = op->next ? UPDATE_WRITE : UPDATE_DELETE;
+	if (op->next)
+		storage_set_rv(op->next, res->revision);
+	done(r, action, result);
+	update_op_free(op);
+}
+
+static void update_got(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	update_op *op = data;
+	if (rc < 0) {
+		update_fail(op, rc, err);
+		return;
+	}
+	cJSON_Delete(op->cur);
+	cJSON_Delete(op->next);
+	op->cur = op->next = NULL;
+	op->cur_mod = 0;
+	if (res->n_kvs) {
+		op->cur_mod = res->kvs[0].mod_revision;
+		op->cur = storage_decode(res->kvs[0].value, res->kvs[0].value_len, op->cur_mod);
+		if (!op->cur) {
+			status_internal(op->r->x, "stored object at %s is not valid JSON", op->key);
+			api_req_free(op->r);
+			update_op_free(op);
+			return;
+		}
+	}
+	enum update_action a = op->mutate(op->r, op->cur, &op->next);
+	switch (a) {
+	case UPDATE_WRITE: {
+		_cleanup_free_ char *val = storage_encode(op->next);
+		etcd_put_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod, val,
+		            strlen(val), 0, update_written, op);
+		return;
+	}
+	case UPDATE_DELETE:
+		cJSON_Delete(op->next);
+		op->next = NULL;
+		etcd_delete_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod,
+		               update_written, op);
+		return;
+	case UPDATE_UNCHANGED:
+		op->done(op->r, UPDATE_UNCHANGED, op->cur);
+		update_op_free(op);
+		return;
+	case UPDATE_RESPONDED:
+		api_req_free(op->r);
+		update_op_free(op);
+		return;
+	}
+}
+
+static void update_read(update_op *op)
+{
+	etcd_range(op->r->srv->etcd, &(etcd_range_req){.key = op->key}, update_got, op);
+}
+
+void storage_update(api_req *r, const char *key, storage_mutate_fn mutate, storage_done_fn done)
+{
+	update_op *op = ck_calloc(1, sizeof(*op));
+	op->r = r;
+	op->key = ck_strdup(key);
+	op->mutate = mutate;
+	op->done = done;
+	update_read(op);
+}
+
+typedef struct get_op {
+	api_req *r;
+	storage_get_fn cb;
+} get_op;
+
+static void get_done(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	get_op *op = data;
+	api_req *r = op->r;
+	storage_get_fn cb = op->cb;
+	free(op);
+	if (rc < 0) {
+		status_storage_error(r->x, rc, err ? err->msg : ck_strerror(rc));
+		api_req_free(r);
+		return;
+	}
+	_cleanup_json_ cJSON *obj = NULL;
+	if (res->n_kvs) {
+		obj = storage_decode(res->kvs[0].value, res->kvs[0].value_len,
+		                     res->kvs[0].mod_revision);
+		if (!obj) {
+			status_internal(r->x, "stored object is not valid JSON");
+			api_req_free(r);
+			return;
+		}
+	}
+	cb(r, obj);
+}
+
+void storage_get(api_req *r, const char *key, storage_get_fn cb)
+{
+	get_op *op = ck_malloc(sizeof(*op));
+	*op = (get_op){r, cb};
+	etcd_range(r->srv->etcd, &(etcd_range_req){.key = key}, get_done, op);
+}

@@ -1,0 +1,244 @@
+/* verb_watch: ?watch=true streams of WatchEvents (one JSON object per line, chunked). */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/strbuf.h"
+#include "filter.h"
+#include "status.h"
+#include "storage.h"
+#include "table.h"
+#include "watch_cache.h"
+
+/* Upstream ends watches after --min-request-timeout (30 min) unless timeoutSeconds says. */
+#define WATCH_DEFAULT_TIMEOUT_S 1800
+#define WATCH_BOOKMARK_MS       10000
+/* A client this far behind is dropped; it re-watches from its last resourceVersion. */
+#define WATCH_MAX_PENDING (64u << 20)
+
+typedef struct watcher {
+	api_req *r;
+	api_filter filter;
+	enum table_include include;
+	bool bookmarks;
+	bool initial_end; /* sendInitialEvents: mark the end of the initial events */
+	int64_t since;
+	wc_sub *sub;
+	uv_timer_t timeout;
+	uv_timer_t bookmark;
+	int refs; /* the two timers and a list in flight */
+	bool ended;
+} watcher;
+
+/* Drops one reference (a timer handle or the initial list in flight). */
+static void watcher_unref(watcher *w)
+{
+	if (--w->refs == 0) {
+		api_filter_clear(&w->filter);
+		api_req_free(w->r);
+		free(w);
+	}
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	watcher_unref(h->data);
+}
+
+/* Ends the stream once; frees the watcher after its timers are closed. */
+static void watcher_end(watcher *w)
+{
+	if (w->ended)
+		return;
+	w->ended = true;
+	watch_cache_unsubscribe(w->sub);
+	w->sub = NULL;
+	http_stream_end(w->r->x);
+	uv_close((uv_handle_t *)&w->timeout, handle_closed);
+	uv_close((uv_handle_t *)&w->bookmark, handle_closed);
+}
+
+static void send_line(watcher *w, const char *type, const cJSON *obj, const char *json)
+{
+	if (w->ended)
+		return;
+	_cleanup_buf_ ck_buf b = {0};
+	ck_buf_printf(&b, "{\"type\":\"%s\",\"object\":", type);
+	if (w->r->output == OUTPUT_TABLE && strcmp(type, "ERROR") && strcmp(type, "BOOKMARK")) {
+		_cleanup_json_ cJSON *t = table_new(
+		    w->r->rt.kind, ck_json_get_str(obj, "metadata.resourceVersion", NULL), false);
+		table_add_row(t, w->r->rt.kind, obj, w->include);
+		_cleanup_free_ char *s = ck_json_print(t);
+		ck_buf_puts(&b, s);
+	} else if (json) {
+		ck_buf_puts(&b, json);
+	} else {
+		_cleanup_free_ char *s = ck_json_print(obj);
+		ck_buf_puts(&b, s);
+	}
+	ck_buf_puts(&b, "}\n");
+	if (http_stream_write(w->r->x, b.s, b.len) < 0 ||
+	    http_stream_pending(w->r->x) > WATCH_MAX_PENDING)
+		watcher_end(w);
+}
+
+static void on_event(const wc_event *ev, void *data)
+{
+	watcher *w = data;
+	if (ev->rv <= w->since)
+		return;
+	bool now = api_filter_match(&w->filter, ev->obj);
+	bool before = ev->type == WC_MODIFIED && ev->prev && api_filter_match(&w->filter, ev->prev);
+	const char *type;
+	if (ev->type == WC_DELETED)
+		type = now ? "DELETED" : NULL;
+	else if (ev->type == WC_ADDED)
+		type = now ? "ADDED" : NULL;
+	else if (now)
+		type = before || !ev->prev ? "MODIFIED" : "ADDED";
+	else
+		type = before ? "DELETED" : NULL;
+	if (type)
+		send_line(w, type, ev->obj, ev->json);
+}
+
+static void on_reset(void *data)
+{
+	watcher *w = data;
+	w->sub = NULL;
+	watcher_end(w);
+}
+
+static void on_client_gone(http_exchange *x, void *data)
+{
+	watcher_end(data);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	watcher_end(t->data);
+}
+
+static cJSON *bookmark_object(const watcher *w, int64_t rv, bool initial_end)
+{
+	char av[64], rvs[32];
+	snprintf(rvs, sizeof(rvs), "%lld", (long long)rv);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", w->r->rt.kind->kind);
+	cJSON_AddStringToObject(o, "apiVersion", kind_api_version(w->r->rt.kind, av, sizeof(av)));
+	cJSON *meta = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(meta, "resourceVersion", rvs);
+	if (initial_end)
+		ck_json_set_str(meta, "annotations.k8s\\.io/initial-events-end", "true");
+	return o;
+}
+
+static void on_bookmark(uv_timer_t *t)
+{
+	watcher *w = t->data;
+	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
+	int64_t rv = watch_cache_revision(c);
+	if (rv <= w->since)
+		return;
+	_cleanup_json_ cJSON *o = bookmark_object(w, rv, false);
+	send_line(w, "BOOKMARK", o, NULL);
+}
+
+/* Starts the stream from w->since: replayed and live events from the cache. */
+static void watcher_attach(watcher *w)
+{
+	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
+	int rc = watch_cache_subscribe(c, w->since, on_event, on_reset, w, &w->sub);
+	if (rc == CK_EGONE) {
+		_cleanup_json_ cJSON *s =
+		    status_new(410, "Expired", NULL, "too old resource version: %lld (%lld)",
+		               (long long)w->since, (long long)watch_cache_oldest(c));
+		send_line(w, "ERROR", s, NULL);
+		watcher_end(w);
+		return;
+	}
+	if (w->initial_end) {
+		_cleanup_json_ cJSON *o = bookmark_object(w, w->since, true);
+		send_line(w, "BOOKMARK", o, NULL);
+	}
+	if (w->bookmarks && !w->ended)
+		uv_timer_start(&w->bookmark, on_bookmark, WATCH_BOOKMARK_MS, WATCH_BOOKMARK_MS);
+}
+
+static void initial_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	watcher *w = data;
+	if (w->ended) {
+		watcher_unref(w);
+		return;
+	}
+	w->refs--;
+	if (rc < 0) {
+		_cleanup_json_ cJSON *s = status_new(500, "InternalError", NULL, "storage: %s",
+		                                     err ? err->msg : ck_strerror(rc));
+		send_line(w, "ERROR", s, NULL);
+		watcher_end(w);
+		return;
+	}
+	for (size_t i = 0; i < res->n_kvs && !w->ended; i++) {
+		_cleanup_json_ cJSON *obj = storage_decode(res->kvs[i].value, res->kvs[i].value_len,
+		                                           res->kvs[i].mod_revision);
+		if (obj && api_filter_match(&w->filter, obj))
+			send_line(w, "ADDED", obj, NULL);
+	}
+	w->since = res->revision;
+	if (!w->ended)
+		watcher_attach(w);
+}
+
+void verb_watch(api_req *r)
+{
+	watcher *w = ck_calloc(1, sizeof(*w));
+	w->r = r;
+	if (api_filter_init(r, &w->filter) < 0) {
+		api_req_free(r);
+		free(w);
+		return;
+	}
+	_cleanup_free_ char *rv = http_request_query(r->hr, "resourceVersion");
+	_cleanup_free_ char *inc = http_request_query(r->hr, "includeObject");
+	w->include = table_include_parse(inc);
+	w->bookmarks = api_query_bool(r, "allowWatchBookmarks");
+	bool initial = api_query_bool(r, "sendInitialEvents");
+	int64_t since = 0;
+	bool from_rv = rv && *rv && strcmp(rv, "0") && !initial;
+	if (from_rv) {
+		char *end;
+		errno = 0;
+		since = strtoll(rv, &end, 10);
+		if (errno || *end || since < 0) {
+			status_bad_request(r->x, "invalid resource version: %s", rv);
+			api_filter_clear(&w->filter);
+			api_req_free(r);
+			free(w);
+			return;
+		}
+	}
+	w->initial_end = initial && w->bookmarks;
+	int64_t timeout_s = WATCH_DEFAULT_TIMEOUT_S;
+	if (api_query_int(r, "timeoutSeconds", &timeout_s) < 0 || timeout_s <= 0)
+		timeout_s = WATCH_DEFAULT_TIMEOUT_S;
+	uv_timer_init(r->srv->loop, &w->timeout);
+	uv_timer_init(r->srv->loop, &w->bookmark);
+	w->timeout.data = w->bookmark.data = w;
+	w->refs = 2;
+	http_stream_begin(r->x, 200, "application/json");
+	http_exchange_on_close(r->x, on_client_gone, w);
+	uv_timer_start(&w->timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);
+	if (from_rv) {
+		w->since = since;
+		watcher_attach(w);
+		return;
+	}
+	_cleanup_free_ char *prefix = storage_prefix(r->srv, r->rt.kind, r->rt.ns);
+	w->refs++;
+	etcd_range(r->srv->etcd, &(etcd_range_req){.key = prefix, .prefix = true}, initial_listed,
+	           w);
+}

@@ -1,0 +1,422 @@
+/* verb_write: create, update and patch, with the status, scale and binding subresources. */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "defaults.h"
+#include "patch.h"
+#include "scale.h"
+#include "status.h"
+#include "storage.h"
+#include "validate.h"
+
+static bool is_sub(const api_req *r, const char *sub)
+{
+	return r->rt.sub && !strcmp(r->rt.sub, sub);
+}
+
+/* Checks apiVersion/kind of a request body against what the path serves. */
+static int check_type(api_req *r, const cJSON *body, const char *api_version, const char *kind)
+{
+	const char *av = ck_json_get_str(body, "apiVersion", "");
+	const char *k = ck_json_get_str(body, "kind", "");
+	if (*k && strcmp(k, kind)) {
+		status_bad_request(
+		    r->x, "the kind in the data (%s) does not match the expected kind (%s)", k,
+		    kind);
+		return -1;
+	}
+	if (*av && strcmp(av, api_version)) {
+		status_bad_request(r->x,
+		                   "the API version in the data (%s) does not match the expected "
+		                   "API version (%s)",
+		                   av, api_version);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_invalid(api_req *r, const cJSON *obj)
+{
+	cJSON *causes = validate_object(r->rt.kind, obj);
+	if (!causes)
+		return 0;
+	status_invalid(r->x, r->rt.kind, ck_json_get_str(obj, "metadata.name", ""), causes);
+	return -1;
+}
+
+/* ---- create ---- */
+
+static void created(api_req *r, enum update_action action, const cJSON *obj)
+{
+	api_respond_object(r, 201, obj);
+	api_req_free(r);
+}
+
+static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **next)
+{
+	if (cur) {
+		status_already_exists(r->x, r->rt.kind,
+		                      ck_json_get_str(r->body, "metadata.name", ""));
+		return UPDATE_RESPONDED;
+	}
+	*next = ck_json_dup(r->body);
+	return UPDATE_WRITE;
+}
+
+static void create_store(api_req *r)
+{
+	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns,
+	                                       ck_json_get_str(r->body, "metadata.name", ""));
+	storage_update(r, key, create_mutate, created);
+}
+
+static void create_in_namespace(api_req *r, const cJSON *ns)
+{
+	if (!ns) {
+		status_namespace_not_found(r->x, r->rt.ns);
+		api_req_free(r);
+		return;
+	}
+	if (ck_json_get(ns, "metadata.deletionTimestamp")) {
+		status_send(
+		    r->x, status_new(403, "Forbidden",
+		                     status_details(r->rt.kind,
+		                                    ck_json_get_str(r->body, "metadata.name", "")),
+		                     "%s \"%s\" is forbidden: unable to create new content in "
+		                     "namespace %s because it is being terminated",
+		                     r->rt.kind->plural,
+		                     ck_json_get_str(r->body, "metadata.name", ""), r->rt.ns));
+		api_req_free(r);
+		return;
+	}
+	create_store(r);
+}
+
+static void create_binding(api_req *r);
+
+void verb_create(api_req *r)
+{
+	const kind_desc *k = r->rt.kind;
+	if (is_sub(r, "binding")) {
+		create_binding(r);
+		return;
+	}
+	char av[64];
+	if (check_type(r, r->body, kind_api_version(k, av, sizeof(av)), k->kind) < 0) {
+		api_req_free(r);
+		return;
+	}
+	const char *ns = ck_json_get_str(r->body, "metadata.namespace", "");
+	if (k->namespaced && *ns && strcmp(ns, r->rt.ns)) {
+		status_bad_request(r->x, "the namespace of the provided object does not match the "
+		                         "namespace sent on the request");
+		api_req_free(r);
+		return;
+	}
+	defaults_for_create(k, r->body, k->namespaced ? r->rt.ns : NULL);
+	if (check_invalid(r, r->body) < 0) {
+		api_req_free(r);
+		return;
+	}
+	_cleanup_free_ char *dry = http_request_query(r->hr, "dryRun");
+	if (dry) {
+		api_respond_object(r, 201, r->body);
+		api_req_free(r);
+		return;
+	}
+	if (!k->namespaced) {
+		create_store(r);
+		return;
+	}
+	_cleanup_free_ char *key =
+	    storage_key(r->srv, kind_by_resource("", "v1", "namespaces"), NULL, r->rt.ns);
+	storage_get(r, key, create_in_namespace);
+}
+
+/* ---- binding ---- */
+
+static void bound(api_req *r, enum update_action action, const cJSON *obj)
+{
+	cJSON *s = status_new(201, NULL, NULL, "%s", "");
+	status_send(r->x, s);
+	api_req_free(r);
+}
+
+static void set_condition(cJSON *obj, const char *type, const char *status)
+{
+	cJSON *conds = ck_json_get(obj, "status.conditions");
+	if (!cJSON_IsArray(conds)) {
+		ck_json_set(obj, "status.conditions", cJSON_CreateArray());
+		conds = ck_json_get(obj, "status.conditions");
+	}
+	cJSON *c;
+	cJSON_ArrayForEach(c, conds)
+	{
+		if (!strcmp(ck_json_get_str(c, "type", ""), type))
+			break;
+	}
+	if (!c) {
+		c = cJSON_CreateObject();
+		cJSON_AddItemToArray(conds, c);
+	}
+	_cleanup_free_ char *now = defaults_now();
+	ck_json_set_str(c, "type", type);
+	ck_json_set_str(c, "status", status);
+	ck_json_set(c, "lastProbeTime", cJSON_CreateNull());
+	ck_json_set_str(c, "lastTransitionTime", now);
+}
+
+static enum update_action binding_mutate(api_req *r, const cJSON *cur, cJSON **next)
+{
+	const char *node = ck_json_get_str(r->body, "target.name", "");
+	if (!cur) {
+		status_not_found(r->x, r->rt.kind, r->rt.name);
+		return UPDATE_RESPONDED;
+	}
+	const char *bound_to = ck_json_get_str(cur, "spec.nodeName", "");
+	if (*bound_to) {
+		_cleanup_free_ char *why =
+		    ck_asprintf("pod %s is already assigned to node \"%s\"", r->rt.name, bound_to);
+		status_send(r->x,
+		            status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+		                       "Operation cannot be fulfilled on pods/binding \"%s\": %s",
+		                       r->rt.name, why));
+		return UPDATE_RESPONDED;
+	}
+	if (ck_json_get(cur, "metadata.deletionTimestamp")) {
+		status_send(r->x,
+		            status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+		                       "Operation cannot be fulfilled on pods/binding \"%s\": "
+		                       "pod %s is being deleted, cannot be assigned to a host",
+		                       r->rt.name, r->rt.name));
+		return UPDATE_RESPONDED;
+	}
+	*next = ck_json_dup(cur);
+	ck_json_set_str(*next, "spec.nodeName", node);
+	const cJSON *a;
+	cJSON_ArrayForEach(a, ck_json_get(r->body, "metadata.annotations"))
+	{
+		cJSON *ann = ck_json_get(*next, "metadata.annotations");
+		if (!ann) {
+			ck_json_set(*next, "metadata.annotations", cJSON_CreateObject());
+			ann = ck_json_get(*next, "metadata.annotations");
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(ann, a->string);
+		cJSON_AddItemToObject(ann, a->string, ck_json_dup(a));
+	}
+	set_condition(*next, "PodScheduled", "True");
+	return UPDATE_WRITE;
+}
+
+static void create_binding(api_req *r)
+{
+	if (check_type(r, r->body, "v1", "Binding") < 0) {
+		api_req_free(r);
+		return;
+	}
+	if (!*ck_json_get_str(r->body, "target.name", "")) {
+		cJSON *causes = cJSON_CreateArray();
+		kind_causes c = {causes};
+		kind_cause_required(&c, "target.name");
+		status_invalid(r->x, r->rt.kind, r->rt.name, causes);
+		api_req_free(r);
+		return;
+	}
+	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns, r->rt.name);
+	storage_update(r, key, binding_mutate, bound);
+}
+
+/* ---- update and patch ---- */
+
+static void updated(api_req *r, enum update_action action, const cJSON *obj)
+{
+	if (!obj) {
+		status_not_found(r->x, r->rt.kind, r->rt.name);
+	} else if (is_sub(r, "scale")) {
+		_cleanup_json_ cJSON *s = scale_from_object(obj);
+		api_respond_object(r, 200, s);
+	} else {
+		api_respond_object(r, 200, obj);
+	}
+	api_req_free(r);
+}
+
+static void copy_field(cJSON *dst, const cJSON *src, const char *path)
+{
+	const cJSON *v = ck_json_get(src, path);
+	if (v)
+		ck_json_set(dst, path, ck_json_dup(v));
+	else
+		ck_json_remove(dst, path);
+}
+
+/* The object an update of cur with body produces, or NULL after answering an error. */
+static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
+{
+	const kind_desc *k = r->rt.kind;
+	const char *want_rv = ck_json_get_str(body, "metadata.resourceVersion", "");
+	if (*want_rv && strcmp(want_rv, ck_json_get_str(cur, "metadata.resourceVersion", ""))) {
+		status_conflict(r->x, k, r->rt.name, NULL);
+		return NULL;
+	}
+	cJSON *next;
+	if (is_sub(r, "scale")) {
+		next = ck_json_dup(cur);
+		ck_json_set_int(next, "spec.replicas", ck_json_get_int(body, "spec.replicas", 0));
+	} else if (is_sub(r, "status")) {
+		next = ck_json_dup(cur);
+		copy_field(next, body, "status");
+	} else {
+		const char *name = ck_json_get_str(body, "metadata.name", "");
+		if (*name && strcmp(name, r->rt.name)) {
+			status_bad_request(r->x,
+			                   "the name of the object (%s) does not match the name "
+			                   "on the URL (%s)",
+			                   name, r->rt.name);
+			return NULL;
+		}
+		next = ck_json_dup(body);
+		if (!cJSON_IsObject(ck_json_get(next, "metadata")))
+			ck_json_set(next, "metadata", cJSON_CreateObject());
+		static const char *const keep[] = {
+		    "metadata.name",
+		    "metadata.namespace",
+		    "metadata.uid",
+		    "metadata.creationTimestamp",
+		    "metadata.deletionTimestamp",
+		    "metadata.deletionGracePeriodSeconds",
+		    "metadata.generation",
+		};
+		for (size_t i = 0; i < CK_ARRAY_SIZE(keep); i++)
+			copy_field(next, cur, keep[i]);
+		if (k->subresources & KIND_SUB_STATUS)
+			copy_field(next, cur, "status");
+		defaults_apply(k, next);
+	}
+	ck_json_set_str(next, "metadata.resourceVersion",
+	                ck_json_get_str(cur, "metadata.resourceVersion", ""));
+	if (!ck_json_equal(ck_json_get(next, "spec"), ck_json_get(cur, "spec")))
+		ck_json_set_int(next, "metadata.generation",
+		                ck_json_get_int(cur, "metadata.generation", 0) + 1);
+	if (check_invalid(r, next) < 0) {
+		cJSON_Delete(next);
+		return NULL;
+	}
+	return next;
+}
+
+/* What to store for next: nothing when unchanged, a delete once the last finalizer of an
+ * object being deleted is gone. */
+static enum update_action decide(cJSON **next, const cJSON *cur)
+{
+	if (ck_json_equal(*next, cur)) {
+		cJSON_Delete(*next);
+		*next = NULL;
+		return UPDATE_UNCHANGED;
+	}
+	if (ck_json_get(*next, "metadata.deletionTimestamp") &&
+	    cJSON_GetArraySize(ck_json_get(*next, "metadata.finalizers")) == 0 &&
+	    ck_json_get_int(*next, "metadata.deletionGracePeriodSeconds", 0) == 0) {
+		cJSON_Delete(*next);
+		*next = NULL;
+		return UPDATE_DELETE;
+	}
+	return UPDATE_WRITE;
+}
+
+static enum update_action update_mutate(api_req *r, const cJSON *cur, cJSON **next)
+{
+	if (!cur) {
+		status_not_found(r->x, r->rt.kind, r->rt.name);
+		return UPDATE_RESPONDED;
+	}
+	*next = merge_update(r, cur, r->body);
+	if (!*next)
+		return UPDATE_RESPONDED;
+	return decide(next, cur);
+}
+
+void verb_update(api_req *r)
+{
+	const kind_desc *k = r->rt.kind;
+	char av[64];
+	int rc = is_sub(r, "scale")
+	             ? check_type(r, r->body, "autoscaling/v1", "Scale")
+	             : check_type(r, r->body, kind_api_version(k, av, sizeof(av)), k->kind);
+	if (rc < 0) {
+		api_req_free(r);
+		return;
+	}
+	_cleanup_free_ char *key = storage_key(r->srv, k, r->rt.ns, r->rt.name);
+	storage_update(r, key, update_mutate, updated);
+}
+
+typedef struct patch_state {
+	enum patch_type type;
+	cJSON *patch;
+} patch_state;
+
+static void patch_state_free(void *p)
+{
+	patch_state *ps = p;
+	cJSON_Delete(ps->patch);
+	free(ps);
+}
+
+static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **next)
+{
+	patch_state *ps = r->verb_data;
+	if (!cur) {
+		status_not_found(r->x, r->rt.kind, r->rt.name);
+		return UPDATE_RESPONDED;
+	}
+	_cleanup_json_ cJSON *view = is_sub(r, "scale") ? scale_from_object(cur) : ck_json_dup(cur);
+	_cleanup_err_ ck_err *err = NULL;
+	int rc = patch_apply(ps->type, ps->patch, &view, &err);
+	if (rc < 0) {
+		if (rc == CK_ECONFLICT)
+			status_send(r->x, status_new(422, "Invalid", NULL, "%s", err->msg));
+		else
+			status_bad_request(r->x, "%s", err ? err->msg : "the patch does not apply");
+		return UPDATE_RESPONDED;
+	}
+	if (!cJSON_IsObject(view)) {
+		status_bad_request(r->x, "the patch does not produce an object");
+		return UPDATE_RESPONDED;
+	}
+	*next = merge_update(r, cur, view);
+	if (!*next)
+		return UPDATE_RESPONDED;
+	return decide(next, cur);
+}
+
+void verb_patch(api_req *r)
+{
+	patch_state *ps = ck_calloc(1, sizeof(*ps));
+	r->verb_data = ps;
+	r->verb_free = patch_state_free;
+	ps->type = patch_type_of(http_request_header(r->hr, "Content-Type"));
+	if (ps->type == PATCH_UNSUPPORTED) {
+		status_send(r->x,
+		            status_new(415, "UnsupportedMediaType", NULL,
+		                       "the body of the request was in an unknown format - "
+		                       "accepted media types include: "
+		                       "application/json-patch+json, application/merge-patch+json, "
+		                       "application/apply-patch+yaml, "
+		                       "application/strategic-merge-patch+json"));
+		api_req_free(r);
+		return;
+	}
+	_cleanup_err_ ck_err *err = NULL;
+	ps->patch = patch_parse(ps->type, r->hr->body, r->hr->body_len, &err);
+	if (!ps->patch) {
+		status_bad_request(r->x, "error decoding patch: %s", err ? err->msg : "empty body");
+		api_req_free(r);
+		return;
+	}
+	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns, r->rt.name);
+	storage_update(r, key, patch_mutate, updated);
+}

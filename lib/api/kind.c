@@ -1,0 +1,234 @@
+/* kind: lookups over the per-group tables and helpers the kind files share. */
+#include "api/kind.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/json.h"
+
+static const kind_desc *const *all_kinds(size_t *n)
+{
+	static const kind_desc *all[64];
+	static size_t count;
+	if (!count) {
+		const struct {
+			const kind_desc *arr;
+			size_t n;
+		} groups[] = {
+		    {kind_core, kind_core_n},
+		    {kind_apps, kind_apps_n},
+		    {kind_coordination, kind_coordination_n},
+		};
+		size_t c = 0;
+		for (size_t g = 0; g < CK_ARRAY_SIZE(groups); g++)
+			for (size_t i = 0; i < groups[g].n && c < CK_ARRAY_SIZE(all); i++)
+				all[c++] = &groups[g].arr[i];
+		count = c;
+	}
+	*n = count;
+	return all;
+}
+
+const kind_desc *const *kind_all(size_t *n)
+{
+	return all_kinds(n);
+}
+
+const kind_desc *kind_by_resource(const char *group, const char *version, const char *plural)
+{
+	size_t n;
+	const kind_desc *const *all = all_kinds(&n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(all[i]->group, group) && !strcmp(all[i]->version, version) &&
+		    !strcmp(all[i]->plural, plural))
+			return all[i];
+	return NULL;
+}
+
+const kind_desc *kind_by_kind(const char *group, const char *version, const char *kind)
+{
+	size_t n;
+	const kind_desc *const *all = all_kinds(&n);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(all[i]->group, group) && !strcmp(all[i]->version, version) &&
+		    !strcmp(all[i]->kind, kind))
+			return all[i];
+	return NULL;
+}
+
+const char *kind_api_version(const kind_desc *k, char *buf, size_t n)
+{
+	if (k->group[0])
+		snprintf(buf, n, "%s/%s", k->group, k->version);
+	else
+		snprintf(buf, n, "%s", k->version);
+	return buf;
+}
+
+bool kind_field_supported(const kind_desc *k, const char *label)
+{
+	if (!strcmp(label, "metadata.name") || !strcmp(label, "metadata.namespace"))
+		return true;
+	for (const char *const *f = k->field_labels; f && *f; f++)
+		if (!strcmp(*f, label))
+			return true;
+	return false;
+}
+
+char *kind_field_value(const cJSON *obj, const char *label)
+{
+	const cJSON *v = ck_json_get(obj, label);
+	if (cJSON_IsString(v))
+		return ck_strdup(v->valuestring);
+	if (cJSON_IsBool(v))
+		return ck_strdup(cJSON_IsTrue(v) ? "true" : "false");
+	if (cJSON_IsNumber(v))
+		return ck_asprintf("%lld", (long long)v->valuedouble);
+	return ck_strdup("");
+}
+
+const char *kind_merge_key(const char *field, const cJSON *elem)
+{
+	/* Upstream's patchMergeKey tags for the lists ckube's kinds carry. */
+	static const struct {
+		const char *field, *key;
+	} keys[] = {
+	    {"containers", "name"},
+	    {"initContainers", "name"},
+	    {"ephemeralContainers", "name"},
+	    {"env", "name"},
+	    {"volumes", "name"},
+	    {"volumeMounts", "mountPath"},
+	    {"conditions", "type"},
+	    {"imagePullSecrets", "name"},
+	    {"ownerReferences", "uid"},
+	    {"hostAliases", "ip"},
+	    {"addresses", "type"},
+	    {"readinessGates", "conditionType"},
+	    {"topologySpreadConstraints", "topologyKey"},
+	};
+	if (!strcmp(field, "ports")) {
+		/* Container ports merge on containerPort, service ports on port. */
+		if (cJSON_IsObject(elem) && cJSON_GetObjectItemCaseSensitive(elem, "containerPort"))
+			return "containerPort";
+		return "port";
+	}
+	for (size_t i = 0; i < CK_ARRAY_SIZE(keys); i++)
+		if (!strcmp(keys[i].field, field))
+			return keys[i].key;
+	return NULL;
+}
+
+void kind_cause_add(kind_causes *c, const char *reason, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *msg = ck_vasprintf(fmt, ap);
+	va_end(ap);
+	if (!c->list)
+		c->list = cJSON_CreateArray();
+	cJSON *cause = cJSON_CreateObject();
+	cJSON_AddStringToObject(cause, "reason", reason);
+	cJSON_AddStringToObject(cause, "message", msg);
+	cJSON_AddStringToObject(cause, "field", field);
+	cJSON_AddItemToArray(c->list, cause);
+}
+
+void kind_cause_required(kind_causes *c, const char *field)
+{
+	kind_cause_add(c, "FieldValueRequired", field, "Required value");
+}
+
+void kind_cause_invalid(kind_causes *c, const char *field, const char *value, const char *detail)
+{
+	kind_cause_add(c, "FieldValueInvalid", field, "Invalid value: \"%s\": %s", value, detail);
+}
+
+char *kind_age(const char *rfc3339, time_t now)
+{
+	struct timespec ts;
+	if (!rfc3339 || ck_time_parse_rfc3339(rfc3339, &ts) < 0)
+		return ck_strdup("<unknown>");
+	long long s = (long long)(now - ts.tv_sec);
+	/* kubectl's human duration: coarser units as the age grows. */
+	if (s < -1)
+		return ck_strdup("<invalid>");
+	if (s < 0)
+		return ck_strdup("0s");
+	if (s < 120)
+		return ck_asprintf("%llds", s);
+	long long m = s / 60, h = s / 3600, d = h / 24;
+	if (m < 10)
+		return s % 60 ? ck_asprintf("%lldm%llds", m, s % 60) : ck_asprintf("%lldm", m);
+	if (m < 180)
+		return ck_asprintf("%lldm", m);
+	if (h < 8)
+		return m % 60 ? ck_asprintf("%lldh%lldm", h, m % 60) : ck_asprintf("%lldh", h);
+	if (h < 48)
+		return ck_asprintf("%lldh", h);
+	if (h < 24 * 8)
+		return h % 24 ? ck_asprintf("%lldd%lldh", d, h % 24) : ck_asprintf("%lldd", d);
+	if (h < 24 * 365 * 2)
+		return ck_asprintf("%lldd", d);
+	if (h < 24 * 365 * 8)
+		return d % 365 ? ck_asprintf("%lldy%lldd", d / 365, d % 365)
+		               : ck_asprintf("%lldy", d / 365);
+	return ck_asprintf("%lldy", d / 365);
+}
+
+void kind_cell_str(cJSON *row, const char *s)
+{
+	cJSON_AddItemToArray(row, cJSON_CreateString(s ? s : ""));
+}
+
+void kind_cell_none(cJSON *row, const char *s)
+{
+	kind_cell_str(row, s && *s ? s : "<none>");
+}
+
+void kind_cell_int(cJSON *row, long long v)
+{
+	cJSON_AddItemToArray(row, cJSON_CreateNumber((double)v));
+}
+
+void kind_cell_take(cJSON *row, char *s)
+{
+	kind_cell_none(row, s);
+	free(s);
+}
+
+static bool dns_label_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (c != '-' || i == 0 || i == n - 1))
+			return false;
+	}
+	return true;
+}
+
+bool kind_dns1123_label(const char *s)
+{
+	return s && dns_label_ok(s, strlen(s));
+}
+
+bool kind_dns1123_subdomain(const char *s)
+{
+	if (!s || !*s || strlen(s) > 253)
+		return false;
+	for (const char *p = s;;) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (!dns_label_ok(p, n))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}

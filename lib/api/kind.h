@@ -1,0 +1,136 @@
+/* kind: the one description of each API kind ckube serves.
+ *
+ * A kind_desc names the kind (group, version, kind, resource plural, singular, short
+ * names, categories, scope), where it lives in etcd, its subresources, which field
+ * selectors it answers, and the functions that default, validate and print it as a
+ * server-side table row. The apiserver's discovery, storage, defaulting, validation,
+ * tables and strategic merge patch all read these tables; one file per API group
+ * (kind_core.c, kind_apps.c, ...) holds the descriptions. */
+#ifndef CK_API_KIND_H
+#define CK_API_KIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+enum kind_subresource {
+	KIND_SUB_STATUS = 1 << 0,
+	KIND_SUB_SCALE = 1 << 1,
+	KIND_SUB_BINDING = 1 << 2,
+};
+
+/* One column of a meta.k8s.io/v1 Table. priority 0 columns are printed by default,
+ * priority 1 only with -o wide. */
+typedef struct kind_column {
+	const char *name;
+	const char *type;   /* "string", "integer", "date" */
+	const char *format; /* "name" for the NAME column, else "" */
+	int priority;
+	const char *description;
+} kind_column;
+
+/* Validation findings, collected as upstream's field.ErrorList: each cause has a
+ * reason ("FieldValueRequired", "FieldValueInvalid", ...), the field path and a message
+ * ("Required value", "Invalid value: \"X\": ..."). */
+typedef struct kind_causes {
+	cJSON *list; /* array of {reason, message, field}; owned by the caller */
+} kind_causes;
+
+/* Appends a cause. field is a path such as "spec.containers[0].image". */
+void kind_cause_add(kind_causes *c, const char *reason, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Shorthands for the two most common reasons. */
+void kind_cause_required(kind_causes *c, const char *field);
+void kind_cause_invalid(kind_causes *c, const char *field, const char *value, const char *detail);
+
+typedef struct kind_desc {
+	const char *group; /* "" for the core group */
+	const char *version;
+	const char *kind;
+	const char *plural;
+	const char *singular;
+	const char *const *short_names; /* NULL-terminated, may be NULL */
+	const char *const *categories;  /* NULL-terminated, may be NULL */
+	bool namespaced;
+	bool name_is_label; /* names are RFC 1123 labels (namespaces) rather than subdomains */
+	const char *etcd_resource; /* key segment under the prefix: "pods", "minions" */
+	unsigned subresources;     /* enum kind_subresource bits */
+	/* Field selectors beyond metadata.name and metadata.namespace (dotted JSON paths). */
+	const char *const *field_labels;
+	/* Table columns (NAME first); cells() appends one cell per column to row. */
+	const kind_column *columns;
+	size_t n_columns;
+	void (*cells)(const cJSON *obj, time_t now, cJSON *row);
+	/* Upstream's defaulting, in place. May be NULL. */
+	void (*defaults)(cJSON *obj);
+	/* Kind-specific validation (names and metadata are checked by the caller). May be NULL. */
+	void (*validate)(const cJSON *obj, kind_causes *causes);
+	/* Status an object gets on create when the kind resets it (NULL: status kept as sent). */
+	void (*create_status)(cJSON *obj);
+} kind_desc;
+
+/* Every kind, in discovery order; *n receives the count. Static storage. */
+const kind_desc *const *kind_all(size_t *n);
+
+/* The kind serving resource plural in group/version, or NULL. */
+const kind_desc *kind_by_resource(const char *group, const char *version, const char *plural);
+
+/* The kind named kind in group/version ("apps", "v1", "Deployment"), or NULL. */
+const kind_desc *kind_by_kind(const char *group, const char *version, const char *kind);
+
+/* "v1" for the core group, "apps/v1" otherwise; writes into buf (size n). */
+const char *kind_api_version(const kind_desc *k, char *buf, size_t n);
+
+/* True when label is a field selector the kind answers. */
+bool kind_field_supported(const kind_desc *k, const char *label);
+
+/* The value of a field selector label on obj as text ("" when absent), malloc'd. */
+char *kind_field_value(const cJSON *obj, const char *label);
+
+/* Strategic merge patch: the merge key of list field name whose elements look like
+ * elem, or NULL when such a list is replaced as a whole. */
+const char *kind_merge_key(const char *field, const cJSON *elem);
+
+/* Table helpers shared by the kind files. */
+/* Age as kubectl prints it ("5s", "3m2s", "10d"), malloc'd; "<unknown>" when ts is missing. */
+char *kind_age(const char *rfc3339, time_t now);
+/* Appends a string cell (NULL → ""); kind_cell_none prints "<none>" for NULL or "". */
+void kind_cell_str(cJSON *row, const char *s);
+void kind_cell_none(cJSON *row, const char *s);
+void kind_cell_int(cJSON *row, long long v);
+/* Appends a cell ("<none>" when empty) and frees s. */
+void kind_cell_take(cJSON *row, char *s);
+
+/* RFC 1123 names: a label ("my-name", at most 63) and a subdomain ("a.b-c", at most 253). */
+bool kind_dns1123_label(const char *s);
+bool kind_dns1123_subdomain(const char *s);
+/* Upstream's messages for names failing those checks. */
+#define KIND_DNS1123_LABEL_MSG                                                                     \
+	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "   \
+	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "   \
+	"regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+#define KIND_DNS1123_SUBDOMAIN_MSG                                                                 \
+	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "  \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "      \
+	"regex used for validation is "                                                            \
+	"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+
+/* Pod defaulting shared with workload templates: defaults a PodSpec in place. */
+void kind_pod_spec_defaults(cJSON *spec);
+/* Validates a PodSpec at path (e.g. "spec.template.spec"). */
+void kind_pod_spec_validate(const cJSON *spec, const char *path, kind_causes *causes);
+
+/* Group descriptions, one array per file. */
+extern const kind_desc kind_core[];
+extern const size_t kind_core_n;
+extern const kind_desc kind_apps[];
+extern const size_t kind_apps_n;
+extern const kind_desc kind_coordination[];
+extern const size_t kind_coordination_n;
+
+/* For the tables: `.columns = KIND_COLUMNS(pod_columns)` fills columns and n_columns. */
+#define KIND_COLUMNS(c) c, CK_ARRAY_SIZE(c)
+
+#endif
