@@ -346,6 +346,15 @@ static void add_positional(ck_flags *fs, char *arg)
 	fs->argv[fs->argc] = NULL;
 }
 
+/* Drops the unknown flag argv[*i] (and its value when may_take_next and the next argument
+ * does not look like a flag), leaving a warning. */
+static void skip_unknown(ck_flags *fs, int argc, char **argv, int *i, bool may_take_next)
+{
+	ck_strv_push(&fs->warnings, ck_asprintf("unknown flag %s ignored", argv[*i]));
+	if (may_take_next && *i + 1 < argc && argv[*i + 1][0] != '-')
+		++*i;
+}
+
 static int parse_long(ck_flags *fs, int argc, char **argv, int *i, ck_err **err)
 {
 	const char *arg = argv[*i];
@@ -355,6 +364,10 @@ static int parse_long(ck_flags *fs, int argc, char **argv, int *i, ck_err **err)
 	const char *eq = strchr(name, '=');
 	size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
 	const ck_flag *f = flags_find(fs, name, name_len, 0);
+	if (!f && fs->ignore_unknown) {
+		skip_unknown(fs, argc, argv, i, !eq);
+		return 0;
+	}
 	if (!f)
 		return ck_err_set(err, -EINVAL, "unknown flag: --%.*s", (int)name_len, name);
 	if (eq)
@@ -373,6 +386,10 @@ static int parse_short(ck_flags *fs, int argc, char **argv, int *i, ck_err **err
 	const char *arg = argv[*i];
 	for (const char *p = arg + 1; *p; p++) {
 		const ck_flag *f = flags_find(fs, NULL, 0, *p);
+		if (!f && fs->ignore_unknown) {
+			skip_unknown(fs, argc, argv, i, p[1] == '\0');
+			return 0;
+		}
 		if (!f)
 			return ck_err_set(err, -EINVAL, "unknown shorthand flag: '%c' in %s", *p,
 			                  arg);
@@ -571,7 +588,6 @@ void ck_flags_parse_or_exit(ck_flags *fs, int argc, char **argv)
 	if (r < 0) {
 		const char *prog = fs->program ? fs->program : (argc > 0 ? argv[0] : "program");
 		fprintf(stderr, "%s: %s\n", prog, err ? err->msg : "invalid arguments");
-		fprintf(stderr, "Run '%s --help' for usage.\n", prog);
 		exit(2);
 	}
 	if (fs->help) {

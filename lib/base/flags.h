@@ -55,6 +55,11 @@ typedef struct ck_flags {
 	/* When true, parsing stops at the first positional argument: it and everything
 	 * after it are positionals (pflag's SetInterspersed(false); for subcommands). */
 	bool stop_at_positional;
+	/* When true, unknown flags are skipped with a warning instead of failing the parse
+	 * (pflag's ParseErrorsWhitelist.UnknownFlags): "--x=v" is dropped whole; "--x v" and
+	 * "-x v" also drop v unless v starts with '-'. For upstream manifests full of flags
+	 * ckube does not implement. */
+	bool ignore_unknown;
 	/* Filled by ck_flags_parse: positional arguments, NULL-terminated. The array is
 	 * owned by the flag set (freed by ck_flags_free); its strings point into argv. */
 	int argc;
