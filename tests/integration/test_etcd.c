@@ -601,6 +601,7 @@ static void test_many_watches_one_stream(void **state)
 		etcd_watch_cancel(h[i]);
 	for (int i = 0; i < N; i++) {
 		w[i].want = 2;
+		w[i].reached = false;
 		snprintf(key, sizeof(key), "/t/wm/%02d", i);
 		put(e, key, "again", 0, &p);
 	}
