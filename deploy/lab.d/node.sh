@@ -183,6 +183,9 @@ node_kubelet() {
 	if has_flag "$bin" --client-ca-file; then
 		args+=(--client-ca-file="$d/pki/ca.crt")
 	fi
+	if has_flag "$bin" --cgroup-driver; then
+		args+=(--cgroup-driver=cgroupfs)
+	fi
 	if has_flag "$bin" --cluster-dns; then
 		args+=(--cluster-dns=10.96.0.10 --cluster-domain=cluster.local)
 	fi
