@@ -588,7 +588,6 @@ void ck_flags_parse_or_exit(ck_flags *fs, int argc, char **argv)
 	if (r < 0) {
 		const char *prog = fs->program ? fs->program : (argc > 0 ? argv[0] : "program");
 		fprintf(stderr, "%s: %s\n", prog, err ? err->msg : "invalid arguments");
-		fprintf(stderr, "Run '%s --help' for usage.\n", prog);
 		exit(2);
 	}
 	if (fs->help) {
