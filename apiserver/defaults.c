@@ -54,11 +54,20 @@ char *defaults_now(void)
 	return ck_time_rfc3339(&now, false);
 }
 
+/* Sets key to s as the first member of obj (kind and apiVersion lead, as upstream prints). */
+static void set_first(cJSON *obj, const char *key, const char *s)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+	cJSON *v = cJSON_AddStringToObject(obj, key, s);
+	cJSON_DetachItemViaPointer(obj, v);
+	cJSON_InsertItemInArray(obj, 0, v);
+}
+
 void defaults_apply(const kind_desc *k, cJSON *obj)
 {
 	char api_version[64];
-	ck_json_set_str(obj, "apiVersion", kind_api_version(k, api_version, sizeof(api_version)));
-	ck_json_set_str(obj, "kind", k->kind);
+	set_first(obj, "apiVersion", kind_api_version(k, api_version, sizeof(api_version)));
+	set_first(obj, "kind", k->kind);
 	if (k->defaults)
 		k->defaults(obj);
 }

@@ -1,20 +1,15 @@
-/* kubeadm: placeholder until its issue lands; answers --help and --version. */
+/* kubeadm: answers --help and --version until its issue lands. */
 #include <stdio.h>
-#include <string.h>
+
+#include "base/flags.h"
+
+static const ck_flag FLAGS[] = {{0}};
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--version")) {
-			printf("kubeadm %s\n", CKUBE_VERSION);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("kubeadm (ckube)\n\nUsage:\n  kubeadm [flags]\n");
-			return 0;
-		}
-		fprintf(stderr, "kubeadm: unknown flag: %s\n", argv[i]);
-		return 2;
-	}
-	return 0;
+	ck_flags fs = {.program = "kubeadm", .summary = "kubeadm: easily bootstrap a secure Kubernetes cluster (not implemented yet in ckube).", .flags = FLAGS};
+	ck_flags_parse_or_exit(&fs, argc, argv);
+	fprintf(stderr, "kubeadm: not implemented yet in this version of ckube\n");
+	ck_flags_free(&fs);
+	return 1;
 }

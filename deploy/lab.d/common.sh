@@ -123,9 +123,14 @@ died() {
 	fi
 }
 
-# has_flag BIN FLAG: true when BIN's --help mentions FLAG.
+# has_flag BIN FLAG: true when BIN's --help mentions FLAG (help text cached per run;
+# not a pipe into grep -q, whose early exit would fail the pipeline under pipefail).
+declare -A HELP_TEXT=()
 has_flag() {
-	"$1" --help 2>&1 | grep -q -- "$2\b"
+	if [[ -z ${HELP_TEXT[$1]:-} ]]; then
+		HELP_TEXT[$1]="$("$1" --help 2>&1 || true) "
+	fi
+	grep -q -- "$2\b" <<<"${HELP_TEXT[$1]}"
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.

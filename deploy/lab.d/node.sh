@@ -132,10 +132,16 @@ node_images() {
 	d=$(node_dir "$i")
 	while read -r f ref; do
 		if ! ctr -a "$d/containerd.sock" -n k8s.io images import \
-			"$DIR/images/$f" >/dev/null 2>"$DIR/logs/$(node_name "$i").import.log"; then
+			"$DIR/images/$f" >/dev/null 2>>"$DIR/logs/$(node_name "$i").import.log"; then
 			log "warning: import of $ref into $(node_name "$i") failed ($DIR/logs/$(node_name "$i").import.log)"
 		fi
 	done <"$DIR/images/images.list"
+	# a real pull through the registry mirror (what imagePullPolicy Always does)
+	if ! python3 "$SRC/deploy/lab.d/cri.py" "$d/containerd.sock" pull nginx \
+		>>"$DIR/logs/$(node_name "$i").import.log" 2>&1; then
+		log "warning: CRI PullImage of nginx through the lab registry failed on $(node_name "$i")" \
+			"($DIR/logs/$(node_name "$i").import.log)"
+	fi
 }
 
 # node_kubelet I: start worker I's kubelet unless it runs the current binary.
@@ -176,6 +182,9 @@ node_kubelet() {
 	fi
 	if has_flag "$bin" --client-ca-file; then
 		args+=(--client-ca-file="$d/pki/ca.crt")
+	fi
+	if has_flag "$bin" --cgroup-driver; then
+		args+=(--cgroup-driver=cgroupfs)
 	fi
 	if has_flag "$bin" --cluster-dns; then
 		args+=(--cluster-dns=10.96.0.10 --cluster-domain=cluster.local)

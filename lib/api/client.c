@@ -29,8 +29,8 @@ const kc_resource KC_ENDPOINTSLICES = {"discovery.k8s.io", "v1", "endpointslices
 struct kc_client {
 	uv_loop_t *loop;
 	httpc *http;
-	kc_watch *watches;  /* doubly linked */
-	struct call *calls; /* doubly linked, requests in flight */
+	kc_watch *watches;     /* doubly linked */
+	struct kc_call *calls; /* doubly linked, requests in flight */
 };
 
 /* ---- paths ---- */
@@ -142,12 +142,33 @@ int kc_status_error(int status, const char *body, size_t len, ck_err **err)
 
 /* ---- async requests ---- */
 
-typedef struct call {
+typedef struct kc_call {
 	kc_client *c;
-	struct call *prev, *next;
+	struct kc_call *prev, *next;
 	kc_result_fn cb;
 	void *user;
+	httpc_req *req;
 } call;
+
+static void call_unlink(call *cl)
+{
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		cl->c->calls = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	cl->prev = cl->next = NULL;
+}
+
+void kc_call_cancel(kc_call *cl)
+{
+	if (!cl)
+		return;
+	httpc_cancel(cl->req);
+	call_unlink(cl);
+	free(cl);
+}
 
 static void result_from_response(const httpc_response *r, kc_result *res)
 {
@@ -176,12 +197,7 @@ static void result_from_response(const httpc_response *r, kc_result *res)
 static void on_call_done(const httpc_response *r, void *user)
 {
 	call *cl = user;
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		cl->c->calls = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
+	call_unlink(cl);
 	kc_result res;
 	result_from_response(r, &res);
 	cl->cb(&res, cl->user);
@@ -190,8 +206,8 @@ static void on_call_done(const httpc_response *r, void *user)
 	free(cl);
 }
 
-static int start(kc_client *c, const char *method, const char *path, const char *content_type,
-                 const cJSON *body, kc_result_fn cb, void *user)
+static int start_call(kc_client *c, const char *method, const char *path, const char *content_type,
+                      const cJSON *body, kc_result_fn cb, void *user, call **out)
 {
 	_cleanup_free_ char *text = body ? ck_json_print(body) : NULL;
 	call *cl = ck_calloc(1, sizeof(*cl));
@@ -206,7 +222,7 @@ static int start(kc_client *c, const char *method, const char *path, const char 
 	    .on_done = on_call_done,
 	    .user = cl,
 	};
-	int rc = httpc_start(c->http, &q, NULL);
+	int rc = httpc_start(c->http, &q, &cl->req);
 	if (rc < 0) {
 		free(cl);
 		return rc;
@@ -216,7 +232,21 @@ static int start(kc_client *c, const char *method, const char *path, const char 
 	if (c->calls)
 		c->calls->prev = cl;
 	c->calls = cl;
+	if (out)
+		*out = cl;
 	return 0;
+}
+
+static int start(kc_client *c, const char *method, const char *path, const char *content_type,
+                 const cJSON *body, kc_result_fn cb, void *user)
+{
+	return start_call(c, method, path, content_type, body, cb, user, NULL);
+}
+
+int kc_request_call(kc_client *c, const char *method, const char *path, const char *content_type,
+                    const cJSON *body, kc_result_fn cb, void *user, kc_call **out)
+{
+	return start_call(c, method, path, content_type, body, cb, user, out);
 }
 
 int kc_request(kc_client *c, const char *method, const char *path, const char *content_type,

@@ -114,6 +114,13 @@ int kc_post_subresource(kc_client *c, const kc_resource *r, const char *ns, cons
 int kc_request(kc_client *c, const char *method, const char *path, const char *content_type,
                const cJSON *body, kc_result_fn cb, void *user);
 
+/* As kc_request, with a handle (*out, valid until cb runs) to cancel it. */
+typedef struct kc_call kc_call;
+int kc_request_call(kc_client *c, const char *method, const char *path, const char *content_type,
+                    const cJSON *body, kc_result_fn cb, void *user, kc_call **out);
+/* Cancels a call: its callback will not run. Not from within that callback. Accepts NULL. */
+void kc_call_cancel(kc_call *call);
+
 /* ---- watch ---- */
 enum kc_event_type { KC_ADDED, KC_MODIFIED, KC_DELETED, KC_BOOKMARK, KC_ERROR };
 typedef struct kc_watch kc_watch;

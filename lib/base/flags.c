@@ -256,7 +256,17 @@ static void strv_append_values(ck_flags *fs, const ck_flag *f, const char *val, 
 	free(parts);
 }
 
+static int flag_set_value(ck_flags *fs, const ck_flag *f, const char *val, ck_err **err);
+
 static int flag_set(ck_flags *fs, const ck_flag *f, const char *val, ck_err **err)
+{
+	if (f->deprecated && !flags_is_changed(fs, f))
+		ck_strv_push(&fs->warnings, ck_asprintf("Flag --%s has been deprecated, %s",
+		                                        f->name, f->deprecated));
+	return flag_set_value(fs, f, val, err);
+}
+
+static int flag_set_value(ck_flags *fs, const ck_flag *f, const char *val, ck_err **err)
 {
 	int64_t i64 = 0;
 	bool b = false;
@@ -336,6 +346,15 @@ static void add_positional(ck_flags *fs, char *arg)
 	fs->argv[fs->argc] = NULL;
 }
 
+/* Drops the unknown flag argv[*i] (and its value when may_take_next and the next argument
+ * does not look like a flag), leaving a warning. */
+static void skip_unknown(ck_flags *fs, int argc, char **argv, int *i, bool may_take_next)
+{
+	ck_strv_push(&fs->warnings, ck_asprintf("unknown flag %s ignored", argv[*i]));
+	if (may_take_next && *i + 1 < argc && argv[*i + 1][0] != '-')
+		++*i;
+}
+
 static int parse_long(ck_flags *fs, int argc, char **argv, int *i, ck_err **err)
 {
 	const char *arg = argv[*i];
@@ -345,12 +364,18 @@ static int parse_long(ck_flags *fs, int argc, char **argv, int *i, ck_err **err)
 	const char *eq = strchr(name, '=');
 	size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
 	const ck_flag *f = flags_find(fs, name, name_len, 0);
+	if (!f && fs->ignore_unknown) {
+		skip_unknown(fs, argc, argv, i, !eq);
+		return 0;
+	}
 	if (!f)
 		return ck_err_set(err, -EINVAL, "unknown flag: --%.*s", (int)name_len, name);
 	if (eq)
 		return flag_set(fs, f, eq + 1, err);
 	if (f->type == CK_FLAG_BOOL)
 		return flag_set(fs, f, "true", err);
+	if (f->no_opt_default)
+		return flag_set(fs, f, f->no_opt_default, err);
 	if (*i + 1 >= argc)
 		return ck_err_set(err, -EINVAL, "flag needs an argument: --%s", f->name);
 	return flag_set(fs, f, argv[++*i], err);
@@ -361,6 +386,10 @@ static int parse_short(ck_flags *fs, int argc, char **argv, int *i, ck_err **err
 	const char *arg = argv[*i];
 	for (const char *p = arg + 1; *p; p++) {
 		const ck_flag *f = flags_find(fs, NULL, 0, *p);
+		if (!f && fs->ignore_unknown) {
+			skip_unknown(fs, argc, argv, i, p[1] == '\0');
+			return 0;
+		}
 		if (!f)
 			return ck_err_set(err, -EINVAL, "unknown shorthand flag: '%c' in %s", *p,
 			                  arg);
@@ -374,6 +403,8 @@ static int parse_short(ck_flags *fs, int argc, char **argv, int *i, ck_err **err
 		}
 		if (p[1])
 			return flag_set(fs, f, p + 1, err);
+		if (f->no_opt_default)
+			return flag_set(fs, f, f->no_opt_default, err);
 		if (*i + 1 >= argc)
 			return ck_err_set(err, -EINVAL, "flag needs an argument: '%c' in -%c", *p,
 			                  *p);
@@ -477,6 +508,12 @@ static char *default_text(const ck_flag *f)
 static char *flag_left(const ck_flag *f)
 {
 	const char *t = type_name(f);
+	if (f->no_opt_default && f->type != CK_FLAG_BOOL) {
+		_cleanup_free_ char *ft = ck_asprintf("%s[=\"%s\"]", t, f->no_opt_default);
+		if (f->shorthand)
+			return ck_asprintf("  -%c, --%s %s", f->shorthand, f->name, ft);
+		return ck_asprintf("      --%s %s", f->name, ft);
+	}
 	if (f->shorthand)
 		return ck_asprintf("  -%c, --%s%s%s", f->shorthand, f->name, *t ? " " : "", t);
 	return ck_asprintf("      --%s%s%s", f->name, *t ? " " : "", t);
@@ -485,6 +522,8 @@ static char *flag_left(const ck_flag *f)
 static size_t left_width(const ck_flag *list, size_t w)
 {
 	for (size_t i = 0; list && list[i].name; i++) {
+		if (list[i].hidden || list[i].deprecated)
+			continue;
 		_cleanup_free_ char *l = flag_left(&list[i]);
 		if (strlen(l) > w)
 			w = strlen(l);
@@ -498,6 +537,8 @@ static void usage_list(ck_buf *b, const ck_flags *fs, const ck_flag *list, size_
 		const ck_flag *f = &list[i];
 		if (builtins && flags_find(fs, f->name, strlen(f->name), 0) != f)
 			continue; /* shadowed by a program flag */
+		if (f->hidden || f->deprecated)
+			continue;
 		_cleanup_free_ char *l = flag_left(f);
 		_cleanup_free_ char *d = default_text(f);
 		const char *usage = f->usage ? f->usage : "";
@@ -541,10 +582,12 @@ void ck_flags_usage(const ck_flags *fs)
 void ck_flags_parse_or_exit(ck_flags *fs, int argc, char **argv)
 {
 	_cleanup_err_ ck_err *err = NULL;
-	if (ck_flags_parse(fs, argc, argv, &err) < 0) {
+	int r = ck_flags_parse(fs, argc, argv, &err);
+	for (size_t i = 0; fs->warnings && fs->warnings[i]; i++)
+		fprintf(stderr, "%s\n", fs->warnings[i]);
+	if (r < 0) {
 		const char *prog = fs->program ? fs->program : (argc > 0 ? argv[0] : "program");
 		fprintf(stderr, "%s: %s\n", prog, err ? err->msg : "invalid arguments");
-		fprintf(stderr, "Run '%s --help' for usage.\n", prog);
 		exit(2);
 	}
 	if (fs->help) {
@@ -583,4 +626,5 @@ void ck_flags_free(ck_flags *fs)
 	free(fs->argv);
 	fs->argv = NULL;
 	fs->argc = 0;
+	fs->warnings = ck_strv_free(fs->warnings);
 }

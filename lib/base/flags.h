@@ -33,6 +33,14 @@ typedef struct ck_flag {
 	enum ck_flag_type type;
 	void *value; /* where the parsed value is stored; its initial content is the default */
 	const char *usage; /* one line for --help */
+	/* Optional (may be left out of initializers): */
+	/* Value used when a non-bool flag is given without "=value" (pflag NoOptDefVal):
+	 * then the next argument is not consumed. kubectl --validate (strict), --cascade. */
+	const char *no_opt_default;
+	/* Non-NULL: the flag still works but is hidden from --help and using it adds
+	 * "Flag --name has been deprecated, <text>" to ck_flags.warnings. */
+	const char *deprecated;
+	bool hidden; /* works, but not listed in --help */
 } ck_flag;
 
 typedef struct ck_flags {
@@ -47,6 +55,11 @@ typedef struct ck_flags {
 	/* When true, parsing stops at the first positional argument: it and everything
 	 * after it are positionals (pflag's SetInterspersed(false); for subcommands). */
 	bool stop_at_positional;
+	/* When true, unknown flags are skipped with a warning instead of failing the parse
+	 * (pflag's ParseErrorsWhitelist.UnknownFlags): "--x=v" is dropped whole; "--x v" and
+	 * "-x v" also drop v unless v starts with '-'. For upstream manifests full of flags
+	 * ckube does not implement. */
+	bool ignore_unknown;
 	/* Filled by ck_flags_parse: positional arguments, NULL-terminated. The array is
 	 * owned by the flag set (freed by ck_flags_free); its strings point into argv. */
 	int argc;
@@ -56,7 +69,10 @@ typedef struct ck_flags {
 	int argc_at_dash;
 	bool help;    /* -h/--help was given */
 	bool version; /* --version was given */
-	void *priv;   /* private to flags.c */
+	/* Warnings for the user (deprecated flags used), NULL-terminated, owned by the flag
+	 * set; ck_flags_parse_or_exit prints them on stderr. */
+	char **warnings;
+	void *priv; /* private to flags.c */
 } ck_flags;
 
 /* Parses argv[1..argc-1], storing values through each flag's value pointer.

@@ -127,6 +127,18 @@ static void json_dedupe(cJSON *obj)
 		n++;
 	if (n < 2)
 		return;
+	if (n <= 16) { /* the common case: no allocation */
+		for (cJSON *c = obj->child, *next; c; c = next) {
+			next = c->next;
+			for (cJSON *d = c->next; d; d = d->next) {
+				if (ck_streq(c->string, d->string)) {
+					cJSON_Delete(cJSON_DetachItemViaPointer(obj, c));
+					break;
+				}
+			}
+		}
+		return;
+	}
 	_cleanup_free_ key_ref *refs = ck_malloc(n * sizeof(*refs));
 	size_t i = 0;
 	for (cJSON *c = obj->child; c; c = c->next, i++)

@@ -30,10 +30,10 @@ struct httpc {
 	CURLM *multi;
 	uv_timer_t timer;
 	client_opts o;
-	httpc_req *reqs;   /* doubly linked, all requests alive */
-	struct sock_ctx *socks;   /* doubly linked, sockets curl watches */
-	int dispatching;   /* depth of dispatch() */
-	bool free_pending; /* httpc_free called during dispatch */
+	httpc_req *reqs;        /* doubly linked, all requests alive */
+	struct sock_ctx *socks; /* doubly linked, sockets curl watches */
+	int dispatching;        /* depth of dispatch() */
+	bool free_pending;      /* httpc_free called during dispatch */
 	bool closing;
 	int open_handles; /* uv handles not yet closed (timer, polls) */
 };
@@ -168,13 +168,18 @@ static void xfer_clear(xfer *x)
 	memset(x, 0, sizeof(*x));
 }
 
+static struct curl_slist *slist_add(struct curl_slist *l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(l, line);
+	if (!n)
+		abort();
+	return n;
+}
+
 static void add_header(struct curl_slist **l, const char *name, const char *value)
 {
 	_cleanup_free_ char *h = ck_asprintf("%s: %s", name, value);
-	struct curl_slist *n = curl_slist_append(*l, h);
-	if (!n)
-		abort();
-	*l = n;
+	*l = slist_add(*l, h);
 }
 
 /* Copies the request into x. Returns 0 or -EINVAL. */
@@ -207,10 +212,7 @@ static int xfer_init(xfer *x, const client_opts *o, const httpc_request *r)
 		add_header(&x->headers, "Authorization", v);
 	}
 	/* No 100-continue round trip: our server answers at once. */
-	struct curl_slist *n = curl_slist_append(x->headers, "Expect:");
-	if (!n)
-		abort();
-	x->headers = n;
+	x->headers = slist_add(x->headers, "Expect:");
 	for (size_t i = 0; i < r->n_headers; i++)
 		add_header(&x->headers, r->headers[i].name, r->headers[i].value);
 	return 0;

@@ -1000,6 +1000,18 @@ static void on_idle(uv_idle_t *h)
 	}
 }
 
+/* Calls x's on_close from the loop (on_idle), unless x completes first. */
+static void x_defer_close(http_exchange *x)
+{
+	if (x->on_close_fired || !x->on_close || x->in_xdefer)
+		return;
+	http_server *s = x->srv;
+	x->in_xdefer = true;
+	x->xdefer_next = s->xdefer;
+	s->xdefer = x;
+	uv_idle_start(&s->idle, on_idle);
+}
+
 /* The handler is done with x (answered or upgraded). */
 static void x_complete(http_exchange *x, bool upgraded)
 {
@@ -1024,10 +1036,8 @@ static void x_complete(http_exchange *x, bool upgraded)
 		return;
 	if (conn_backlog(c))
 		conn_defer(c);
-	else if (conn_backlog(c) < HTTP_BACKLOG_MAX / 2)
+	else
 		conn_read_start(c);
-	if (s->shutting_down && !c->close_after_write && !c->upgraded)
-		conn_close(c);
 }
 
 /* ---- server ---- */
@@ -1206,7 +1216,7 @@ int http_server_new(uv_loop_t *loop, const http_server_opts *opts, http_handler_
 	s->listener.data = s;
 	r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
 	if (r >= 0)
-		r = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+		r = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
 	if (r < 0) {
 		ck_err_set(err, r, "listen on %s:%d: %s", bind, opts->port, uv_strerror(r));
 		uv_close((uv_handle_t *)&s->listener, on_failed_listener_closed);
@@ -1268,11 +1278,10 @@ void http_server_shutdown(http_server *s, void (*done)(void *data), void *data)
 			continue;
 		}
 		c->close_after_write = true;
-		if (x->streaming && x->on_close && !x->on_close_fired) {
+		if (x->streaming) {
 			/* a watch: tell its owner to end it */
-			x->on_close_fired = true;
 			x->closed = true;
-			x->on_close(x, x->on_close_data);
+			x_defer_close(x);
 		}
 	}
 }
@@ -1330,13 +1339,18 @@ void http_exchange_on_close(http_exchange *x, void (*cb)(http_exchange *x, void 
 {
 	x->on_close = cb;
 	x->on_close_data = data;
-	if (!x->conn && !x->on_close_fired && cb && !x->in_xdefer) {
-		/* already gone: tell the owner from the loop, not from inside this call */
-		http_server *s = x->srv;
-		x->in_xdefer = true;
-		x->xdefer_next = s->xdefer;
-		s->xdefer = x;
-		uv_idle_start(&s->idle, on_idle);
+	if (!x->conn || x->closed)
+		x_defer_close(x); /* already gone: tell the owner from the loop */
+}
+
+/* Appends s with CR and LF made spaces: a header value never splits the head. */
+static void add_header_text(hbuf *b, const char *s)
+{
+	size_t start = b->len;
+	hbuf_adds(b, s);
+	for (size_t i = start; i < b->len; i++) {
+		if (b->p[i] == '\r' || b->p[i] == '\n')
+			b->p[i] = ' ';
 	}
 }
 
@@ -1344,9 +1358,9 @@ void http_exchange_add_header(http_exchange *x, const char *name, const char *va
 {
 	if (strcasecmp(name, "Connection") == 0)
 		x->has_conn_hdr = true;
-	hbuf_adds(&x->resp_hdrs, name);
+	add_header_text(&x->resp_hdrs, name);
 	hbuf_add(&x->resp_hdrs, ": ", 2);
-	hbuf_adds(&x->resp_hdrs, value);
+	add_header_text(&x->resp_hdrs, value ? value : "");
 	hbuf_add(&x->resp_hdrs, "\r\n", 2);
 }
 
@@ -1377,7 +1391,7 @@ static void put_head(conn *c, http_exchange *x, int status, const char *ctype)
 	hbuf_add(o, "\r\n", 2);
 	if (ctype && *ctype) {
 		hbuf_add(o, "Content-Type: ", 14);
-		hbuf_adds(o, ctype);
+		add_header_text(o, ctype);
 		hbuf_add(o, "\r\n", 2);
 	}
 	hbuf_add(o, x->resp_hdrs.p, x->resp_hdrs.len);
@@ -1472,6 +1486,10 @@ void http_stream_end(http_exchange *x)
 
 /* ---- upgrade ---- */
 
+static void raw_drop(http_raw *r, const void *data, size_t len, void *user)
+{
+}
+
 http_raw *http_upgrade(http_exchange *x, const http_raw_cbs *cbs, void *user)
 {
 	conn *c = x_live_conn(x);
@@ -1492,6 +1510,8 @@ http_raw *http_upgrade(http_exchange *x, const http_raw_cbs *cbs, void *user)
 	c->upgraded = true;
 	c->raw.c = c;
 	c->raw.cbs = *cbs;
+	if (!c->raw.cbs.on_read)
+		c->raw.cbs.on_read = raw_drop;
 	c->raw.user = user;
 	x_complete(x, true); /* flushes the 101 and hands over buffered bytes */
 	return &c->raw;

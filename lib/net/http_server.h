@@ -57,13 +57,19 @@ typedef struct http_server_opts {
 	int idle_timeout_ms;        /* keep-alive idle close; 0: 90 s */
 } http_server_opts;
 
-/* Creates and starts listening. Returns 0 and *out, or a negative code with *err. */
+/* Creates the server and starts listening on loop; the handler is called on the loop
+ * thread for each request, with data. TLS when opts names a certificate and key. Sets
+ * SIGPIPE to ignored if it was at its default (a peer closing must not kill the
+ * process). Returns 0 and *out, or a negative code with *err (bad address, a file that
+ * cannot be loaded, a port in use). */
 int http_server_new(uv_loop_t *loop, const http_server_opts *opts, http_handler_fn handler,
                     void *data, http_server **out, ck_err **err);
 /* The bound port (useful with opts.port == 0). */
 int http_server_port(const http_server *s);
-/* Stops accepting, lets in-flight exchanges complete (streams are ended), closes idle
- * connections, then calls done (may be NULL) and frees the server. */
+/* Stops accepting and closes idle and upgraded connections. Exchanges in flight complete
+ * normally and their connection closes after the answer; streaming exchanges get their
+ * on_close callback at once so that their owner ends them. Once every exchange has
+ * completed and every connection is closed, calls done (may be NULL) and frees s. */
 void http_server_shutdown(http_server *s, void (*done)(void *data), void *data);
 
 /* ---- exchange ---- */
@@ -76,7 +82,9 @@ char *http_request_query(const http_request *r, const char *name);
 /* True once the peer closed or the connection failed. */
 bool http_exchange_closed(const http_exchange *x);
 /* Called once when the connection goes away before the exchange completes (watchers use
- * it to stop). The handler must still complete the exchange. */
+ * it to stop), or at server shutdown for a stream. Never called from inside another
+ * http_ call: from the loop. Registered after the connection is already gone, it is
+ * called on the next loop iteration. The handler must still complete the exchange. */
 void http_exchange_on_close(http_exchange *x, void (*cb)(http_exchange *x, void *data), void *data);
 
 /* Adds a response header (copied) before the response starts. */

@@ -145,6 +145,8 @@ int tls_session_read(tls_session *s, void *buf, size_t cap)
 	case SSL_ERROR_WANT_WRITE:
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
+		SSL_shutdown(s->ssl); /* answer the peer's close_notify with ours */
+		ERR_clear_error();
 		return -ECONNRESET;
 	default:
 		ERR_clear_error();

@@ -351,7 +351,8 @@ core_checks "$K127" 1-27
 core_checks "$K133" 1-33
 
 check "a pod with a missing image shows ErrImagePull or ImagePullBackOff"
-k run noimage --image=ckube.invalid/no-such-image:1
+# an image the lab registry does not have (resolved through the mirror: nothing leaves the machine)
+k run noimage --image=no-such-image:1
 pull_error() {
 	local r
 	r=$(k get pod noimage -o 'jsonpath={.status.containerStatuses[0].state.waiting.reason}')

@@ -30,7 +30,8 @@ typedef struct fx {
 	int port;
 	uv_mutex_t mu;
 	uv_cond_t cv;
-	int stream_closed, raw_closed, shutdown_done, requests;
+	int stream_closed, raw_closed, shutdown_done, requests, late_closed, flood_done;
+	size_t flood_bytes, flood_pending;
 	char *tmpdir;
 } fx;
 
@@ -94,6 +95,42 @@ static void on_stream_gone(http_exchange *x, void *data)
 	fx_signal(l->f, &l->f->stream_closed);
 }
 
+static void on_flood(uv_timer_t *t)
+{
+	later *l = t->data;
+	enum { CHUNK = 256 * 1024 };
+	char *block = malloc(CHUNK);
+	memset(block, 'f', CHUNK);
+	assert_int_equal(http_stream_write(l->x, block, CHUNK), 0);
+	free(block);
+	l->f->flood_bytes += CHUNK;
+	size_t pending = http_stream_pending(l->x);
+	if (pending > l->f->flood_pending)
+		l->f->flood_pending = pending;
+	if (pending > 2 * 1024 * 1024 || l->f->flood_bytes > 64 * 1024 * 1024) {
+		http_stream_end(l->x);
+		uv_close((uv_handle_t *)t, later_closed);
+		fx_signal(l->f, &l->f->flood_done);
+	}
+}
+
+static void on_late_gone(http_exchange *x, void *data)
+{
+	fx *f = data;
+	assert_true(http_exchange_closed(x));
+	assert_int_equal(http_stream_write(x, "x", 1), -EPIPE);
+	http_respond(x, 200, "text/plain", "late", 4);
+	fx_signal(f, &f->late_closed);
+}
+
+static void on_late(uv_timer_t *t)
+{
+	later *l = t->data;
+	/* the client is gone by now: registering still reports it, from the loop */
+	http_exchange_on_close(l->x, on_late_gone, l->f);
+	uv_close((uv_handle_t *)t, later_closed);
+}
+
 static void raw_read(http_raw *r, const void *data, size_t len, void *user)
 {
 	http_raw_write(r, data, len);
@@ -105,6 +142,15 @@ static void raw_closed(http_raw *r, void *user)
 {
 	fx *f = user;
 	fx_signal(f, &f->raw_closed);
+}
+
+static void on_upgrade_later(uv_timer_t *t)
+{
+	later *l = t->data;
+	http_exchange_add_header(l->x, "Upgrade", "echo");
+	http_raw_cbs cbs = {.on_read = raw_read, .on_close = raw_closed};
+	assert_non_null(http_upgrade(l->x, &cbs, l->f));
+	uv_close((uv_handle_t *)t, later_closed);
 }
 
 static void handler(http_exchange *x, void *data)
@@ -148,6 +194,18 @@ static void handler(http_exchange *x, void *data)
 		http_stream_begin(x, 200, "application/json");
 		http_stream_write(x, "first\n", 6);
 		uv_timer_start(&l->t, on_tick, 20, 20);
+	} else if (strcmp(r->path, "/flood") == 0 || strcmp(r->path, "/late") == 0) {
+		later *l = calloc(1, sizeof(*l));
+		l->x = x;
+		l->f = f;
+		uv_timer_init(&f->loop, &l->t);
+		l->t.data = l;
+		if (r->path[1] == 'f') {
+			http_stream_begin(x, 200, "application/octet-stream");
+			uv_timer_start(&l->t, on_flood, 1, 1);
+		} else {
+			uv_timer_start(&l->t, on_late, 100, 0);
+		}
 	} else if (strcmp(r->path, "/chunks") == 0) {
 		http_stream_begin(x, 200, "text/plain");
 		http_stream_write(x, "one,", 4);
@@ -159,6 +217,13 @@ static void handler(http_exchange *x, void *data)
 		http_exchange_add_header(x, "Connection", "Upgrade");
 		http_raw_cbs cbs = {.on_read = raw_read, .on_close = raw_closed};
 		assert_non_null(http_upgrade(x, &cbs, f));
+	} else if (strcmp(r->path, "/upgrade-later") == 0) {
+		later *l = calloc(1, sizeof(*l));
+		l->x = x;
+		l->f = f;
+		uv_timer_init(&f->loop, &l->t);
+		l->t.data = l;
+		uv_timer_start(&l->t, on_upgrade_later, 50, 0);
 	} else if (strcmp(r->path, "/whoami") == 0) {
 		char buf[512];
 		if (r->client_cn) {
@@ -442,6 +507,13 @@ static int cli_response(cli *c, resp *r, bool head_only)
 		r->body_len = total;
 		if (n < 0)
 			return -1;
+	} else {
+		/* delimited by the end of the connection */
+		while (cli_fill(c) > 0)
+			;
+		r->body = strndup(c->buf ? c->buf : "", c->len);
+		r->body_len = c->len;
+		cli_consume(c, c->len);
 	}
 	return 0;
 }
@@ -735,6 +807,72 @@ static void test_streaming(void **state)
 	cli_free(c);
 }
 
+static void test_stream_backpressure(void **state)
+{
+	fx *f = *state;
+	cli *c = cli_new(f->port);
+	cli_sends(c, "GET /flood HTTP/1.1\r\n\r\n");
+	/* not reading: the server sees its writes pile up and stops */
+	assert_int_equal(fx_wait(f, &f->flood_done, 1), 1);
+	assert_true(f->flood_pending > 2 * 1024 * 1024);
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.body_len, f->flood_bytes);
+	resp_free(&r);
+	get_ok(c, "/hello", "hello");
+	cli_free(c);
+}
+
+static void test_on_close_after_gone(void **state)
+{
+	fx *f = *state;
+	cli *c = cli_new(f->port);
+	cli_sends(c, "GET /late HTTP/1.1\r\n\r\n");
+	cli_free(c);
+	assert_int_equal(fx_wait(f, &f->late_closed, 1), 1);
+}
+
+static void test_http10_stream(void **state)
+{
+	fx *f = *state;
+	cli *c = cli_new(f->port);
+	cli_sends(c, "GET /chunks HTTP/1.0\r\n\r\n");
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	char v[64];
+	assert_null(find_header(r.head, "Transfer-Encoding", v, sizeof(v)));
+	assert_string_equal(r.body, "one,two,three");
+	resp_free(&r);
+	cli_free(c);
+}
+
+static void test_pipeline_backlog(void **state)
+{
+	fx *f = *state;
+	enum { N = 20000 };
+	cli *c = cli_new(f->port);
+	/* ~500 KB of requests queued behind a slow one: the server stops reading, then
+	 * catches up, answering all in order */
+	const char *one = "GET /hello HTTP/1.1\r\n\r\n";
+	size_t ol = strlen(one);
+	char *all = malloc(ol * N);
+	for (int i = 0; i < N; i++)
+		memcpy(all + (size_t)i * ol, one, ol);
+	cli_sends(c, "GET /slow HTTP/1.1\r\n\r\n");
+	cli_send(c, all, ol * N);
+	free(all);
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(r.body, "delayed");
+	resp_free(&r);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(cli_response(c, &r, false), 0);
+		assert_string_equal(r.body, "hello");
+		resp_free(&r);
+	}
+	cli_free(c);
+}
+
 static void test_upgrade_echo(void **state)
 {
 	fx *f = *state;
@@ -771,6 +909,32 @@ static void test_upgrade_echo(void **state)
 	resp_free(&r);
 	cli_free(c);
 	assert_int_equal(fx_wait(f, &f->raw_closed, 2), 2);
+}
+
+static void test_upgrade_async(void **state)
+{
+	fx *f = *state;
+	cli *c = cli_new(f->port);
+	/* the handler decides later; bytes sent meanwhile wait for the new owner */
+	cli_sends(c, "GET /upgrade-later HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
+	             "early");
+	cli_sends(c, "+more");
+	resp r;
+	assert_int_equal(cli_response(c, &r, true), 0);
+	assert_int_equal(r.status, 101);
+	char v[64];
+	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
+	assert_string_equal(v, "Upgrade");
+	resp_free(&r);
+	assert_true(cli_need(c, 10));
+	assert_memory_equal(c->buf, "early+more", 10);
+	cli_consume(c, 10);
+	cli_sends(c, "bye");
+	assert_true(cli_need(c, 3));
+	cli_consume(c, 3);
+	assert_true(cli_eof(c));
+	assert_int_equal(fx_wait(f, &f->raw_closed, 1), 1);
+	cli_free(c);
 }
 
 static void test_many_connections(void **state)
@@ -950,11 +1114,13 @@ static int teardown_tls_files(void **state)
  * Returns NULL when the handshake fails. */
 static cli *tls_cli(int port, const char *client)
 {
+	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
 	char path[256], key[256];
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	snprintf(path, sizeof(path), "%s/ca.crt", tls_dir);
 	assert_int_equal(SSL_CTX_load_verify_locations(ctx, path, NULL), 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
 	if (client) {
 		snprintf(path, sizeof(path), "%s/%s.crt", tls_dir, client);
 		snprintf(key, sizeof(key), "%s/%s.key", tls_dir, client);
@@ -979,6 +1145,12 @@ static void test_tls_anonymous(void **state)
 	fx *f = *state;
 	cli *c = tls_cli(f->port, NULL);
 	assert_non_null(c);
+	/* ALPN: HTTP/2 is offered first, HTTP/1.1 chosen */
+	const unsigned char *proto = NULL;
+	unsigned proto_len = 0;
+	SSL_get0_alpn_selected(c->ssl, &proto, &proto_len);
+	assert_int_equal(proto_len, 8);
+	assert_memory_equal(proto, "http/1.1", 8);
 	get_ok(c, "/whoami", "anonymous tls=1");
 	get_ok(c, "/hello", "hello");
 	/* a body larger than one TLS record */
@@ -994,6 +1166,19 @@ static void test_tls_anonymous(void **state)
 	assert_int_equal(r.body_len, n + strlen("POST /echo q= len=100000\n"));
 	resp_free(&r);
 	free(body);
+	/* Connection: close ends with close_notify: a clean TLS end of stream */
+	cli_sends(c, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	assert_true(cli_eof(c));
+	cli_free(c);
+	/* the client ending with close_notify */
+	c = tls_cli(f->port, NULL);
+	assert_non_null(c);
+	get_ok(c, "/hello", "hello");
+	SSL_shutdown(c->ssl);
+	assert_true(cli_eof(c));
 	cli_free(c);
 }
 
@@ -1052,6 +1237,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_truncated_then_close, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_echo, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade_async, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_backpressure, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_on_close_after_gone, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_http10_stream, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipeline_backlog, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_connections, setup_plain, teardown),
 	    cmocka_unit_test(test_idle_timeout),
 	    cmocka_unit_test(test_graceful_shutdown),

@@ -79,6 +79,18 @@ static void test_parse_duplicate_keys(void **state)
 	assert_prints(j, "{\"b\":{\"x\":3},\"a\":2}");
 	_cleanup_json_ cJSON *copy = ck_json_dup(j);
 	assert_true(ck_json_equal(j, copy));
+	/* many keys (the sorting path): the last of each duplicate wins, order kept */
+	ck_buf b = {0};
+	ck_buf_putc(&b, '{');
+	for (int i = 0; i < 40; i++)
+		ck_buf_printf(&b, "%s\"k%d\":%d", i ? "," : "", i % 20, i);
+	ck_buf_putc(&b, '}');
+	_cleanup_json_ cJSON *many = P(b.s);
+	ck_buf_free(&b);
+	assert_int_equal(cJSON_GetArraySize(many), 20);
+	assert_int_equal(ck_json_get_int(many, "k0", -1), 20);
+	assert_int_equal(ck_json_get_int(many, "k19", -1), 39);
+	assert_string_equal(many->child->string, "k0");
 }
 
 static void test_parse_depth(void **state)

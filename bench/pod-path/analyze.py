@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""analyze.py WATCH_LOG CONTAINERD_LOG [KUBELET_LOG]: the pod path, per pod and stage.
+
+WATCH_LOG lines: "EPOCH_MS|name|nodeName|phase|podIP" (one per watch event, stamped on
+arrival). CONTAINERD_LOG: the node's containerd log (info level), whose CRI lines carry
+nanosecond times. Prints per pod the time of each stage after the pod's creation:
+  sched    PodScheduled (spec.nodeName first seen on the watch)
+  sbx>     the kubelet calls RunPodSandbox
+  sbx      the sandbox is running (RunPodSandbox returned)
+  start    the container started (StartContainer returned)
+  running  phase Running reported through the API
+and the raw CRI time (RunPodSandbox + PullImage + CreateContainer + StartContainer as
+containerd measured them), and the path overhead = running - raw CRI.
+"""
+import re
+import statistics
+import sys
+from datetime import datetime, timezone
+
+
+def ts(s):
+    # 2026-11-24T03:07:35.838441819Z -> epoch ms (float)
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z", s)
+    base = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    frac = float("0." + (m.group(2) or "0"))
+    return (base.timestamp() + frac) * 1000.0
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
+    return v[k]
+
+
+def main():
+    watch_log, ctrd_log = sys.argv[1], sys.argv[2]
+    kubelet_log = sys.argv[3] if len(sys.argv) > 3 else None
+
+    pods = {}
+    for line in open(watch_log):
+        parts = line.rstrip("\n").split("|")
+        if len(parts) < 5 or not parts[0].isdigit():
+            continue
+        t, name, node, phase, ip = float(parts[0]), parts[1], parts[2], parts[3], parts[4]
+        p = pods.setdefault(name, {"created": t})
+        if node and "sched" not in p:
+            p["sched"] = t
+        if phase == "Running" and ip and "running" not in p:
+            p["running"] = t
+
+    # containerd's CRI lines
+    sandbox_of = {}  # sandbox id -> pod name
+    container_of = {}  # container id -> pod name
+    pulls = []  # (begin, end)
+    pull_begin = []
+    tre = re.compile(r'time="([^"]+)".*msg="(.*)"\s*$')
+    for line in open(ctrd_log, errors="replace"):
+        m = tre.search(line)
+        if not m:
+            continue
+        t, msg = ts(m.group(1)), m.group(2).replace('\\"', '"')
+        m2 = re.match(r"RunPodSandbox for &PodSandboxMetadata\{Name:([^,]+),.*?\}( returns sandbox id \"(\w+)\")?", msg)
+        if m2:
+            name = m2.group(1)
+            if name not in pods:
+                continue
+            if m2.group(3):
+                pods[name].setdefault("sbx", t)
+                sandbox_of[m2.group(3)] = name
+            else:
+                pods[name].setdefault("sbx_begin", t)
+            continue
+        m2 = re.match(r'CreateContainer within sandbox "(\w+)" for (?:container )?&ContainerMetadata\{[^}]*\}( returns container id "(\w+)")?', msg)
+        if m2 and m2.group(1) in sandbox_of:
+            name = sandbox_of[m2.group(1)]
+            if m2.group(3):
+                pods[name].setdefault("created_c", t)
+                container_of[m2.group(3)] = name
+            else:
+                pods[name].setdefault("create_begin", t)
+            continue
+        m2 = re.match(r'StartContainer for "(\w+)"( returns successfully)?', msg)
+        if m2 and m2.group(1) in container_of:
+            name = container_of[m2.group(1)]
+            if m2.group(2):
+                pods[name].setdefault("start", t)
+            else:
+                pods[name].setdefault("start_begin", t)
+            continue
+        m2 = re.match(r'PullImage "([^"]+)"( returns image reference)?', msg)
+        if m2:
+            if m2.group(2):
+                if pull_begin:
+                    pulls.append((pull_begin.pop(0), t))
+            else:
+                pull_begin.append(t)
+
+    # a pod's pull: the one that ended last before its CreateContainer began and began
+    # after its sandbox was running
+    for p in pods.values():
+        if "sbx" in p and "create_begin" in p:
+            cands = [(b, e) for b, e in pulls if b >= p["sbx"] - 1 and e <= p["create_begin"] + 1]
+            if cands:
+                b, e = max(cands, key=lambda x: x[1])
+                p["pull"] = e - b
+
+    names = sorted(pods, key=lambda n: pods[n]["created"])
+    hdr = "%-28s %7s %7s %7s %7s %7s %8s %8s %8s" % (
+        "POD (ms after created)", "sched", "sbx>", "sbx", "start", "running", "rawCRI", "overhead", "pull")
+    print(hdr)
+    overheads, totals, raws = [], [], []
+    for n in names:
+        p = pods[n]
+        c = p["created"]
+
+        def rel(k):
+            return "%7.0f" % (p[k] - c) if k in p else "%7s" % "-"
+        raw = None
+        if all(k in p for k in ("sbx_begin", "sbx", "create_begin", "created_c", "start_begin", "start")):
+            raw = (p["sbx"] - p["sbx_begin"]) + (p["created_c"] - p["create_begin"]) + \
+                (p["start"] - p["start_begin"]) + p.get("pull", 0.0)
+        over = None
+        if raw is not None and "running" in p:
+            over = (p["running"] - c) - raw
+            overheads.append(over)
+            raws.append(raw)
+        if "running" in p:
+            totals.append(p["running"] - c)
+        print("%-28s %s %s %s %s %s %8s %8s %8s" % (
+            n[:28], rel("sched"), rel("sbx_begin"), rel("sbx"), rel("start"), rel("running"),
+            "%.0f" % raw if raw is not None else "-", "%.0f" % over if over is not None else "-",
+            "%.0f" % p["pull"] if "pull" in p else "-"))
+
+    def stages(key_a, key_b):
+        return [pods[n][key_b] - pods[n][key_a] for n in names if key_a in pods[n] and key_b in pods[n]]
+    print()
+    print("stage                          p50 ms   p99 ms")
+    for label, a, b in (("created -> scheduled", "created", "sched"),
+                        ("scheduled -> RunPodSandbox call", "sched", "sbx_begin"),
+                        ("RunPodSandbox (containerd)", "sbx_begin", "sbx"),
+                        ("sandbox -> CreateContainer call", "sbx", "create_begin"),
+                        ("CreateContainer (containerd)", "create_begin", "created_c"),
+                        ("StartContainer (containerd)", "start_begin", "start"),
+                        ("started -> Running reported", "start", "running"),
+                        ("created -> Running (total)", "created", "running")):
+        v = stages(a, b)
+        if v:
+            print("%-30s %7.0f  %7.0f" % (label, statistics.median(v), pct(v, 99)))
+    if pulls:
+        d = [e - b for b, e in pulls]
+        print("%-30s %7.0f  %7.0f   (%d pulls)" % ("PullImage (containerd)", statistics.median(d), pct(d, 99), len(d)))
+    if overheads:
+        print()
+        print("path overhead above raw CRI: p50 %.0f ms, p99 %.0f ms per pod (target < 50 ms p99)%s" % (
+            statistics.median(overheads), pct(overheads, 99),
+            "" if pct(overheads, 99) < 50 else "  ** over target **"))
+
+    # the kubelet's own CRI call times, if it logs them (e.g. method="RunPodSandbox" ... duration="80ms")
+    if kubelet_log:
+        calls = {}
+        cre = re.compile(r'(RunPodSandbox|CreateContainer|StartContainer|PullImage|StopPodSandbox|'
+                         r'RemovePodSandbox|StopContainer|RemoveContainer|PodSandboxStatus|ContainerStatus|'
+                         r'ListPodSandbox|ListContainers|ImageStatus)\b.*?(?:duration|took|elapsed)[=: ]+"?([\d.]+)(ms|s|µs|us)\b')
+        try:
+            for line in open(kubelet_log, errors="replace"):
+                m = cre.search(line)
+                if m:
+                    v = float(m.group(2)) * {"ms": 1, "s": 1000, "µs": 0.001, "us": 0.001}[m.group(3)]
+                    calls.setdefault(m.group(1), []).append(v)
+        except OSError:
+            pass
+        print()
+        if calls:
+            print("kubelet's CRI calls (from its log)   n   p50 ms   p99 ms")
+            for k in sorted(calls):
+                print("  %-30s %5d %8.1f %8.1f" % (k, len(calls[k]), statistics.median(calls[k]), pct(calls[k], 99)))
+        else:
+            print("kubelet's CRI calls: none found in its log (no 'METHOD ... duration=' lines at -v=2)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+#!/bin/bash
+# The upstream kubectl (1.27, 1.32, 1.33), unmodified and without workaround flags, against
+# kube-apiserver on a real etcd; plus the API's error shapes and watch semantics with curl.
+# Everything runs in a temp dir on 127.0.0.1 and is stopped by PID.
+set -euo pipefail
+
+BIN=${CKUBE_BINARY_DIR:?CKUBE_BINARY_DIR must name the build dir}
+SDK=/usr/lib/google-cloud-sdk/bin
+TMP=$(mktemp -d /tmp/ckube-apiserver-kubectl.XXXXXX)
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$TMP"/*.log; do echo "--- $f" >&2; tail -n 20 "$f" >&2; done
+	exit 1
+}
+
+# expect NAME PATTERN COMMAND...: runs the command; its output must match PATTERN.
+expect() {
+	local name=$1 pat=$2
+	shift 2
+	local out
+	out=$("$@" 2>&1) || fail "$name: command failed: $* :: $out"
+	grep -qE -- "$pat" <<<"$out" || fail "$name: expected /$pat/ in: $out"
+}
+
+# expect_fail NAME PATTERN COMMAND...: the command must fail with output matching PATTERN.
+expect_fail() {
+	local name=$1 pat=$2
+	shift 2
+	local out
+	if out=$("$@" 2>&1); then fail "$name: command succeeded: $out"; fi
+	grep -qE -- "$pat" <<<"$out" || fail "$name: expected /$pat/ in: $out"
+}
+
+# eventually NAME PATTERN COMMAND...: like expect, retried for up to 20 s (for effects of a
+# command running in the background).
+eventually() {
+	local name=$1 pat=$2
+	shift 2
+	local out
+	for _ in $(seq 100); do
+		out=$("$@" 2>&1) && grep -qE -- "$pat" <<<"$out" && return 0
+		sleep 0.2
+	done
+	fail "$name: expected /$pat/ within 20 s, last: $out"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---- etcd and two apiservers on it ----
+EP=$(free_port)
+PP=$(free_port)
+etcd --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$EP" \
+	--advertise-client-urls "http://127.0.0.1:$EP" --listen-peer-urls "http://127.0.0.1:$PP" \
+	--initial-advertise-peer-urls "http://127.0.0.1:$PP" \
+	--initial-cluster "default=http://127.0.0.1:$PP" >"$TMP/etcd.log" 2>&1 &
+PIDS+=($!)
+curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 \
+	"http://127.0.0.1:$EP/health" >/dev/null || fail "etcd did not start"
+
+start_apiserver() {
+	local port=$1 log=$2
+	"$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$EP" --secure-port=0 \
+		--insecure-port="$port" >"$log" 2>&1 &
+	PIDS+=($!)
+	curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 \
+		"http://127.0.0.1:$port/readyz" >/dev/null || fail "kube-apiserver did not start"
+}
+AP=$(free_port)
+start_apiserver "$AP" "$TMP/apiserver.log"
+S=http://127.0.0.1:$AP
+
+cat >"$TMP/kubeconfig" <<EOK
+apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "$S"}
+  name: ckube
+contexts:
+- context: {cluster: ckube, user: admin}
+  name: ckube
+current-context: ckube
+users:
+- name: admin
+  user: {}
+EOK
+export KUBECONFIG=$TMP/kubeconfig
+
+# ---- kubectl, every version ----
+expect "empty node list" "No resources found" kubectl get nodes
+
+for v in 1.27 1.32 1.33; do
+	K=$SDK/kubectl.$v
+	[ -x "$K" ] || fail "missing $K"
+	ns=t${v/./-}
+	node=node-${v/./-}
+	expect "$v create ns" "namespace/$ns created" "$K" create namespace "$ns"
+	expect "$v namespaces" "^$ns +Active" "$K" get ns
+
+	cat >"$TMP/node-$v.yaml" <<EON
+apiVersion: v1
+kind: Node
+metadata:
+  name: $node
+  labels: {node-role.kubernetes.io/worker: ""}
+status:
+  conditions: [{type: Ready, status: "True"}]
+  addresses: [{type: InternalIP, address: 10.0.0.${v#1.}}]
+  nodeInfo: {kubeletVersion: v$v.0, osImage: Debian, kernelVersion: "6.1", containerRuntimeVersion: "containerd://1.6.20"}
+EON
+	expect "$v apply node" "node/$node created" "$K" apply -f "$TMP/node-$v.yaml"
+	expect "$v apply node again" "node/$node unchanged" "$K" apply -f "$TMP/node-$v.yaml"
+	expect "$v node wide" "^$node +Ready +worker .* v$v.0 +10.0.0.${v#1.} +<none> +Debian +6.1 +containerd://1.6.20" \
+		"$K" get nodes -o wide
+	sed "s/name: $node/name: $node-b/" "$TMP/node-$v.yaml" >"$TMP/node-$v-b.yaml"
+	expect "$v create -f node" "node/$node-b created" "$K" create -f "$TMP/node-$v-b.yaml"
+	expect_fail "$v create existing" 'AlreadyExists|already exists' "$K" create -f "$TMP/node-$v-b.yaml"
+
+	expect "$v run" "pod/nginx-pod created" "$K" run nginx-pod --image=nginx -n "$ns"
+	expect "$v pods wide" "NAME +READY +STATUS +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES" \
+		"$K" get pods -o wide -n "$ns"
+	expect "$v pod pending" "^nginx-pod +0/1 +Pending +0 " "$K" get pods -n "$ns"
+	expect "$v pod defaults" "^Always ClusterFirst 30 default-scheduler Always$" "$K" get pod nginx-pod -n "$ns" \
+		-o 'jsonpath={.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.containers[0].imagePullPolicy}'
+	expect "$v label selector" "^nginx-pod " "$K" get pods -n "$ns" -l run=nginx-pod --no-headers
+	expect "$v label selector miss" "No resources found" "$K" get pods -n "$ns" -l 'run in (x,y)'
+	expect "$v field selector" "^pod/nginx-pod$" "$K" get pods -A --field-selector "status.phase=Pending,metadata.namespace=$ns" --no-headers -o name
+
+	expect "$v create deployment" "deployment.apps/dpy-nginx created" "$K" create deployment dpy-nginx --image=nginx -n "$ns"
+	expect "$v deployment defaults" "^1 RollingUpdate 25% 10 600$" "$K" get deploy dpy-nginx -n "$ns" \
+		-o 'jsonpath={.spec.replicas} {.spec.strategy.type} {.spec.strategy.rollingUpdate.maxSurge} {.spec.revisionHistoryLimit} {.spec.progressDeadlineSeconds}'
+	expect "$v scale" "deployment.apps/dpy-nginx scaled" "$K" scale deployment dpy-nginx --replicas=3 -n "$ns"
+	expect "$v scaled" "^3 2$" "$K" get deploy dpy-nginx -n "$ns" -o 'jsonpath={.spec.replicas} {.metadata.generation}'
+	expect "$v get deploy,rs,pods" "deployment.apps/dpy-nginx +0/3 +0 +0 " "$K" get deploy,rs,pods -n "$ns"
+	expect "$v deploy wide" "^dpy-nginx +0/3 +0 +0 +[0-9]+s +nginx +nginx +app=dpy-nginx$" "$K" get deploy -o wide -n "$ns"
+
+	# Watch: the event of a new pod arrives on a running `get --watch`.
+	mkfifo "$TMP/watch-$v"
+	timeout 60 "$K" get pods -n "$ns" --watch >"$TMP/watch-$v" 2>&1 &
+	WP=$!
+	exec 3<"$TMP/watch-$v"
+	expect "$v run p2" "pod/p2 created" "$K" run p2 --image=busybox:1.36 -n "$ns"
+	timeout 20 grep -m1 -q '^p2 ' <&3 || fail "$v watch: no event for p2"
+	kill "$WP" 2>/dev/null || true
+	wait "$WP" 2>/dev/null || true
+	exec 3<&-
+
+	expect "$v delete unbound" 'pod "nginx-pod" deleted' "$K" delete pod nginx-pod -n "$ns"
+	expect_fail "$v gone" "NotFound|not found" "$K" get pod nginx-pod -n "$ns"
+
+	# A bound pod is deleted gracefully: kubectl waits until the kubelet (here: curl)
+	# deletes it with gracePeriodSeconds=0.
+	curl -sf -XPOST -H 'Content-Type: application/json' "$S/api/v1/namespaces/$ns/pods/p2/binding" \
+		-d "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"p2\"},\"target\":{\"kind\":\"Node\",\"name\":\"$node\"}}" >/dev/null ||
+		fail "$v binding"
+	expect "$v bound" "^$node True$" "$K" get pod p2 -n "$ns" -o 'jsonpath={.spec.nodeName} {.status.conditions[?(@.type=="PodScheduled")].status}'
+	timeout 60 "$K" delete pod p2 -n "$ns" >"$TMP/delete-$v.out" 2>&1 &
+	DP=$!
+	eventually "$v terminating" "^p2 +0/1 +Terminating " "$K" get pod p2 -n "$ns" --no-headers
+	expect "$v grace" "^30$" "$K" get pod p2 -n "$ns" -o 'jsonpath={.metadata.deletionGracePeriodSeconds}'
+	kill -0 "$DP" || fail "$v kubectl delete returned before the pod was gone"
+	curl -sf -XDELETE -H 'Content-Type: application/json' "$S/api/v1/namespaces/$ns/pods/p2" \
+		-d '{"gracePeriodSeconds":0}' >/dev/null || fail "$v final delete"
+	wait "$DP" || fail "$v kubectl delete of a bound pod failed: $(cat "$TMP/delete-$v.out")"
+	grep -q 'pod "p2" deleted' "$TMP/delete-$v.out" || fail "$v delete output: $(cat "$TMP/delete-$v.out")"
+
+	cat >"$TMP/event-$v.yaml" <<EOE
+apiVersion: v1
+kind: Event
+metadata: {name: p2.abc, namespace: $ns}
+involvedObject: {kind: Pod, name: p2, namespace: $ns}
+reason: Scheduled
+message: Successfully assigned $ns/p2 to $node
+type: Normal
+source: {component: default-scheduler}
+count: 1
+EOE
+	expect "$v create event" "event/p2.abc created" "$K" create -f "$TMP/event-$v.yaml"
+	expect "$v get events" "Normal +Scheduled +pod/p2 +Successfully assigned" "$K" get events -n "$ns"
+
+	expect "$v delete deployment" 'deployment.apps "dpy-nginx" deleted' "$K" delete deployment dpy-nginx -n "$ns"
+	expect "$v delete node" "node \"$node-b\" deleted" "$K" delete node "$node-b"
+done
+
+# ---- the API's own answers ----
+api() { curl -s -o "$TMP/body" -w '%{http_code}' "$@"; }
+# check NAME CODE JQ-EXPR-ish: code and a substring of the body.
+check() {
+	local name=$1 want=$2 got=$3 pat=$4
+	[ "$got" = "$want" ] || fail "$name: HTTP $got, want $want: $(cat "$TMP/body")"
+	grep -qE -- "$pat" "$TMP/body" || fail "$name: expected /$pat/ in $(cat "$TMP/body")"
+}
+J='Content-Type: application/json'
+check "404 object" 404 "$(api "$S/api/v1/namespaces/default/pods/nope")" \
+	'^\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"pods \\"nope\\" not found","reason":"NotFound","details":\{"name":"nope","kind":"pods"\},"code":404\}$'
+check "404 group" 404 "$(api "$S/apis/apps/v1/namespaces/default/deployments/nope")" \
+	'"message":"deployments.apps \\"nope\\" not found".*"details":\{"name":"nope","group":"apps","kind":"deployments"\}'
+check "404 path" 404 "$(api "$S/api/v1/frobs")" '"reason":"NotFound"'
+check "404 namespace" 404 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/nons/pods" \
+	-d '{"metadata":{"name":"a"},"spec":{"containers":[{"name":"c","image":"i"}]}}')" 'namespaces \\"nons\\" not found'
+POD='{"apiVersion":"v1","kind":"Pod","metadata":{"name":"api1"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}'
+check "201 create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" -d "$POD")" '"uid":"[0-9a-f-]{36}".*"phase":"Pending"'
+RV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$TMP/body")
+check "409 exists" 409 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" -d "$POD")" \
+	'"message":"pods \\"api1\\" already exists","reason":"AlreadyExists"'
+check "200 labels" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1" -d '{"metadata":{"labels":{"a":"b"}}}')" '"labels":\{"a":"b"\}'
+check "409 stale update" 409 "$(api -XPUT -H "$J" "$S/api/v1/namespaces/default/pods/api1" \
+	-d "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"api1\",\"resourceVersion\":\"$RV\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}")" \
+	'"reason":"Conflict".*"code":409'
+check "status untouched by main" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1" -d '{"status":{"phase":"Running"}}')" '"phase":"Pending"'
+check "status subresource" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1/status" -d '{"status":{"phase":"Running"},"spec":{"nodeName":"x"}}')" '"phase":"Running"'
+grep -q '"nodeName"' "$TMP/body" && fail "status write changed spec"
+check "json patch" 200 "$(api -XPATCH -H 'Content-Type: application/json-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1" -d '[{"op":"add","path":"/metadata/labels/c","value":"d"}]')" '"c":"d"'
+check "strategic patch" 200 "$(api -XPATCH -H 'Content-Type: application/strategic-merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1" -d '{"spec":{"containers":[{"name":"c","image":"busybox:2"}]}}')" \
+	'"containers":\[\{"name":"c","image":"busybox:2","imagePullPolicy":"Always"'
+check "422 name" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" \
+	-d '{"metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"}]}}')" \
+	'"reason":"Invalid".*"causes":\[\{"reason":"FieldValueInvalid","message":"Invalid value: \\"Bad_Name\\": a lowercase RFC 1123 subdomain.*"field":"metadata.name"\},\{"reason":"FieldValueRequired","message":"Required value","field":"spec.containers\[0\].image"\}'
+check "422 selector" 422 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/default/deployments" \
+	-d '{"metadata":{"name":"d"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"c"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}')" \
+	'selector` does not match template `labels'
+check "400 body" 400 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" -d '{"metadata":')" '"reason":"BadRequest"'
+check "400 pb" 400 "$(api -XPOST -H 'Content-Type: application/vnd.kubernetes.protobuf' "$S/api/v1/namespaces/default/pods" -d 'k8s')" '"reason":"BadRequest"'
+check "405" 405 "$(api -XPUT -H "$J" "$S/api/v1/namespaces/default/pods" -d '{}')" '"reason":"MethodNotAllowed"'
+check "406" 406 "$(api -H 'Accept: application/vnd.kubernetes.protobuf' "$S/api/v1/namespaces/default/pods")" '"reason":"NotAcceptable"'
+check "415" 415 "$(api -XPATCH -H 'Content-Type: text/plain' "$S/api/v1/namespaces/default/pods/api1" -d 'x')" '"reason":"UnsupportedMediaType"'
+check "400 selector" 400 "$(api "$S/api/v1/pods?labelSelector=a%20in%20(")" '"reason":"BadRequest"'
+check "400 field" 400 "$(api "$S/api/v1/pods?fieldSelector=spec.bogus%3Dx")" 'field label not supported: spec.bogus'
+check "table" 200 "$(api -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$S/api/v1/namespaces/default/pods")" \
+	'"kind":"Table".*"columnDefinitions":\[\{"name":"Name".*"rows":\[\{"cells":\["api1","0/1","Running","0",'
+check "discovery" 200 "$(api "$S/api/v1")" '"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":\["create","delete","deletecollection","get","list","patch","update","watch"\],"shortNames":\["po"\],"categories":\["all"\]'
+check "discovery apps" 200 "$(api "$S/apis/apps/v1")" '"name":"deployments/scale","singularName":"","namespaced":true,"group":"autoscaling","version":"v1","kind":"Scale"'
+check "version" 200 "$(api "$S/version")" '"major":"1","minor":"32"'
+check "scale create" 201 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/default/deployments" \
+	-d '{"metadata":{"name":"sc"},"spec":{"replicas":2,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}')" '"replicas":2'
+check "scale" 200 "$(api "$S/apis/apps/v1/namespaces/default/deployments/sc/scale")" \
+	'"kind":"Scale","apiVersion":"autoscaling/v1".*"spec":\{"replicas":2\},"status":\{"replicas":0,"selector":"a=b"\}'
+
+# Finalizers hold a delete until they are removed.
+check "finalizer create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/configmaps" \
+	-d '{"metadata":{"name":"fin","finalizers":["x/y"]}}')" '"finalizers"'
+check "finalizer delete" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/configmaps/fin")" '"deletionTimestamp"'
+check "finalizer kept" 200 "$(api "$S/api/v1/namespaces/default/configmaps/fin")" '"deletionTimestamp"'
+check "finalizer removed" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/configmaps/fin" -d '{"metadata":{"finalizers":null}}')" '"name":"fin"'
+check "finalizer gone" 404 "$(api "$S/api/v1/namespaces/default/configmaps/fin")" 'not found'
+
+# Watch: from a list's resourceVersion, with timeoutSeconds ending the stream.
+api "$S/api/v1/namespaces/default/pods" >/dev/null
+LRV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$TMP/body")
+api -XPATCH -H 'Content-Type: application/merge-patch+json' "$S/api/v1/namespaces/default/pods/api1" \
+	-d '{"metadata":{"labels":{"w":"1"}}}' >/dev/null
+check "watch from rv" 200 "$(api --max-time 20 "$S/api/v1/namespaces/default/pods?watch=1&resourceVersion=$LRV&timeoutSeconds=1")" \
+	'^\{"type":"MODIFIED","object":\{"kind":"Pod".*"w":"1"'
+code=$(api --max-time 20 "$S/api/v1/pods?watch=true&labelSelector=w%3D2&resourceVersion=$LRV&timeoutSeconds=1")
+[ "$code" = 200 ] && [ ! -s "$TMP/body" ] || fail "watch selector: HTTP $code: $(cat "$TMP/body")"
+
+# A second apiserver on the same etcd serves the same objects; its watch cache starts now,
+# so an old resourceVersion is answered 410 Gone as an ERROR event.
+AP2=$(free_port)
+start_apiserver "$AP2" "$TMP/apiserver2.log"
+check "second apiserver" 200 "$(api "http://127.0.0.1:$AP2/api/v1/namespaces/default/pods/api1")" '"name":"api1"'
+check "410" 200 "$(api --max-time 20 "http://127.0.0.1:$AP2/api/v1/pods?watch=1&resourceVersion=2&timeoutSeconds=5")" \
+	'^\{"type":"ERROR","object":\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"too old resource version: 2 \([0-9]+\)","reason":"Expired","code":410\}\}$'
+
+echo "PASS"
