@@ -44,6 +44,8 @@ typedef struct kl_config {
 	int max_pods;
 	char **node_labels;     /* "k=v" entries */
 	char **register_taints; /* "key=value:Effect" entries */
+	char **cluster_dns;     /* --cluster-dns: nameserver IPs for ClusterFirst pods */
+	char *cluster_domain;   /* --cluster-domain */
 	int64_t node_status_update_ms;
 	int64_t relist_ms;
 } kl_config;

@@ -64,7 +64,8 @@ int main(int argc, char **argv)
 	char *endpoint = "unix:///run/containerd/containerd.sock";
 	char *root_dir = "/var/lib/kubelet", *pod_log_dir = "/var/log/pods";
 	char *cgroup_root = "/", *infra = "registry.k8s.io/pause:3.9";
-	char **node_labels = NULL, **taints = NULL;
+	char **node_labels = NULL, **taints = NULL, **cluster_dns = NULL;
+	char *cluster_domain = "cluster.local";
 	int max_pods = 110;
 	int64_t status_every = 10000, relist = 1000;
 	char *cgroup_driver = "cgroupfs";
@@ -97,6 +98,11 @@ int main(int argc, char **argv)
 	     "How often kubelet posts node status to master."},
 	    {"pleg-relist-period", 0, CK_FLAG_DURATION, &relist,
 	     "How often the runtime is relisted to notice container state changes."},
+	    {"cluster-dns", 0, CK_FLAG_STRV, &cluster_dns,
+	     "Comma-separated list of DNS server IP addresses for pods with "
+	     "dnsPolicy=ClusterFirst."},
+	    {"cluster-domain", 0, CK_FLAG_STRING, &cluster_domain,
+	     "Domain for this cluster; containers search it in addition to the host's."},
 	    {"fail-swap-on", 0, CK_FLAG_BOOL, &fail_swap_on, "Ignored."},
 	    {NULL},
 	};
@@ -130,6 +136,8 @@ int main(int argc, char **argv)
 	    .max_pods = max_pods,
 	    .node_labels = node_labels,
 	    .register_taints = taints,
+	    .cluster_dns = cluster_dns,
+	    .cluster_domain = cluster_domain,
 	    .node_status_update_ms = status_every,
 	    .relist_ms = relist,
 	};

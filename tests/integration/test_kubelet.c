@@ -278,6 +278,19 @@ static void on_containers(int rc, cri_container *v, size_t n, const ck_err *err,
 	cri_containers_free(v, n);
 }
 
+typedef struct exec_out {
+	int rc;
+	char *out;
+} exec_out;
+
+static void on_exec(int rc, int32_t code, const char *out, size_t out_len, const char *eo,
+                    size_t eo_len, const ck_err *err, void *data)
+{
+	exec_out *x = data;
+	x->rc = rc < 0 ? rc : code;
+	x->out = out ? ck_strndup(out, out_len) : ck_strdup("");
+}
+
 static listed runtime_sandboxes(const char *pod)
 {
 	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
@@ -318,6 +331,7 @@ static void start_kubelet(void)
 	                "--pod-infra-container-image=" PAUSE_IMAGE,
 	                "--node-labels=ckube.test/role=worker",
 	                "--node-status-update-frequency=2s",
+	                "--cluster-dns=10.96.0.10",
 	                "-v=2",
 	                NULL};
 	E->kubelet = spawn(argv, logf);
@@ -513,6 +527,18 @@ static void test_pod_runs(void **state)
 	assert_non_null(strstr(out, " stdout F started web\n"));
 	free(out);
 	free(log);
+
+	/* ClusterFirst DNS from --cluster-dns / --cluster-domain. */
+	exec_out x = {0};
+	const char *cat[] = {"cat", "/etc/resolv.conf", NULL};
+	cri_exec_sync(E->cri, ck_json_get_str(cs, "containerID", "") + strlen("containerd://"), cat,
+	              10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_non_null(strstr(x.out, "nameserver 10.96.0.10"));
+	assert_non_null(
+	    strstr(x.out, "search default.svc.cluster.local svc.cluster.local cluster.local"));
+	assert_non_null(strstr(x.out, "options ndots:5"));
+	free(x.out);
 
 	/* Exactly one sandbox and one container in the runtime. */
 	listed s = runtime_sandboxes("web");
