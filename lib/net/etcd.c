@@ -891,6 +891,12 @@ static const ckgrpc_stream_ops keepalive_ops = {
 static void keepalive_attempt(struct keepalive *k)
 {
 	etcd_client *c = k->c;
+	if (c->closing) {
+		k->fail_rc =
+		    ck_err_set(&k->fail_err, -ECANCELED, "etcd lease keepalive: cancelled");
+		defer(c, keepalive_fail_deferred, k);
+		return;
+	}
 	k->attempts++;
 	uint64_t now = uv_hrtime();
 	int left = now < k->deadline ? (int)((k->deadline - now) / NS_PER_MS) + 1 : 1;

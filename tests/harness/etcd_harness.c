@@ -181,20 +181,24 @@ static int spawn_member(etcd_harness *h, int i, ck_err **err)
 	_cleanup_free_ char *name = ck_asprintf("m%d", i);
 	_cleanup_free_ char *listen_client = ck_strdup(m->client_url);
 	_cleanup_free_ char *peer_url = ck_asprintf("http://127.0.0.1:%d", m->peer_port);
+	// clang-format off
 	char *argv[] = {
-	    (char *)etcd,  "--name",
-	    name,          "--data-dir",
-	    m->data_dir,   "--listen-client-urls",
-	    listen_client, "--advertise-client-urls",
-	    m->client_url, "--listen-peer-urls",
-	    peer_url,      "--initial-advertise-peer-urls",
-	    peer_url,      "--initial-cluster",
-	    cluster,       "--initial-cluster-state",
-	    "new",         "--initial-cluster-token",
-	    h->token,      "--heartbeat-interval",
-	    "50",          "--election-timeout",
-	    "500",         NULL,
+		(char *)etcd,
+		"--name", name,
+		"--data-dir", m->data_dir,
+		"--listen-client-urls", listen_client,
+		"--advertise-client-urls", m->client_url,
+		"--listen-peer-urls", peer_url,
+		"--initial-advertise-peer-urls", peer_url,
+		"--initial-cluster", cluster,
+		"--initial-cluster-state", "new",
+		"--initial-cluster-token", h->token,
+		"--heartbeat-interval", "50",
+		"--election-timeout", "500",
+		"--experimental-watch-progress-notify-interval", "1s",
+		NULL,
 	};
+	// clang-format on
 
 	_cleanup_close_ int logfd =
 	    open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

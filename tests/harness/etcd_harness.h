@@ -9,7 +9,8 @@
  * Each member listens on 127.0.0.1 only, on ports chosen free at start (retried with new
  * ports if a port was taken in between), with its data dir and log (member-N.log) in a
  * private temp dir: $CKUBE_ETCD_TMPDIR, else /dev/shm (fast fsync), else $TMPDIR, else
- * /tmp. Members run with short raft timings (heartbeat 50 ms, election 500 ms), die with
+ * /tmp. Members run with short raft timings (heartbeat 50 ms, election 500 ms), send
+ * watch progress notifications every second (to watches asking for them), die with
  * the test process (PR_SET_PDEATHSIG), and every harness still running at exit() is
  * stopped and its dir removed. Start returns once every member serves a linearizable
  * read (so a cluster has a leader), or fails after 30 s with the log's tail in err.

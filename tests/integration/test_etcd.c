@@ -458,6 +458,7 @@ struct watch_rec {
 	size_t want; /* stop marker: done once n >= want */
 	bool reached;
 	uint64_t t_last; /* uv_hrtime of the last batch */
+	bool stop_on_progress;
 };
 
 static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t n,
@@ -474,8 +475,11 @@ static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t 
 	}
 	w->t_last = uv_hrtime();
 	w->batches++;
-	if (n == 0)
+	if (n == 0) {
 		w->progress++;
+		if (w->stop_on_progress)
+			w->reached = true;
+	}
 	for (size_t i = 0; i < n; i++) {
 		assert_true(w->n < 64);
 		struct wev *d = &w->ev[w->n++];
@@ -672,6 +676,28 @@ static void test_compaction(void **state)
 	assert_string_equal(w2.ev[0].kv.value, "2");
 	etcd_watch_cancel(h);
 	run_until(e, &w2.ended, 5000);
+}
+
+static void test_watch_progress_notify(void **state)
+{
+	struct env *e = *state;
+	struct result p;
+	put(e, "/t/prog/other", "x", 0, &p);
+	struct watch_rec w = {0};
+	etcd_watch *h = NULL;
+	assert_int_equal(
+	    etcd_watch_start(e->c,
+	                     &(etcd_watch_opts){.key = "/t/prog/quiet", .progress_notify = true},
+	                     on_watch, &w, &h),
+	    0);
+	/* The harness runs etcd with a 1 s progress interval. */
+	w.stop_on_progress = true;
+	run_until(e, &w.reached, 6000);
+	assert_true(w.progress > 0);
+	assert_int_equal(w.n, 0);
+	assert_true(w.last_revision >= p.revision);
+	etcd_watch_cancel(h);
+	run_until(e, &w.ended, 5000);
 }
 
 /* ---- leases ---- */
@@ -879,6 +905,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_watch_prev_kv, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_watches_one_stream, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_progress_notify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_keepalive_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status, setup, teardown),

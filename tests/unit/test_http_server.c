@@ -1222,6 +1222,29 @@ static void test_tls_untrusted_client_cert(void **state)
 	cli_free(c);
 }
 
+static void test_tls_bad_files(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	char crt[256], key[256], ca[256];
+	snprintf(crt, sizeof(crt), "%s/server.crt", tls_dir);
+	snprintf(key, sizeof(key), "%s/client.key", tls_dir);
+	snprintf(ca, sizeof(ca), "%s/nonexistent-ca.crt", tls_dir);
+	http_server *s = NULL;
+	ck_err *err = NULL;
+	http_server_opts mismatch = {.tls_cert_file = crt, .tls_key_file = key};
+	assert_true(http_server_new(&loop, &mismatch, handler, NULL, &s, &err) < 0);
+	assert_non_null(strstr(err->msg, "client.key"));
+	err = ck_err_free(err);
+	snprintf(key, sizeof(key), "%s/server.key", tls_dir);
+	http_server_opts noca = {.tls_cert_file = crt, .tls_key_file = key, .client_ca_file = ca};
+	assert_true(http_server_new(&loop, &noca, handler, NULL, &s, &err) < 0);
+	assert_non_null(strstr(err->msg, "nonexistent-ca.crt"));
+	err = ck_err_free(err);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -1251,6 +1274,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_anonymous),
 	    cmocka_unit_test(test_tls_client_cert),
 	    cmocka_unit_test(test_tls_untrusted_client_cert),
+	    cmocka_unit_test(test_tls_bad_files),
 	};
 	int failed = cmocka_run_group_tests_name("http_server", plain, NULL, NULL);
 	failed += cmocka_run_group_tests_name("http_server_tls", tls, setup_tls_files,
