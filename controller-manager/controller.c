@@ -82,3 +82,9 @@ void cm_enqueue_obj(wq *q, const cJSON *obj)
 	_cleanup_free_ char *key = informer_key(obj);
 	wq_add(q, key);
 }
+
+bool cm_synced(const cm_ctx *ctx)
+{
+	return informer_synced(ctx->deployments) && informer_synced(ctx->replicasets) &&
+	       informer_synced(ctx->pods);
+}

@@ -60,6 +60,12 @@ char *cm_pod_template_hash(const cJSON *tmpl, int64_t collision_count);
  * def when v is missing or malformed (deployment.c). */
 int64_t cm_int_or_percent(const cJSON *v, int64_t total, bool round_up, int64_t def);
 
+/* True once the three caches hold the cluster: before that a sync would act on a partial
+ * picture (create pods that exist, delete ReplicaSets whose owner is not loaded yet). */
+bool cm_synced(const cm_ctx *ctx);
+/* What a sync returns while not synced: try again after this many milliseconds. */
+#define CM_UNSYNCED_RETRY_MS 100
+
 /* Enqueues informer_key(obj) into q. */
 void cm_enqueue_obj(wq *q, const cJSON *obj);
 

@@ -17,6 +17,7 @@
 
 #define HASH_LABEL          "pod-template-hash"
 #define REVISION_ANNOTATION "deployment.kubernetes.io/revision"
+#define REVISION_PATH       "metadata.annotations.deployment\\.kubernetes\\.io/revision"
 
 struct cm_deployment {
 	cm_ctx *ctx;
@@ -126,8 +127,7 @@ static int64_t rs_replicas(const cJSON *rs)
 
 static int64_t revision_of(const cJSON *rs)
 {
-	const char *s =
-	    ck_json_get_str(rs, "metadata.annotations.deployment\\.kubernetes\\.io/revision", "0");
+	const char *s = ck_json_get_str(rs, REVISION_PATH, "0");
 	return strtoll(s, NULL, 10);
 }
 
@@ -141,7 +141,8 @@ typedef struct write_ctx {
 static void on_written(kc_result *res, void *user)
 {
 	write_ctx *w = user;
-	if (res->rc < 0 && res->rc != -ENOENT) {
+	/* -EEXIST: a ReplicaSet created by an earlier sync that the cache has not shown yet. */
+	if (res->rc < 0 && res->rc != -ENOENT && res->rc != -EEXIST) {
 		CK_V(2, "deployment %s: %s", w->key,
 		     res->err ? res->err->msg : ck_strerror(res->rc));
 		wq_add_rate_limited(w->dc->queue, w->key);
@@ -302,6 +303,24 @@ static void update_status(cm_deployment *dc, const char *key, const cJSON *d, co
 	}
 }
 
+/* The Deployment carries the revision of its current ReplicaSet, as upstream's does. */
+static void sync_revision(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs)
+{
+	const char *want = ck_json_get_str(new_rs, REVISION_PATH, NULL);
+	if (!want || ck_streq(want, ck_json_get_str(d, REVISION_PATH, NULL)))
+		return;
+	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
+	ck_json_set(patch, "metadata.annotations", cJSON_CreateObject());
+	cJSON_AddStringToObject(ck_json_get(patch, "metadata.annotations"), REVISION_ANNOTATION,
+	                        want);
+	write_ctx *w = write_new(dc, key);
+	if (kc_patch(dc->ctx->client, &KC_DEPLOYMENTS, kc_obj_namespace(d), kc_obj_name(d), NULL,
+	             KC_PATCH_MERGE, patch, on_written, w) < 0) {
+		free(w->key);
+		free(w);
+	}
+}
+
 static int rs_cmp_revision(const void *a, const void *b)
 {
 	int64_t ra = revision_of(*(const cJSON *const *)a),
@@ -337,6 +356,8 @@ static int d_sync(const char *key, void *data)
 {
 	cm_deployment *dc = data;
 	cm_ctx *ctx = dc->ctx;
+	if (!cm_synced(ctx))
+		return CM_UNSYNCED_RETRY_MS;
 	const cJSON *d = informer_get(ctx->deployments, key);
 	if (!d || cm_being_deleted(d))
 		return 0;
@@ -411,6 +432,7 @@ static int d_sync(const char *key, void *data)
 		update_status(dc, key, d, NULL, rss, n, unavail);
 		return 0;
 	}
+	sync_revision(dc, key, d, new_rs);
 	if (paused) {
 		update_status(dc, key, d, new_rs, rss, n, unavail);
 		return 0;

@@ -246,6 +246,8 @@ static int rs_sync(const char *key, void *data)
 {
 	cm_replicaset *rc = data;
 	cm_ctx *ctx = rc->ctx;
+	if (!cm_synced(ctx))
+		return CM_UNSYNCED_RETRY_MS;
 	const cJSON *rs = informer_get(ctx->replicasets, key);
 	if (!rs) {
 		exp_drop(rc, key);

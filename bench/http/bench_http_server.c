@@ -1,6 +1,6 @@
 /* bench_http_server: a tiny server for bench/http/run. Answers every request with a
- * ~100-byte JSON body. Usage: bench_http_server [port] (0 or none: a free port). Prints
- * "port N" once listening; runs until killed. */
+ * ~100-byte JSON body. Usage: bench_http_server [PORT [CERT KEY]] (port 0 or none: a free
+ * port; with CERT and KEY: TLS). Prints "port N" once listening; runs until killed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		opts.port = (int)p;
+	}
+	if (argc > 3) {
+		opts.tls_cert_file = argv[2];
+		opts.tls_key_file = argv[3];
 	}
 	uv_loop_t *loop = uv_default_loop();
 	http_server *s = NULL;

@@ -11,7 +11,7 @@
  *   - which fields are embedded Go structs, inlined in JSON (volumeSource, handler,
  *     localObjectReference, ingressRuleValue).
  * A few message types have their own JSON form: Time, MicroTime, Duration,
- * FieldsV1, Quantity, IntOrString, RawExtension.
+ * FieldsV1, Quantity, IntOrString, RawExtension, ExtraValue.
  */
 #include "api/pb.h"
 
@@ -27,8 +27,10 @@
 
 #include "k8s/apps.pb-c.h"
 #include "k8s/authentication.pb-c.h"
+#include "k8s/authorization.pb-c.h"
 #include "k8s/autoscaling.pb-c.h"
 #include "k8s/batch.pb-c.h"
+#include "k8s/certificates.pb-c.h"
 #include "k8s/coordination.pb-c.h"
 #include "k8s/core.pb-c.h"
 #include "k8s/intstr.pb-c.h"
@@ -96,6 +98,16 @@ static const struct pb_kind pb_kinds[] = {
     {"autoscaling/v1", "HorizontalPodAutoscaler",
      &k8s__io__api__autoscaling__v1__horizontal_pod_autoscaler__descriptor},
     {"autoscaling/v1", "Scale", &k8s__io__api__autoscaling__v1__scale__descriptor},
+    {"authentication.k8s.io/v1", "SelfSubjectReview",
+     &k8s__io__api__authentication__v1__self_subject_review__descriptor},
+    {"authentication.k8s.io/v1", "TokenReview",
+     &k8s__io__api__authentication__v1__token_review__descriptor},
+    {"authorization.k8s.io/v1", "SelfSubjectAccessReview",
+     &k8s__io__api__authorization__v1__self_subject_access_review__descriptor},
+    {"authorization.k8s.io/v1", "SubjectAccessReview",
+     &k8s__io__api__authorization__v1__subject_access_review__descriptor},
+    {"certificates.k8s.io/v1", "CertificateSigningRequest",
+     &k8s__io__api__certificates__v1__certificate_signing_request__descriptor},
     {"meta.k8s.io/v1", "DeleteOptions",
      &k8s__io__apimachinery__pkg__apis__meta__v1__delete_options__descriptor},
     {"v1", "DeleteOptions",
@@ -281,6 +293,12 @@ static const struct pb_field_ref pb_keep_zero[] = {
     /* authentication/v1 */
     {"TokenRequestSpec", "expirationSeconds"},
     {"TokenRequestStatus", "token"},
+    {"TokenReviewStatus", "authenticated"},
+    /* authorization/v1 */
+    {"SubjectAccessReviewStatus", "allowed"},
+    /* certificates/v1 */
+    {"CertificateSigningRequestSpec", "expirationSeconds"},
+    {"CertificateSigningRequestSpec", "request"},
     /* coordination/v1 */
     {"LeaseSpec", "holderIdentity"},
     {"LeaseSpec", "leaseDurationSeconds"},
@@ -605,6 +623,15 @@ static int pb_embedded_json(const ProtobufCBinaryData *raw, bool has, int depth,
 	return 0;
 }
 
+/* The ExtraValue messages (authentication, authorization, certificates): one
+ * repeated string named items. */
+static bool pb_is_extra_value(const ProtobufCMessageDescriptor *md)
+{
+	return strcmp(md->short_name, "ExtraValue") == 0 && md->n_fields == 1 &&
+	       md->fields[0].type == PROTOBUF_C_TYPE_STRING &&
+	       md->fields[0].label == PROTOBUF_C_LABEL_REPEATED;
+}
+
 /* Returns 1 and *out when md has its own JSON form, 0 when it is an ordinary message. */
 static int pb_special_to_json(const ProtobufCMessage *m, int depth, cJSON **out, ck_err **err)
 {
@@ -650,6 +677,24 @@ static int pb_special_to_json(const ProtobufCMessage *m, int depth, cJSON **out,
 			return r < 0 ? r : 1;
 		}
 		return ck_err_set(err, -EINVAL, "IntOrString of type %" PRId64, v->type);
+	}
+	if (pb_is_extra_value(md)) {
+		/* ExtraValue is a Go []string: its JSON form is the array itself. */
+		const ProtobufCFieldDescriptor *f = &md->fields[0];
+		size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+		char *const *items = *(char *const *const *)((const char *)m + f->offset);
+		cJSON *arr = cJSON_CreateArray();
+		for (size_t i = 0; i < n; i++) {
+			cJSON *s = NULL;
+			r = pb_json_string(items[i], f->name, &s, err);
+			if (r < 0) {
+				cJSON_Delete(arr);
+				return r;
+			}
+			cJSON_AddItemToArray(arr, s);
+		}
+		*out = arr;
+		return 1;
 	}
 	if (md == &k8s__io__apimachinery__pkg__runtime__raw_extension__descriptor) {
 		const K8s__Io__Apimachinery__Pkg__Runtime__RawExtension *x = (const void *)m;
@@ -1354,6 +1399,23 @@ static int pb_special_from_json(ProtobufCMessage *m, const cJSON *j, ck_err **er
 			v->has_intval = 1;
 		} else {
 			return ck_err_set(err, -EINVAL, "want an int or a string");
+		}
+		return 1;
+	}
+	if (pb_is_extra_value(md)) {
+		const ProtobufCFieldDescriptor *f = &md->fields[0];
+		size_t *n = (size_t *)((char *)m + f->quantifier_offset);
+		char **items;
+		const cJSON *el;
+		if (!cJSON_IsArray(j))
+			return ck_err_set(err, -EINVAL, "want an array of strings");
+		items = ck_calloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(char *));
+		*(char ***)((char *)m + f->offset) = items;
+		cJSON_ArrayForEach(el, j)
+		{
+			if (!cJSON_IsString(el))
+				return ck_err_set(err, -EINVAL, "want an array of strings");
+			items[(*n)++] = ck_strdup(el->valuestring);
 		}
 		return 1;
 	}

@@ -22,7 +22,7 @@
 
 #define HTTP_READ_BUF     (64 * 1024)
 #define HTTP_BACKLOG_MAX  (256 * 1024) /* unparsed input kept before reading stops */
-#define HTTP_KEEP_CAP     (64 * 1024)  /* buffer capacity kept for reuse */
+#define HTTP_KEEP_CAP     (16 * 1024)  /* buffer capacity kept for reuse */
 #define HTTP_LINGER_MS    2000         /* reading after our FIN, so that no RST eats the answer */
 #define HTTP_DEFAULT_BODY (3u * 1024 * 1024)
 #define HTTP_DEFAULT_HEAD (64u * 1024)

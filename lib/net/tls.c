@@ -42,11 +42,16 @@ static int tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *o
 	return SSL_TLSEXT_ERR_OK;
 }
 
+static void ssl_ctx_freep(SSL_CTX **p)
+{
+	SSL_CTX_free(*p);
+}
+
 int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca_file,
                        tls_ctx **out, ck_err **err)
 {
 	static const unsigned char sid_ctx[] = "ckube";
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	_cleanup_(ssl_ctx_freep) SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
 		return tls_fail(err, "create TLS context", NULL);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -54,28 +59,18 @@ int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *
 	/* Thousands of idle connections: drop the record buffers between reads. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
-		SSL_CTX_free(ctx);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
 		return tls_fail(err, "load certificate", cert_file);
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-		SSL_CTX_free(ctx);
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1)
 		return tls_fail(err, "load private key", key_file);
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		SSL_CTX_free(ctx);
+	if (SSL_CTX_check_private_key(ctx) != 1)
 		return tls_fail(err, "private key does not match certificate", cert_file);
-	}
 	if (client_ca_file && *client_ca_file) {
-		if (SSL_CTX_load_verify_locations(ctx, client_ca_file, NULL) != 1) {
-			SSL_CTX_free(ctx);
+		if (SSL_CTX_load_verify_locations(ctx, client_ca_file, NULL) != 1)
 			return tls_fail(err, "load client CA", client_ca_file);
-		}
 		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca_file);
-		if (!names) {
-			SSL_CTX_free(ctx);
+		if (!names)
 			return tls_fail(err, "read client CA names", client_ca_file);
-		}
 		SSL_CTX_set_client_CA_list(ctx, names);
 		/* Request, not require: without FAIL_IF_NO_PEER_CERT a client may send
 		 * none, but one it sends must verify. */
@@ -84,6 +79,7 @@ int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *
 	}
 	tls_ctx *t = ck_calloc(1, sizeof(*t));
 	t->ctx = ctx;
+	ctx = NULL;
 	*out = t;
 	return 0;
 }
@@ -145,6 +141,8 @@ int tls_session_read(tls_session *s, void *buf, size_t cap)
 	case SSL_ERROR_WANT_WRITE:
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
+		SSL_shutdown(s->ssl); /* answer the peer's close_notify with ours */
+		ERR_clear_error();
 		return -ECONNRESET;
 	default:
 		ERR_clear_error();

@@ -33,8 +33,8 @@ tls_session *tls_session_free(tls_session *s);
 /* Hands ciphertext received from the peer to the session. Returns 0 or -ENOMEM. */
 int tls_session_feed(tls_session *s, const void *data, size_t len);
 /* Decrypts into buf: returns the number of plaintext bytes (> 0), 0 when more input is
- * needed, -ECONNRESET when the peer sent close_notify, CK_EPROTO on a TLS failure
- * (handshake or verification). Call until it returns <= 0; then move the output. */
+ * needed, -ECONNRESET when the peer sent close_notify (ours is then queued as output), CK_EPROTO on
+ * a TLS failure (handshake or verification). Call until it returns <= 0; then move the output. */
 int tls_session_read(tls_session *s, void *buf, size_t cap);
 /* Encrypts len bytes (all of them, after the handshake). Returns 0 or CK_EPROTO. */
 int tls_session_write(tls_session *s, const void *data, size_t len);

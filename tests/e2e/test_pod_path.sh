@@ -32,10 +32,22 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "test_pod_path: needs root (the lab makes namespaces and mounts)" >&2
 	exit 1
 fi
-if [[ -s /run/ckube-lab/current ]] && ip link show ckube-br0 >/dev/null 2>&1; then
-	echo "test_pod_path: a lab is already up in $(cat /run/ckube-lab/current);" \
-		"run deploy/lab down first" >&2
-	exit 1
+# A lab left by an aborted test or bench run (its temporary directory) is taken down;
+# any other running lab is someone's work: stop.
+if [[ -s /run/ckube-lab/current ]]; then
+	other=$(cat /run/ckube-lab/current)
+	case $other in
+	/tmp/ckube-e2e.* | /tmp/ckube-bench.*)
+		echo "test_pod_path: taking down the lab left in $other" >&2
+		"$LAB" down --dir "$other" --purge >&2 || true
+		;;
+	*)
+		if ip link show ckube-br0 >/dev/null 2>&1; then
+			echo "test_pod_path: a lab is already up in $other; run deploy/lab down first" >&2
+			exit 1
+		fi
+		;;
+	esac
 fi
 
 DIR=$(mktemp -d /tmp/ckube-e2e.XXXXXX)

@@ -144,6 +144,15 @@ static void raw_closed(http_raw *r, void *user)
 	fx_signal(f, &f->raw_closed);
 }
 
+static void on_upgrade_later(uv_timer_t *t)
+{
+	later *l = t->data;
+	http_exchange_add_header(l->x, "Upgrade", "echo");
+	http_raw_cbs cbs = {.on_read = raw_read, .on_close = raw_closed};
+	assert_non_null(http_upgrade(l->x, &cbs, l->f));
+	uv_close((uv_handle_t *)t, later_closed);
+}
+
 static void handler(http_exchange *x, void *data)
 {
 	fx *f = data;
@@ -208,6 +217,13 @@ static void handler(http_exchange *x, void *data)
 		http_exchange_add_header(x, "Connection", "Upgrade");
 		http_raw_cbs cbs = {.on_read = raw_read, .on_close = raw_closed};
 		assert_non_null(http_upgrade(x, &cbs, f));
+	} else if (strcmp(r->path, "/upgrade-later") == 0) {
+		later *l = calloc(1, sizeof(*l));
+		l->x = x;
+		l->f = f;
+		uv_timer_init(&f->loop, &l->t);
+		l->t.data = l;
+		uv_timer_start(&l->t, on_upgrade_later, 50, 0);
 	} else if (strcmp(r->path, "/whoami") == 0) {
 		char buf[512];
 		if (r->client_cn) {
@@ -895,6 +911,32 @@ static void test_upgrade_echo(void **state)
 	assert_int_equal(fx_wait(f, &f->raw_closed, 2), 2);
 }
 
+static void test_upgrade_async(void **state)
+{
+	fx *f = *state;
+	cli *c = cli_new(f->port);
+	/* the handler decides later; bytes sent meanwhile wait for the new owner */
+	cli_sends(c, "GET /upgrade-later HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"
+	             "early");
+	cli_sends(c, "+more");
+	resp r;
+	assert_int_equal(cli_response(c, &r, true), 0);
+	assert_int_equal(r.status, 101);
+	char v[64];
+	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
+	assert_string_equal(v, "Upgrade");
+	resp_free(&r);
+	assert_true(cli_need(c, 10));
+	assert_memory_equal(c->buf, "early+more", 10);
+	cli_consume(c, 10);
+	cli_sends(c, "bye");
+	assert_true(cli_need(c, 3));
+	cli_consume(c, 3);
+	assert_true(cli_eof(c));
+	assert_int_equal(fx_wait(f, &f->raw_closed, 1), 1);
+	cli_free(c);
+}
+
 static void test_many_connections(void **state)
 {
 	fx *f = *state;
@@ -1072,11 +1114,13 @@ static int teardown_tls_files(void **state)
  * Returns NULL when the handshake fails. */
 static cli *tls_cli(int port, const char *client)
 {
+	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
 	char path[256], key[256];
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	snprintf(path, sizeof(path), "%s/ca.crt", tls_dir);
 	assert_int_equal(SSL_CTX_load_verify_locations(ctx, path, NULL), 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
 	if (client) {
 		snprintf(path, sizeof(path), "%s/%s.crt", tls_dir, client);
 		snprintf(key, sizeof(key), "%s/%s.key", tls_dir, client);
@@ -1101,6 +1145,12 @@ static void test_tls_anonymous(void **state)
 	fx *f = *state;
 	cli *c = tls_cli(f->port, NULL);
 	assert_non_null(c);
+	/* ALPN: HTTP/2 is offered first, HTTP/1.1 chosen */
+	const unsigned char *proto = NULL;
+	unsigned proto_len = 0;
+	SSL_get0_alpn_selected(c->ssl, &proto, &proto_len);
+	assert_int_equal(proto_len, 8);
+	assert_memory_equal(proto, "http/1.1", 8);
 	get_ok(c, "/whoami", "anonymous tls=1");
 	get_ok(c, "/hello", "hello");
 	/* a body larger than one TLS record */
@@ -1116,6 +1166,19 @@ static void test_tls_anonymous(void **state)
 	assert_int_equal(r.body_len, n + strlen("POST /echo q= len=100000\n"));
 	resp_free(&r);
 	free(body);
+	/* Connection: close ends with close_notify: a clean TLS end of stream */
+	cli_sends(c, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	assert_true(cli_eof(c));
+	cli_free(c);
+	/* the client ending with close_notify */
+	c = tls_cli(f->port, NULL);
+	assert_non_null(c);
+	get_ok(c, "/hello", "hello");
+	SSL_shutdown(c->ssl);
+	assert_true(cli_eof(c));
 	cli_free(c);
 }
 
@@ -1159,6 +1222,29 @@ static void test_tls_untrusted_client_cert(void **state)
 	cli_free(c);
 }
 
+static void test_tls_bad_files(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	char crt[256], key[256], ca[256];
+	snprintf(crt, sizeof(crt), "%s/server.crt", tls_dir);
+	snprintf(key, sizeof(key), "%s/client.key", tls_dir);
+	snprintf(ca, sizeof(ca), "%s/nonexistent-ca.crt", tls_dir);
+	http_server *s = NULL;
+	ck_err *err = NULL;
+	http_server_opts mismatch = {.tls_cert_file = crt, .tls_key_file = key};
+	assert_true(http_server_new(&loop, &mismatch, handler, NULL, &s, &err) < 0);
+	assert_non_null(strstr(err->msg, "client.key"));
+	err = ck_err_free(err);
+	snprintf(key, sizeof(key), "%s/server.key", tls_dir);
+	http_server_opts noca = {.tls_cert_file = crt, .tls_key_file = key, .client_ca_file = ca};
+	assert_true(http_server_new(&loop, &noca, handler, NULL, &s, &err) < 0);
+	assert_non_null(strstr(err->msg, "nonexistent-ca.crt"));
+	err = ck_err_free(err);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -1174,6 +1260,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_truncated_then_close, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_echo, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade_async, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_stream_backpressure, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_on_close_after_gone, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_http10_stream, setup_plain, teardown),
@@ -1187,6 +1274,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_anonymous),
 	    cmocka_unit_test(test_tls_client_cert),
 	    cmocka_unit_test(test_tls_untrusted_client_cert),
+	    cmocka_unit_test(test_tls_bad_files),
 	};
 	int failed = cmocka_run_group_tests_name("http_server", plain, NULL, NULL);
 	failed += cmocka_run_group_tests_name("http_server_tls", tls, setup_tls_files,

@@ -39,6 +39,12 @@ static const char *const vectors[] = {
     "priorityclass",
     "ingress",
     "token",
+    "autoscale",
+    "job-from-cronjob",
+    "certificate-approve",
+    "drain-delete",
+    "auth-can-i",
+    "auth-whoami",
 };
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -446,6 +452,22 @@ static void test_round_trips(void **state)
 	    "[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\"]}}],"
 	    "\"ports\":[{\"protocol\":\"TCP\",\"port\":\"http\",\"endPort\":0}]}],"
 	    "\"policyTypes\":[\"Ingress\"]}}");
+	round_trip("{\"kind\":\"SubjectAccessReview\",\"apiVersion\":\"authorization.k8s.io/v1\","
+	           "\"metadata\":{\"creationTimestamp\":null},\"spec\":{\"resourceAttributes\":"
+	           "{\"verb\":\"list\",\"resource\":\"pods\",\"labelSelector\":{\"requirements\":"
+	           "[{\"key\":\"a\",\"operator\":\"In\",\"values\":[\"b\"]}]}},\"user\":\"u\","
+	           "\"groups\":[\"g\"],\"extra\":{\"scopes\":[\"x\",\"y\"],\"none\":[]}},"
+	           "\"status\":{\"allowed\":false,\"reason\":\"r\"}}");
+	round_trip("{\"kind\":\"CertificateSigningRequest\",\"apiVersion\":"
+	           "\"certificates.k8s.io/v1\",\"metadata\":{\"name\":\"c\"},\"spec\":{\"request\":"
+	           "\"LS0tLS1CRUdJTg==\",\"signerName\":\"kubernetes.io/kubelet-serving\","
+	           "\"expirationSeconds\":3600,\"usages\":[\"server auth\"],\"username\":"
+	           "\"system:node:n\",\"extra\":{\"k\":[\"v\"]}},\"status\":{\"certificate\":"
+	           "\"AAE=\"}}");
+	round_trip("{\"kind\":\"TokenReview\",\"apiVersion\":\"authentication.k8s.io/v1\","
+	           "\"metadata\":{},\"spec\":{\"token\":\"t\",\"audiences\":[\"a\"]},\"status\":"
+	           "{\"authenticated\":true,\"user\":{\"username\":\"system:serviceaccount:d:s\","
+	           "\"extra\":{\"authentication.kubernetes.io/pod-name\":[\"p\"]}}}}");
 	round_trip(
 	    "{\"kind\":\"StatefulSet\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"name\":\"s\"},"
 	    "\"spec\":{\"replicas\":3,\"serviceName\":\"s\",\"template\":{\"spec\":{"

@@ -65,4 +65,11 @@ run priorityclass create priorityclass pc --value=1000 --description=d --preempt
 run ingress create ingress ing --rule="a.com/p*=svc:80,tls=sec" --class=nginx
 run token create token default --duration=10m --audience=a
 run pod run p --image=nginx --port=80 --env=A=B --labels=x=y
+# Commands that read an object first (capture_server.py answers from its fixtures).
+run autoscale autoscale deployment dpy --min=1 --max=3 --cpu-percent=50
+run job-from-cronjob create job j2 --from=cronjob/cj
+run certificate-approve certificate approve csr1
+run drain-delete drain node1 --ignore-daemonsets --timeout=3s
+run auth-can-i auth can-i get pods
+run auth-whoami auth whoami
 for f in "$work"/*.kubectl-*; do cp "$f" "$here/"; done

@@ -1,0 +1,186 @@
+/* kubelet: the node agent. Shared declarations of the kubelet's files:
+ *   main.c         flags and wiring
+ *   node_status.c  registers the Node and keeps its status current
+ *   node_lease.c   the node's Lease in kube-node-lease, renewed every 10 s
+ *   pod_worker.c   pod informer + work queue; runs each pod's sync on a worker thread
+ *                  and writes its results (status, events, final delete) on the loop
+ *   pod_sync.c     one pod's reconcile against the runtime (CRI, blocking, worker thread)
+ *   pod_status.c   the PodStatus computed from the spec and the runtime state (pure)
+ *   pleg.c         relists the runtime every second and enqueues pods whose state moved
+ *   events.c       core/v1 Events
+ *
+ * Threads: everything runs on the one libuv loop except pod_sync_run(), which runs on a
+ * libuv worker thread with the blocking CRI client and touches only what it was handed
+ * (a copy of the pod, its pod_state, the immutable config). Results go back to the loop
+ * in the work item's completion callback. */
+#ifndef CK_KUBELET_H
+#define CK_KUBELET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "api/client.h"
+#include "api/informer.h"
+#include "api/workqueue.h"
+#include "net/cri.h"
+
+/* Labels the kubelet puts on sandboxes and containers (upstream's names). */
+#define KL_LABEL_POD_NAME       "io.kubernetes.pod.name"
+#define KL_LABEL_POD_NAMESPACE  "io.kubernetes.pod.namespace"
+#define KL_LABEL_POD_UID        "io.kubernetes.pod.uid"
+#define KL_LABEL_CONTAINER_NAME "io.kubernetes.container.name"
+
+typedef struct kl_config {
+	char *node_name;
+	char *node_ip;          /* InternalIP; NULL: first non-loopback IPv4 */
+	char *runtime_endpoint; /* "unix:///run/containerd/containerd.sock" */
+	char *root_dir;         /* /var/lib/kubelet */
+	char *pod_log_dir;      /* /var/log/pods */
+	char *cgroup_root;      /* "/" */
+	char *pod_infra_image;
+	int max_pods;
+	char **node_labels;     /* "k=v" entries */
+	char **register_taints; /* "key=value:Effect" entries */
+	int64_t node_status_update_ms;
+	int64_t relist_ms;
+} kl_config;
+
+typedef struct kubelet {
+	kl_config cfg;
+	uv_loop_t *loop;
+	kc_client *kc;
+	ckgrpc_loop *grpc;
+	cri_client *cri;       /* async, on the loop */
+	cri_client *cri_sync;  /* blocking, for worker threads */
+	char *runtime_version; /* "containerd://1.6.20", from CRI Version */
+	char *node_uid;        /* once registered */
+	struct node_status *ns;
+	struct node_lease *lease;
+	struct pod_worker *pw;
+	struct pleg *pleg;
+} kubelet;
+
+/* ---- node_status.c ---- */
+/* Registers the node (create, or adopt the existing one) and updates its status every
+ * cfg.node_status_update_ms. Retries with backoff on failure. on_registered (may be NULL)
+ * runs once the node exists. */
+int node_status_start(kubelet *k, void (*on_registered)(kubelet *k));
+void node_status_stop(kubelet *k);
+/* The node object as registered (built from flags and the machine): exposed for tests. */
+cJSON *node_status_build_node(const kubelet *k);
+/* The status part: capacity, allocatable, conditions, addresses, nodeInfo. */
+cJSON *node_status_build_status(const kubelet *k);
+/* The node IP in use (flag or detected). */
+const char *node_status_ip(const kubelet *k);
+
+/* ---- node_lease.c ---- */
+int node_lease_start(kubelet *k);
+void node_lease_stop(kubelet *k);
+
+/* ---- events.c ---- */
+/* Posts a core/v1 Event about pod (involvedObject; fieldPath "spec.containers{c}" when
+ * container is non-NULL). type "Normal" or "Warning". Fire and forget. */
+void kl_event(kubelet *k, const cJSON *pod, const char *container, const char *type,
+              const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The Event object (for tests). */
+cJSON *kl_event_build(const char *node, const cJSON *pod, const char *container, const char *type,
+                      const char *reason, const char *message, const struct timespec *now);
+
+/* ---- pod_worker.c ---- */
+int pod_worker_start(kubelet *k);
+void pod_worker_stop(kubelet *k);
+/* Enqueues "ns/name" for a sync (pleg, timers). */
+void pod_worker_enqueue(kubelet *k, const char *key);
+/* True once the pod informer delivered its first list. */
+bool pod_worker_synced(kubelet *k);
+/* The cached pod with key "ns/name", or NULL (borrowed). */
+const cJSON *pod_worker_get(kubelet *k, const char *key);
+
+/* ---- pleg.c ---- */
+int pleg_start(kubelet *k);
+void pleg_stop(kubelet *k);
+
+/* ---- pod_sync.c (worker thread) ---- */
+
+/* Image pull back-off of one image of one pod. */
+typedef struct kl_pull_backoff {
+	char *image;
+	int failures;
+	int64_t next_ms; /* CLOCK_REALTIME ms before which no pull is tried */
+	char *message;   /* last failure */
+	struct kl_pull_backoff *next;
+} kl_pull_backoff;
+
+/* What the kubelet remembers about a pod between syncs (all rebuildable: losing it
+ * resets back-offs only). Owned by pod_worker; handed to one sync at a time. */
+typedef struct pod_state {
+	char *key;
+	kl_pull_backoff *pulls;
+	char *last_status; /* the status last written (JSON), to skip rewriting it */
+	bool busy;
+	struct pod_state *next;
+} pod_state;
+
+/* An event the sync wants posted. */
+typedef struct kl_sync_event {
+	char *container; /* NULL: the pod */
+	char *type, *reason, *message;
+	struct kl_sync_event *next;
+} kl_sync_event;
+
+/* Waiting reason a sync decided for a container (image pull errors, back-off). */
+typedef struct kl_waiting {
+	char *container;
+	char *reason, *message;
+	struct kl_waiting *next;
+} kl_waiting;
+
+/* The runtime's view of one pod: its sandboxes and containers (with status detail). */
+typedef struct kl_runtime_pod {
+	cri_sandbox *sandboxes;
+	size_t n_sandboxes;
+	cri_container *containers;
+	size_t n_containers;
+} kl_runtime_pod;
+void kl_runtime_pod_clear(kl_runtime_pod *rp);
+
+typedef struct pod_sync_in {
+	const kl_config *cfg;
+	cri_client *cri; /* blocking */
+	const char *node_ip;
+	char *key;  /* "ns/name" */
+	cJSON *pod; /* copy; NULL when the pod is gone from the API */
+	pod_state *st;
+} pod_sync_in;
+
+typedef struct pod_sync_out {
+	int requeue_ms;  /* > 0: sync again after this long */
+	bool failed;     /* a step failed: retry with the queue's backoff */
+	bool delete_pod; /* terminated: DELETE with grace 0 and uid precondition */
+	cJSON *status;   /* the status to write when it differs; NULL: none */
+	kl_sync_event *events;
+	char *error; /* for the log */
+} pod_sync_out;
+
+/* Reconciles one pod with the runtime (blocking CRI calls) and computes its status. */
+void pod_sync_run(const pod_sync_in *in, pod_sync_out *out);
+void pod_sync_out_clear(pod_sync_out *out);
+
+/* ---- pod_status.c ---- */
+/* The PodStatus of pod from the runtime's view (rp), waiting reasons decided by the sync
+ * (w), the node's IP, and now (for transition times of changed conditions). New object. */
+cJSON *pod_status_compute(const cJSON *pod, const kl_runtime_pod *rp, const kl_waiting *w,
+                          const char *host_ip, const struct timespec *now);
+/* The phase pod_status_compute would give (for decisions in the sync). */
+const char *pod_status_phase(const cJSON *pod, const kl_runtime_pod *rp, const kl_waiting *w);
+/* The current container instance of name (highest attempt, then newest), or NULL; with
+ * prev (may be NULL) the one before it. */
+const cri_container *pod_status_current(const kl_runtime_pod *rp, const char *uid, const char *name,
+                                        const cri_container **prev);
+/* Nanoseconds since the epoch to RFC 3339 (seconds). malloc'd. */
+char *kl_time_ns(int64_t ns);
+
+#endif

@@ -1,0 +1,878 @@
+/* pod_sync: one pod's reconcile against the container runtime, on a worker thread with
+ * the blocking CRI client. It reads the runtime's current view of the pod (sandboxes and
+ * containers found by the pod's namespace/name labels), so it keeps no state it cannot
+ * rebuild: a restarted kubelet adopts what it finds instead of creating duplicates.
+ *
+ * Steps: remove sandboxes of other pods with the same name (orphans, or an older pod
+ * with another uid); terminate a pod being deleted (StopContainer with its grace period,
+ * then StopPodSandbox and RemovePodSandbox) and ask for the final DELETE; otherwise
+ * ensure a ready sandbox, then for each container: keep it running, or (re)start it
+ * according to restartPolicy with upstream's back-off (immediate first restart, then 10 s
+ * doubling to 5 min: CrashLoopBackOff), pulling its image per imagePullPolicy (with
+ * ErrImagePull / ImagePullBackOff and its own back-off); finally read the runtime again
+ * and compute the status. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "kubelet.h"
+
+#define BACKOFF_BASE_MS 10000
+#define BACKOFF_MAX_MS  300000
+
+/* ---- blocking CRI helpers (the client calls back before returning) ---- */
+
+typedef struct res {
+	int rc;
+	char *msg;
+	char *id;
+	cri_sandbox *sb;
+	cri_container *ct;
+	cri_sandbox *sbs;
+	cri_container *cts;
+	size_t n;
+	cri_image *img;
+} res;
+
+static void res_clear(res *r)
+{
+	free(r->msg);
+	free(r->id);
+	cri_sandbox_free(r->sb);
+	cri_container_free(r->ct);
+	cri_sandboxes_free(r->sbs, r->n);
+	cri_containers_free(r->cts, r->n);
+	cri_image_free(r->img);
+	memset(r, 0, sizeof(*r));
+}
+
+static void r_err(res *r, int rc, const ck_err *err)
+{
+	r->rc = rc;
+	if (err)
+		r->msg = ck_strdup(err->msg);
+	else if (rc < 0)
+		r->msg = ck_strdup(ck_strerror(rc));
+}
+
+static void cb_done(int rc, const ck_err *err, void *data)
+{
+	r_err(data, rc, err);
+}
+
+static void cb_id(int rc, const char *id, const ck_err *err, void *data)
+{
+	res *r = data;
+	r_err(r, rc, err);
+	r->id = id ? ck_strdup(id) : NULL;
+}
+
+static void cb_sandbox(int rc, cri_sandbox *s, const ck_err *err, void *data)
+{
+	res *r = data;
+	r_err(r, rc, err);
+	r->sb = s;
+}
+
+static void cb_container(int rc, cri_container *c, const ck_err *err, void *data)
+{
+	res *r = data;
+	r_err(r, rc, err);
+	r->ct = c;
+}
+
+static void cb_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, void *data)
+{
+	res *r = data;
+	r_err(r, rc, err);
+	r->sbs = v;
+	r->n = n;
+}
+
+static void cb_containers(int rc, cri_container *v, size_t n, const ck_err *err, void *data)
+{
+	res *r = data;
+	r_err(r, rc, err);
+	r->cts = v;
+	r->n = n;
+}
+
+static void cb_image(int rc, cri_image *img, const ck_err *err, void *data)
+{
+	res *r = data;
+	r_err(r, rc, err);
+	r->img = img;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- outputs ---- */
+
+static void add_event(pod_sync_out *out, const char *container, const char *type,
+                      const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void add_event(pod_sync_out *out, const char *container, const char *type,
+                      const char *reason, const char *fmt, ...)
+{
+	kl_sync_event *e = ck_calloc(1, sizeof(*e));
+	e->container = container ? ck_strdup(container) : NULL;
+	e->type = ck_strdup(type);
+	e->reason = ck_strdup(reason);
+	va_list ap;
+	va_start(ap, fmt);
+	e->message = ck_vasprintf(fmt, ap);
+	va_end(ap);
+	/* Keep the order in which things happened. */
+	kl_sync_event **p = &out->events;
+	while (*p)
+		p = &(*p)->next;
+	*p = e;
+}
+
+static void add_waiting(kl_waiting **w, const char *container, const char *reason,
+                        const char *message)
+{
+	kl_waiting *n = ck_calloc(1, sizeof(*n));
+	n->container = ck_strdup(container);
+	n->reason = ck_strdup(reason);
+	n->message = message ? ck_strdup(message) : NULL;
+	n->next = *w;
+	*w = n;
+}
+
+static void waiting_free(kl_waiting *w)
+{
+	while (w) {
+		kl_waiting *n = w->next;
+		free(w->container);
+		free(w->reason);
+		free(w->message);
+		free(w);
+		w = n;
+	}
+}
+
+static void requeue_min(pod_sync_out *out, int64_t ms)
+{
+	if (ms < 1)
+		ms = 1;
+	if (ms > 0x7ffffff)
+		ms = 0x7ffffff;
+	if (out->requeue_ms == 0 || ms < out->requeue_ms)
+		out->requeue_ms = (int)ms;
+}
+
+static void set_error(pod_sync_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_error(pod_sync_out *out, const char *fmt, ...)
+{
+	out->failed = true;
+	if (out->error)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	out->error = ck_vasprintf(fmt, ap);
+	va_end(ap);
+}
+
+void pod_sync_out_clear(pod_sync_out *out)
+{
+	cJSON_Delete(out->status);
+	while (out->events) {
+		kl_sync_event *n = out->events->next;
+		free(out->events->container);
+		free(out->events->type);
+		free(out->events->reason);
+		free(out->events->message);
+		free(out->events);
+		out->events = n;
+	}
+	free(out->error);
+	memset(out, 0, sizeof(*out));
+}
+
+/* ---- the runtime's view ---- */
+
+/* Sandboxes (with status detail: IPs) and containers (with exit codes and times) that
+ * carry the pod's namespace/name labels. Returns 0 or a negative code. */
+static int query_runtime(cri_client *cri, const char *ns, const char *name, kl_runtime_pod *rp,
+                         char **msg)
+{
+	const char *sel[] = {KL_LABEL_POD_NAMESPACE, ns, KL_LABEL_POD_NAME, name, NULL};
+	res r = {0};
+	cri_list_sandboxes(cri, sel, false, cb_sandboxes, &r);
+	if (r.rc < 0) {
+		*msg = CK_TAKE_PTR(r.msg);
+		res_clear(&r);
+		return -EIO;
+	}
+	rp->sandboxes = CK_TAKE_PTR(r.sbs);
+	rp->n_sandboxes = r.n;
+	r.n = 0;
+	res_clear(&r);
+	for (size_t i = 0; i < rp->n_sandboxes; i++) {
+		cri_sandbox_status(cri, rp->sandboxes[i].id, cb_sandbox, &r);
+		if (r.rc == 0) {
+			cri_sandbox_clear(&rp->sandboxes[i]);
+			rp->sandboxes[i] = *r.sb;
+			free(r.sb);
+			r.sb = NULL;
+		}
+		res_clear(&r);
+	}
+	cri_list_containers(cri, NULL, sel, cb_containers, &r);
+	if (r.rc < 0) {
+		*msg = CK_TAKE_PTR(r.msg);
+		res_clear(&r);
+		return -EIO;
+	}
+	rp->containers = CK_TAKE_PTR(r.cts);
+	rp->n_containers = r.n;
+	r.n = 0;
+	res_clear(&r);
+	for (size_t i = 0; i < rp->n_containers; i++) {
+		cri_container_status(cri, rp->containers[i].id, cb_container, &r);
+		if (r.rc == 0) {
+			/* Keep the list's sandbox id: the status does not carry it. */
+			char *sid = CK_TAKE_PTR(rp->containers[i].sandbox_id);
+			cri_container_clear(&rp->containers[i]);
+			rp->containers[i] = *r.ct;
+			rp->containers[i].sandbox_id = sid;
+			free(r.ct);
+			r.ct = NULL;
+		}
+		res_clear(&r);
+	}
+	return 0;
+}
+
+static const char *label(char *const *labels, const char *key)
+{
+	const char *v = cri_kv_get(labels, key);
+	return v ? v : "";
+}
+
+/* Stops the running containers of sandboxes matching (uid == NULL: every sandbox whose
+ * uid differs from keep_uid), then stops and removes those sandboxes. */
+static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char *keep_uid,
+                           int64_t grace_s, pod_sync_out *out, const cJSON *pod, bool events)
+{
+	for (size_t i = 0; i < rp->n_containers; i++) {
+		const cri_container *c = &rp->containers[i];
+		const char *cuid = label(c->labels, KL_LABEL_POD_UID);
+		if (keep_uid && !strcmp(cuid, keep_uid))
+			continue;
+		if (c->state != CRI_CONTAINER_RUNNING && c->state != CRI_CONTAINER_CREATED)
+			continue;
+		if (events && pod)
+			add_event(out, c->name, "Normal", "Killing", "Stopping container %s",
+			          c->name);
+		res r = {0};
+		cri_stop_container(cri, c->id, grace_s, cb_done, &r);
+		if (r.rc < 0 && r.rc != -ENOENT)
+			set_error(out, "StopContainer %s: %s", c->id, r.msg);
+		res_clear(&r);
+	}
+	for (size_t i = 0; i < rp->n_sandboxes; i++) {
+		const cri_sandbox *s = &rp->sandboxes[i];
+		if (keep_uid && s->uid && !strcmp(s->uid, keep_uid))
+			continue;
+		res r = {0};
+		cri_stop_sandbox(cri, s->id, cb_done, &r);
+		if (r.rc < 0 && r.rc != -ENOENT)
+			set_error(out, "StopPodSandbox %s: %s", s->id, r.msg);
+		res_clear(&r);
+		cri_remove_sandbox(cri, s->id, cb_done, &r);
+		if (r.rc < 0 && r.rc != -ENOENT)
+			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
+		res_clear(&r);
+	}
+}
+
+/* ---- configs from the pod ---- */
+
+typedef struct sandbox_cfg {
+	cri_sandbox_config c;
+	char *log_dir, *cgroup, *hostname;
+	char **labels, **annotations;
+	cri_port_mapping *ports;
+} sandbox_cfg;
+
+static void sandbox_cfg_clear(sandbox_cfg *s)
+{
+	free(s->log_dir);
+	free(s->cgroup);
+	free(s->hostname);
+	ck_strv_free(s->labels);
+	ck_strv_free(s->annotations);
+	free(s->ports);
+}
+
+static void kv_from_object(char ***v, const cJSON *obj)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, obj)
+	{
+		if (!cJSON_IsString(e) || !e->string)
+			continue;
+		ck_strv_add(v, e->string);
+		ck_strv_add(v, e->valuestring);
+	}
+}
+
+static void sandbox_cfg_build(const kl_config *cfg, const cJSON *pod, uint32_t attempt,
+                              sandbox_cfg *s)
+{
+	memset(s, 0, sizeof(*s));
+	const char *ns = ck_json_get_str(pod, "metadata.namespace", "default");
+	const char *name = ck_json_get_str(pod, "metadata.name", "");
+	const char *uid = ck_json_get_str(pod, "metadata.uid", "");
+	s->log_dir = ck_asprintf("%s/%s_%s_%s", cfg->pod_log_dir, ns, name, uid);
+	const char *root =
+	    cfg->cgroup_root && strcmp(cfg->cgroup_root, "/") ? cfg->cgroup_root : "";
+	s->cgroup = ck_asprintf("%s/kubepods/pod%s", root, uid);
+	s->hostname = ck_strdup(ck_json_get_str(pod, "spec.hostname", name));
+	if (strlen(s->hostname) > 63)
+		s->hostname[63] = 0;
+	kv_from_object(&s->labels, ck_json_get(pod, "metadata.labels"));
+	ck_strv_add(&s->labels, KL_LABEL_POD_NAME);
+	ck_strv_add(&s->labels, name);
+	ck_strv_add(&s->labels, KL_LABEL_POD_NAMESPACE);
+	ck_strv_add(&s->labels, ns);
+	ck_strv_add(&s->labels, KL_LABEL_POD_UID);
+	ck_strv_add(&s->labels, uid);
+	kv_from_object(&s->annotations, ck_json_get(pod, "metadata.annotations"));
+	size_t np = 0;
+	const cJSON *c, *p;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	{
+		cJSON_ArrayForEach(p, ck_json_get(c, "ports"))
+		{
+			int64_t hp = ck_json_get_int(p, "hostPort", 0);
+			if (hp <= 0)
+				continue;
+			s->ports = ck_realloc(s->ports, (np + 1) * sizeof(*s->ports));
+			const char *proto = ck_json_get_str(p, "protocol", "TCP");
+			s->ports[np] = (cri_port_mapping){
+			    .protocol = !strcmp(proto, "UDP")    ? 1
+			                : !strcmp(proto, "SCTP") ? 2
+			                                         : 0,
+			    .container_port = (int32_t)ck_json_get_int(p, "containerPort", 0),
+			    .host_port = (int32_t)hp,
+			    .host_ip = ck_json_get_str(p, "hostIP", NULL),
+			};
+			np++;
+		}
+	}
+	s->c = (cri_sandbox_config){
+	    .name = name,
+	    .uid = uid,
+	    .namespace = ns,
+	    .attempt = attempt,
+	    .hostname = s->hostname,
+	    .log_directory = s->log_dir,
+	    .cgroup_parent = s->cgroup,
+	    .host_network = ck_json_get_bool(pod, "spec.hostNetwork", false),
+	    .labels = (const char *const *)s->labels,
+	    .annotations = (const char *const *)s->annotations,
+	    .ports = s->ports,
+	    .n_ports = np,
+	};
+}
+
+static char **strv_from_array(const cJSON *arr)
+{
+	char **v = NULL;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (cJSON_IsString(e))
+			ck_strv_add(&v, e->valuestring);
+	}
+	return v;
+}
+
+/* The value of an env var's fieldRef, for the fields the kubelet knows. */
+static const char *field_ref(const cJSON *pod, const char *path, const char *node_ip,
+                             const char *pod_ip)
+{
+	if (!strcmp(path, "metadata.name") || !strcmp(path, "metadata.namespace") ||
+	    !strcmp(path, "metadata.uid") || !strcmp(path, "spec.nodeName") ||
+	    !strcmp(path, "spec.serviceAccountName"))
+		return ck_json_get_str(pod, path, "");
+	if (!strcmp(path, "status.hostIP"))
+		return node_ip ? node_ip : "";
+	if (!strcmp(path, "status.podIP"))
+		return pod_ip ? pod_ip : "";
+	return "";
+}
+
+static const char *pull_policy(const cJSON *c)
+{
+	const char *p = ck_json_get_str(c, "imagePullPolicy", NULL);
+	if (p && *p)
+		return p;
+	/* Upstream's default: Always for :latest or no tag, IfNotPresent otherwise. */
+	const char *image = ck_json_get_str(c, "image", "");
+	const char *slash = strrchr(image, '/');
+	const char *last = slash ? slash + 1 : image;
+	if (strchr(last, '@'))
+		return "IfNotPresent";
+	const char *colon = strrchr(last, ':');
+	if (!colon || !strcmp(colon, ":latest"))
+		return "Always";
+	return "IfNotPresent";
+}
+
+static kl_pull_backoff *pull_backoff(pod_state *st, const char *image, bool create)
+{
+	for (kl_pull_backoff *b = st->pulls; b; b = b->next)
+		if (!strcmp(b->image, image))
+			return b;
+	if (!create)
+		return NULL;
+	kl_pull_backoff *b = ck_calloc(1, sizeof(*b));
+	b->image = ck_strdup(image);
+	b->next = st->pulls;
+	st->pulls = b;
+	return b;
+}
+
+static void pull_backoff_forget(pod_state *st, const char *image)
+{
+	for (kl_pull_backoff **p = &st->pulls; *p; p = &(*p)->next) {
+		if (!strcmp((*p)->image, image)) {
+			kl_pull_backoff *b = *p;
+			*p = b->next;
+			free(b->image);
+			free(b->message);
+			free(b);
+			return;
+		}
+	}
+}
+
+static int64_t backoff_ms(int n)
+{
+	int64_t d = BACKOFF_BASE_MS;
+	for (int i = 1; i < n && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+}
+
+/* Makes the container's image present per its pull policy. Returns true when it is;
+ * otherwise sets the container's waiting reason (and a requeue). */
+static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cfg *sb,
+                         pod_sync_out *out, kl_waiting **w)
+{
+	const char *name = ck_json_get_str(c, "name", "");
+	const char *image = ck_json_get_str(c, "image", "");
+	const char *policy = pull_policy(c);
+	res r = {0};
+	if (strcmp(policy, "Always")) {
+		cri_image_status(in->cri, image, cb_image, &r);
+		bool present = r.rc == 0 && r.img;
+		res_clear(&r);
+		if (present) {
+			add_event(out, name, "Normal", "Pulled",
+			          "Container image \"%s\" already present on machine", image);
+			return true;
+		}
+		if (!strcmp(policy, "Never")) {
+			_cleanup_free_ char *m = ck_asprintf(
+			    "Container image \"%s\" is not present with pull policy of Never",
+			    image);
+			add_waiting(w, name, "ErrImageNeverPull", m);
+			add_event(out, name, "Warning", "ErrImageNeverPull", "%s", m);
+			requeue_min(out, BACKOFF_MAX_MS);
+			return false;
+		}
+	}
+	int64_t now = now_ms();
+	kl_pull_backoff *b = pull_backoff(in->st, image, false);
+	if (b && now < b->next_ms) {
+		_cleanup_free_ char *m = ck_asprintf("Back-off pulling image \"%s\"", image);
+		add_waiting(w, name, "ImagePullBackOff", m);
+		add_event(out, name, "Normal", "BackOff", "%s", m);
+		requeue_min(out, b->next_ms - now);
+		return false;
+	}
+	add_event(out, name, "Normal", "Pulling", "Pulling image \"%s\"", image);
+	cri_pull_image(in->cri, image, &sb->c, cb_id, &r);
+	int64_t took = now_ms() - now;
+	if (r.rc == 0) {
+		add_event(out, name, "Normal", "Pulled",
+		          "Successfully pulled image \"%s\" in %lldms", image, (long long)took);
+		pull_backoff_forget(in->st, image);
+		res_clear(&r);
+		return true;
+	}
+	b = pull_backoff(in->st, image, true);
+	b->failures++;
+	b->next_ms = now_ms() + backoff_ms(b->failures);
+	free(b->message);
+	b->message = ck_strdup(r.msg ? r.msg : "pull failed");
+	add_event(out, name, "Warning", "Failed", "Failed to pull image \"%s\": %s", image,
+	          b->message);
+	add_event(out, name, "Warning", "Failed", "Error: ErrImagePull");
+	add_waiting(w, name, "ErrImagePull", b->message);
+	requeue_min(out, b->next_ms - now_ms());
+	res_clear(&r);
+	return false;
+}
+
+/* Creates and starts attempt `attempt` of container c in sandbox sid. */
+static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
+                            const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
+                            pod_sync_out *out, kl_waiting **w)
+{
+	const cJSON *pod = in->pod;
+	const char *name = ck_json_get_str(c, "name", "");
+	_cleanup_strv_ char **command = strv_from_array(ck_json_get(c, "command"));
+	_cleanup_strv_ char **args = strv_from_array(ck_json_get(c, "args"));
+	_cleanup_strv_ char **envs = NULL;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ck_json_get(c, "env"))
+	{
+		const char *k = ck_json_get_str(e, "name", NULL);
+		if (!k)
+			continue;
+		const char *v = ck_json_get_str(e, "value", NULL);
+		const char *fp = ck_json_get_str(e, "valueFrom.fieldRef.fieldPath", NULL);
+		if (!v && fp)
+			v = field_ref(pod, fp, in->node_ip, pod_ip);
+		ck_strv_add(&envs, k);
+		ck_strv_add(&envs, v ? v : "");
+	}
+	_cleanup_strv_ char **labels = NULL;
+	ck_strv_add(&labels, KL_LABEL_POD_NAME);
+	ck_strv_add(&labels, sb->c.name);
+	ck_strv_add(&labels, KL_LABEL_POD_NAMESPACE);
+	ck_strv_add(&labels, sb->c.namespace);
+	ck_strv_add(&labels, KL_LABEL_POD_UID);
+	ck_strv_add(&labels, sb->c.uid);
+	ck_strv_add(&labels, KL_LABEL_CONTAINER_NAME);
+	ck_strv_add(&labels, name);
+	_cleanup_strv_ char **annotations = NULL;
+	ck_strv_add(&annotations, "io.kubernetes.container.restartCount");
+	ck_strv_push(&annotations, ck_asprintf("%u", attempt));
+	ck_strv_add(&annotations, "io.kubernetes.container.terminationMessagePath");
+	ck_strv_add(&annotations,
+	            ck_json_get_str(c, "terminationMessagePath", "/dev/termination-log"));
+	ck_strv_add(&annotations, "io.kubernetes.pod.terminationGracePeriod");
+	ck_strv_push(&annotations,
+	             ck_asprintf("%lld", (long long)ck_json_get_int(
+	                                     pod, "spec.terminationGracePeriodSeconds", 30)));
+	_cleanup_free_ char *log_path = ck_asprintf("%s/%u.log", name, attempt);
+	cri_container_config cc = {
+	    .name = name,
+	    .attempt = attempt,
+	    .image = ck_json_get_str(c, "image", ""),
+	    .command = (const char *const *)command,
+	    .args = (const char *const *)args,
+	    .working_dir = ck_json_get_str(c, "workingDir", NULL),
+	    .envs = (const char *const *)envs,
+	    .labels = (const char *const *)labels,
+	    .annotations = (const char *const *)annotations,
+	    .log_path = log_path,
+	    .tty = ck_json_get_bool(c, "tty", false),
+	    .stdin_open = ck_json_get_bool(c, "stdin", false),
+	    .host_network = sb->c.host_network,
+	    .run_as_user =
+	        ck_json_get_int(c, "securityContext.runAsUser",
+	                        ck_json_get_int(pod, "spec.securityContext.runAsUser", -1)),
+	    .privileged = ck_json_get_bool(c, "securityContext.privileged", false),
+	};
+	res r = {0};
+	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
+	if (r.rc < 0) {
+		add_event(out, name, "Warning", "Failed", "Error: %s", r.msg);
+		add_waiting(w, name, "CreateContainerError", r.msg);
+		set_error(out, "CreateContainer %s: %s", name, r.msg);
+		res_clear(&r);
+		return;
+	}
+	_cleanup_free_ char *cid = CK_TAKE_PTR(r.id);
+	res_clear(&r);
+	add_event(out, name, "Normal", "Created", "Created container %s", name);
+	cri_start_container(in->cri, cid, cb_done, &r);
+	if (r.rc < 0) {
+		add_event(out, name, "Warning", "Failed", "Error: %s", r.msg);
+		add_waiting(w, name, "RunContainerError", r.msg);
+		set_error(out, "StartContainer %s: %s", name, r.msg);
+		res_clear(&r);
+		return;
+	}
+	res_clear(&r);
+	add_event(out, name, "Normal", "Started", "Started container %s", name);
+}
+
+/* Whether an exited container should run again under the pod's restartPolicy. */
+static bool should_restart(const char *policy, const cri_container *c)
+{
+	if (!strcmp(policy, "Never"))
+		return false;
+	if (!strcmp(policy, "OnFailure"))
+		return c->exit_code != 0;
+	return true;
+}
+
+/* True when every container has run and none will run again. */
+static bool pod_done(const cJSON *pod, const kl_runtime_pod *rp, const char *uid)
+{
+	const char *policy = ck_json_get_str(pod, "spec.restartPolicy", "Always");
+	const char *phase = ck_json_get_str(pod, "status.phase", "");
+	if (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))
+		return true;
+	if (!strcmp(policy, "Always"))
+		return false;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	{
+		const cri_container *cur =
+		    pod_status_current(rp, uid, ck_json_get_str(c, "name", ""), NULL);
+		if (!cur || cur->state != CRI_CONTAINER_EXITED || should_restart(policy, cur))
+			return false;
+	}
+	return true;
+}
+
+static const cri_sandbox *ready_sandbox(const kl_runtime_pod *rp, const char *uid)
+{
+	const cri_sandbox *best = NULL;
+	for (size_t i = 0; i < rp->n_sandboxes; i++) {
+		const cri_sandbox *s = &rp->sandboxes[i];
+		if (s->state != CRI_SANDBOX_READY || !s->uid || strcmp(s->uid, uid))
+			continue;
+		if (!best || s->attempt > best->attempt)
+			best = s;
+	}
+	return best;
+}
+
+/* Removes exited instances older than the two newest of each container name (the
+ * newest gives the state, the one before the lastState) and those of dead sandboxes. */
+static void gc_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const char *uid)
+{
+	for (size_t i = 0; i < rp->n_containers; i++) {
+		const cri_container *c = &rp->containers[i];
+		if (c->state != CRI_CONTAINER_EXITED ||
+		    strcmp(label(c->labels, KL_LABEL_POD_UID), uid))
+			continue;
+		const cri_container *prev = NULL;
+		const cri_container *cur = pod_status_current(rp, uid, c->name, &prev);
+		if (c == cur || c == prev)
+			continue;
+		res r = {0};
+		cri_remove_container(in->cri, c->id, cb_done, &r);
+		res_clear(&r);
+	}
+}
+
+static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync_out *out,
+                             kl_waiting **w)
+{
+	const cJSON *pod = in->pod;
+	const char *uid = ck_json_get_str(pod, "metadata.uid", "");
+	const char *policy = ck_json_get_str(pod, "spec.restartPolicy", "Always");
+	const cri_sandbox *sb = ready_sandbox(rp, uid);
+
+	if (pod_done(pod, rp, uid)) {
+		/* Terminal: nothing runs again; release the sandbox (keep containers' logs). */
+		if (sb) {
+			res r = {0};
+			cri_stop_sandbox(in->cri, sb->id, cb_done, &r);
+			if (r.rc < 0)
+				set_error(out, "StopPodSandbox: %s", r.msg);
+			res_clear(&r);
+		}
+		return;
+	}
+
+	_cleanup_free_ char *sid = NULL;
+	_cleanup_free_ char *pod_ip = NULL;
+	uint32_t attempt = 0;
+	bool fresh = false;
+	if (sb) {
+		sid = ck_strdup(sb->id);
+		attempt = sb->attempt;
+		pod_ip = sb->ip ? ck_strdup(sb->ip) : NULL;
+	} else {
+		/* No ready sandbox: stop what is left of dead ones, then make a new one. */
+		bool had = false;
+		for (size_t i = 0; i < rp->n_sandboxes; i++) {
+			if (rp->sandboxes[i].uid && !strcmp(rp->sandboxes[i].uid, uid)) {
+				had = true;
+				if (rp->sandboxes[i].attempt + 1 > attempt)
+					attempt = rp->sandboxes[i].attempt + 1;
+			}
+		}
+		for (size_t i = 0; i < rp->n_containers; i++) {
+			const cri_container *c = &rp->containers[i];
+			if (c->state == CRI_CONTAINER_RUNNING &&
+			    !strcmp(label(c->labels, KL_LABEL_POD_UID), uid)) {
+				res r = {0};
+				cri_stop_container(in->cri, c->id, 0, cb_done, &r);
+				res_clear(&r);
+			}
+		}
+		if (had)
+			add_event(out, NULL, "Normal", "SandboxChanged",
+			          "Pod sandbox changed, it will be killed and re-created.");
+		sandbox_cfg sc;
+		sandbox_cfg_build(in->cfg, pod, attempt, &sc);
+		res r = {0};
+		cri_run_sandbox(in->cri, &sc.c, cb_id, &r);
+		sandbox_cfg_clear(&sc);
+		if (r.rc < 0) {
+			add_event(out, NULL, "Warning", "FailedCreatePodSandBox",
+			          "Failed to create pod sandbox: %s", r.msg);
+			set_error(out, "RunPodSandbox: %s", r.msg);
+			res_clear(&r);
+			return;
+		}
+		sid = CK_TAKE_PTR(r.id);
+		res_clear(&r);
+		cri_sandbox_status(in->cri, sid, cb_sandbox, &r);
+		if (r.rc == 0 && r.sb->ip)
+			pod_ip = ck_strdup(r.sb->ip);
+		res_clear(&r);
+		fresh = true;
+	}
+
+	sandbox_cfg sc;
+	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
+	int64_t now = now_ms();
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	{
+		const char *name = ck_json_get_str(c, "name", "");
+		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
+		bool in_sandbox = cur && cur->sandbox_id && !strcmp(cur->sandbox_id, sid);
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_RUNNING)
+			continue;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_CREATED) {
+			/* Created by a kubelet that stopped before starting it. */
+			res r = {0};
+			cri_start_container(in->cri, cur->id, cb_done, &r);
+			if (r.rc == 0)
+				add_event(out, name, "Normal", "Started", "Started container %s",
+				          name);
+			else
+				set_error(out, "StartContainer %s: %s", name, r.msg);
+			res_clear(&r);
+			continue;
+		}
+		uint32_t next_attempt = 0;
+		if (cur) {
+			next_attempt = cur->attempt + 1;
+			if (cur->state == CRI_CONTAINER_EXITED && !fresh) {
+				if (!should_restart(policy, cur))
+					continue;
+				/* Back-off: the first restart at once, then 10 s doubling. */
+				if (cur->attempt > 0) {
+					int64_t delay = backoff_ms((int)cur->attempt);
+					int64_t due = cur->finished_at / 1000000 + delay;
+					if (now < due) {
+						_cleanup_free_ char *m = ck_asprintf(
+						    "back-off %llds restarting failed container=%s "
+						    "pod=%s_%s(%s)",
+						    (long long)(delay / 1000), name, sc.c.name,
+						    sc.c.namespace, uid);
+						add_waiting(w, name, "CrashLoopBackOff", m);
+						add_event(
+						    out, name, "Warning", "BackOff",
+						    "Back-off restarting failed container %s in "
+						    "pod %s_%s(%s)",
+						    name, sc.c.name, sc.c.namespace, uid);
+						requeue_min(out, due - now);
+						continue;
+					}
+				}
+			} else if (fresh && cur->state == CRI_CONTAINER_EXITED &&
+			           !should_restart(policy, cur)) {
+				continue;
+			}
+		}
+		if (!ensure_image(in, c, &sc, out, w))
+			continue;
+		start_container(in, c, sid, &sc, next_attempt, pod_ip, out, w);
+	}
+	sandbox_cfg_clear(&sc);
+
+	/* Dead sandboxes of this pod go once a new one runs. */
+	if (fresh) {
+		for (size_t i = 0; i < rp->n_sandboxes; i++) {
+			const cri_sandbox *s = &rp->sandboxes[i];
+			if (!s->uid || strcmp(s->uid, uid) || !strcmp(s->id, sid))
+				continue;
+			res r = {0};
+			cri_stop_sandbox(in->cri, s->id, cb_done, &r);
+			res_clear(&r);
+			cri_remove_sandbox(in->cri, s->id, cb_done, &r);
+			res_clear(&r);
+		}
+	}
+}
+
+void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
+{
+	_cleanup_free_ char *ns = NULL, *name = NULL;
+	if (informer_split_key(in->key, &ns, &name) < 0 || !ns) {
+		set_error(out, "bad key %s", in->key);
+		return;
+	}
+	kl_runtime_pod rp = {0};
+	_cleanup_free_ char *msg = NULL;
+	if (query_runtime(in->cri, ns, name, &rp, &msg) < 0) {
+		set_error(out, "runtime: %s", msg);
+		return;
+	}
+	const cJSON *pod = in->pod;
+	const char *uid = pod ? ck_json_get_str(pod, "metadata.uid", "") : NULL;
+
+	/* Sandboxes of a pod that is gone, or of an older pod with this name. */
+	kill_sandboxes(in->cri, &rp, uid, 2, out, NULL, false);
+	if (!pod) {
+		kl_runtime_pod_clear(&rp);
+		return;
+	}
+
+	if (ck_json_get(pod, "metadata.deletionTimestamp") &&
+	    !cJSON_IsNull(ck_json_get(pod, "metadata.deletionTimestamp"))) {
+		int64_t grace =
+		    ck_json_get_int(pod, "metadata.deletionGracePeriodSeconds",
+		                    ck_json_get_int(pod, "spec.terminationGracePeriodSeconds", 30));
+		kill_sandboxes(in->cri, &rp, NULL, grace, out, pod, true);
+		kl_runtime_pod_clear(&rp);
+		if (!out->failed)
+			out->delete_pod = true;
+		return;
+	}
+
+	kl_waiting *w = NULL;
+	sync_running_pod(in, &rp, out, &w);
+	kl_runtime_pod_clear(&rp);
+
+	/* The status from what the runtime says now. */
+	if (query_runtime(in->cri, ns, name, &rp, &msg) == 0) {
+		gc_containers(in, &rp, uid);
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		out->status = pod_status_compute(pod, &rp, w, in->node_ip, &now);
+	} else {
+		set_error(out, "runtime: %s", msg);
+	}
+	kl_runtime_pod_clear(&rp);
+	waiting_free(w);
+}

@@ -1,0 +1,683 @@
+/* The real kubelet binary against a real kube-apiserver on a real etcd and a private
+ * containerd (tests/harness): the node registers and heartbeats, a bound pod runs and
+ * reports its status, a crashing container is restarted and backs off, a missing image
+ * shows ErrImagePull / ImagePullBackOff while another pod runs, a graceful delete stops
+ * and removes everything and the pod disappears, and killing and restarting the kubelet
+ * loses nothing and duplicates nothing. Every process is started here and stopped by PID.
+ *
+ * Waiting on the cluster is done by asking again every 100 ms up to a deadline: the
+ * observed processes are separate binaries, so there is nothing in-process to await. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/client.h"
+#include "api/kubeconfig.h"
+#include "base/json.h"
+#include "base/strbuf.h"
+#include "containerd_harness.h"
+#include "etcd_harness.h"
+#include "net/cri.h"
+
+#define PAUSE_IMAGE   "registry.k8s.io/pause:3.9"
+#define BUSYBOX_IMAGE "docker.io/library/busybox:ckube"
+#define NODE          "node-1"
+
+extern char **environ;
+
+typedef struct env {
+	char *tmp;
+	etcd_harness *etcd;
+	ch_containerd *ctrd;
+	pid_t apiserver, kubelet;
+	int port;
+	char *kubeconfig;
+	kc_sync *api;
+	cri_client *cri;
+	int kubelet_runs;
+} env;
+
+static env *E;
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	pid_t pid;
+	int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(r, 0);
+	return pid;
+}
+
+static void stop_pid(pid_t *pid, int sig)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	int st;
+	while (waitpid(*pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void dump_logs(void)
+{
+	char *argv[] = {"tail", "-n", "40", NULL, NULL};
+	char *logs[] = {"kubelet.log", "apiserver.log"};
+	for (size_t i = 0; i < 2; i++) {
+		char *p = ck_asprintf("%s/%s", E->tmp, logs[i]);
+		argv[3] = p;
+		char *out = NULL;
+		ch_run(argv, &out, NULL);
+		fprintf(stderr, "---- %s\n%s", logs[i], out ? out : "");
+		free(out);
+		free(p);
+	}
+}
+
+/* ---- API helpers (blocking client) ---- */
+
+static cJSON *api(const char *method, const char *path, const char *body, int *rc)
+{
+	_cleanup_json_ cJSON *b = NULL;
+	if (body) {
+		b = ck_json_parse(body, strlen(body), NULL);
+		assert_non_null(b);
+	}
+	cJSON *out = NULL;
+	ck_err *err = NULL;
+	int r =
+	    kc_sync_request(E->api, method, path, body ? "application/json" : NULL, b, &out, &err);
+	if (rc)
+		*rc = r;
+	else if (r < 0)
+		fail_msg("%s %s: %s", method, path, err ? err->msg : ck_strerror(r));
+	ck_err_free(err);
+	return out;
+}
+
+static cJSON *get_pod(const char *name)
+{
+	int rc;
+	_cleanup_free_ char *p = ck_asprintf("/api/v1/namespaces/default/pods/%s", name);
+	cJSON *o = api("GET", p, NULL, &rc);
+	if (rc < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void create_pod(const char *name, const char *image, const char *policy, const char *script)
+{
+	cJSON *pod = cJSON_CreateObject();
+	cJSON_AddStringToObject(pod, "apiVersion", "v1");
+	cJSON_AddStringToObject(pod, "kind", "Pod");
+	ck_json_set_str(pod, "metadata.name", name);
+	ck_json_set_str(pod, "metadata.namespace", "default");
+	ck_json_set_str(pod, "metadata.labels.app", name);
+	ck_json_set_str(pod, "spec.nodeName", NODE);
+	ck_json_set_str(pod, "spec.restartPolicy", policy);
+	ck_json_set_int(pod, "spec.terminationGracePeriodSeconds", 5);
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "name", "main");
+	cJSON_AddStringToObject(c, "image", image);
+	cJSON *cmd = cJSON_CreateArray();
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(cmd, cJSON_CreateString(script));
+	cJSON_AddItemToObject(c, "command", cmd);
+	cJSON *envs = cJSON_CreateArray();
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "name", "POD_NAME");
+	ck_json_set_str(e, "valueFrom.fieldRef.fieldPath", "metadata.name");
+	cJSON_AddItemToArray(envs, e);
+	cJSON_AddItemToObject(c, "env", envs);
+	cJSON *cs = cJSON_CreateArray();
+	cJSON_AddItemToArray(cs, c);
+	ck_json_set(pod, "spec.containers", cs);
+	_cleanup_free_ char *body = ck_json_print(pod);
+	cJSON_Delete(pod);
+	cJSON *res = api("POST", "/api/v1/namespaces/default/pods", body, NULL);
+	cJSON_Delete(res);
+}
+
+/* A long-running container that logs and stops at once on TERM. */
+#define SERVE_SCRIPT                                                                               \
+	"echo started $POD_NAME; trap 'echo stopping; exit 0' TERM; while true; do sleep 0.1; "    \
+	"done"
+
+typedef bool (*check_fn)(const cJSON *pod, void *data);
+
+/* Waits until check holds for the pod (up to timeout_ms); returns the pod (owned). */
+static cJSON *eventually_pod(const char *name, check_fn check, void *data, int timeout_ms,
+                             const char *what)
+{
+	double end = now_ms() + timeout_ms;
+	cJSON *pod = NULL;
+	for (;;) {
+		cJSON_Delete(pod);
+		pod = get_pod(name);
+		if (pod && check(pod, data))
+			return pod;
+		if (now_ms() > end)
+			break;
+		pause_ms(100);
+	}
+	_cleanup_free_ char *s = pod ? ck_json_print(ck_json_get(pod, "status")) : NULL;
+	dump_logs();
+	fail_msg("pod %s: not %s within %d ms; status %s", name, what, timeout_ms,
+	         s ? s : "(no pod)");
+	return NULL;
+}
+
+static const cJSON *cstatus(const cJSON *pod)
+{
+	return cJSON_GetArrayItem(ck_json_get(pod, "status.containerStatuses"), 0);
+}
+
+static bool is_running(const cJSON *pod, void *data)
+{
+	const cJSON *cs = cstatus(pod);
+	return !strcmp(ck_json_get_str(pod, "status.phase", ""), "Running") && cs &&
+	       ck_json_get_bool(cs, "ready", false) && ck_json_get(cs, "state.running");
+}
+
+static bool has_waiting(const cJSON *pod, void *data)
+{
+	const cJSON *cs = cstatus(pod);
+	return cs && !strcmp(ck_json_get_str(cs, "state.waiting.reason", ""), (const char *)data);
+}
+
+static bool has_phase(const cJSON *pod, void *data)
+{
+	return !strcmp(ck_json_get_str(pod, "status.phase", ""), (const char *)data);
+}
+
+static bool restarted(const cJSON *pod, void *data)
+{
+	const cJSON *cs = cstatus(pod);
+	return cs && ck_json_get_int(cs, "restartCount", 0) >= *(int *)data;
+}
+
+/* ---- runtime helpers (blocking CRI client) ---- */
+
+typedef struct listed {
+	int rc;
+	size_t n;
+	size_t ready;
+} listed;
+
+static void on_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, void *data)
+{
+	listed *l = data;
+	l->rc = rc;
+	l->n = n;
+	for (size_t i = 0; i < n; i++)
+		l->ready += v[i].state == CRI_SANDBOX_READY;
+	cri_sandboxes_free(v, n);
+}
+
+static void on_containers(int rc, cri_container *v, size_t n, const ck_err *err, void *data)
+{
+	listed *l = data;
+	l->rc = rc;
+	l->n = n;
+	for (size_t i = 0; i < n; i++)
+		l->ready += v[i].state == CRI_CONTAINER_RUNNING;
+	cri_containers_free(v, n);
+}
+
+static listed runtime_sandboxes(const char *pod)
+{
+	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
+	listed l = {0};
+	cri_list_sandboxes(E->cri, sel, false, on_sandboxes, &l);
+	assert_int_equal(l.rc, 0);
+	return l;
+}
+
+static listed runtime_containers(const char *pod)
+{
+	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
+	listed l = {0};
+	cri_list_containers(E->cri, NULL, sel, on_containers, &l);
+	assert_int_equal(l.rc, 0);
+	return l;
+}
+
+/* ---- processes ---- */
+
+static void start_kubelet(void)
+{
+	char *logf = ck_asprintf("%s/kubelet.log", E->tmp);
+	char *kc = ck_asprintf("--kubeconfig=%s", E->kubeconfig);
+	char *ep = ck_asprintf("--container-runtime-endpoint=%s", E->ctrd->endpoint);
+	char *root = ck_asprintf("--root-dir=%s/kubelet", E->tmp);
+	char *logs = ck_asprintf("--pod-log-dir=%s", E->ctrd->log_dir);
+	char *cg = ck_asprintf("--cgroup-root=%s", E->ctrd->cgroup_parent);
+	char *bin = ck_asprintf("%s/kubelet", CKUBE_BINARY_DIR);
+	char *argv[] = {bin,
+	                kc,
+	                "--hostname-override=" NODE,
+	                "--node-ip=127.0.0.1",
+	                ep,
+	                root,
+	                logs,
+	                cg,
+	                "--pod-infra-container-image=" PAUSE_IMAGE,
+	                "--node-labels=ckube.test/role=worker",
+	                "--node-status-update-frequency=2s",
+	                "-v=2",
+	                NULL};
+	E->kubelet = spawn(argv, logf);
+	E->kubelet_runs++;
+	free(logf);
+	free(kc);
+	free(ep);
+	free(root);
+	free(logs);
+	free(cg);
+	free(bin);
+}
+
+static int setup(void **state)
+{
+	E = ck_calloc(1, sizeof(*E));
+	ck_err *err = NULL;
+	E->tmp = ch_mkdtemp("ckube-test-kubelet.");
+	assert_non_null(E->tmp);
+	char *pause = ck_asprintf("%s/pause.tar", E->tmp);
+	char *bb = ck_asprintf("%s/busybox.tar", E->tmp);
+	if (ch_image_build_pause(pause, PAUSE_IMAGE, NULL, &err) < 0 ||
+	    ch_image_build_busybox(bb, BUSYBOX_IMAGE, "[\"sh\"]", &err) < 0 ||
+	    ch_containerd_start(NULL, &E->ctrd, &err) < 0 ||
+	    ch_containerd_import(E->ctrd, pause, &err) < 0 ||
+	    ch_containerd_import(E->ctrd, bb, &err) < 0 || etcd_harness_start(&E->etcd, &err) < 0)
+		fail_msg("setup: %s", err->msg);
+	free(pause);
+	free(bb);
+
+	E->port = free_port();
+	char *etcd = ck_asprintf("--etcd-servers=%s", etcd_harness_endpoints(E->etcd));
+	char *port = ck_asprintf("--insecure-port=%d", E->port);
+	char *bin = ck_asprintf("%s/kube-apiserver", CKUBE_BINARY_DIR);
+	char *logf = ck_asprintf("%s/apiserver.log", E->tmp);
+	char *argv[] = {bin, etcd, "--secure-port=0", port, NULL};
+	E->apiserver = spawn(argv, logf);
+	free(etcd);
+	free(port);
+	free(bin);
+	free(logf);
+
+	E->kubeconfig = ck_asprintf("%s/kubeconfig", E->tmp);
+	char *text = ck_asprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+	                         "    server: http://127.0.0.1:%d\nusers:\n- name: u\n  user: {}\n"
+	                         "contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n"
+	                         "current-context: x\n",
+	                         E->port);
+	FILE *f = fopen(E->kubeconfig, "we");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	kubeconfig *kc = NULL;
+	if (kubeconfig_parse(text, strlen(text), NULL, NULL, &kc, &err) < 0 ||
+	    kc_sync_new(kc, &E->api, &err) < 0)
+		fail_msg("client: %s", err->msg);
+	kubeconfig_free(kc);
+	free(text);
+	/* The apiserver answers /readyz once its caches are primed. */
+	int rc = -1;
+	double end = now_ms() + 30000;
+	while (now_ms() < end) {
+		cJSON *o = api("GET", "/api/v1/namespaces/kube-node-lease", NULL, &rc);
+		cJSON_Delete(o);
+		if (rc == 0)
+			break;
+		pause_ms(100);
+	}
+	if (rc != 0) {
+		dump_logs();
+		fail_msg("kube-apiserver not ready");
+	}
+	cri_client_opts co = {.endpoint = E->ctrd->endpoint};
+	assert_int_equal(cri_client_new(NULL, &co, &E->cri, &err), 0);
+	start_kubelet();
+	*state = E;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	stop_pid(&E->kubelet, SIGKILL);
+	stop_pid(&E->apiserver, SIGKILL);
+	cri_client_free(E->cri);
+	kc_sync_free(E->api);
+	ch_containerd_stop(E->ctrd);
+	etcd_harness_stop(E->etcd);
+	if (!getenv("CKUBE_KEEP"))
+		ch_rm_rf(E->tmp);
+	free(E->tmp);
+	free(E->kubeconfig);
+	free(E);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_node_registers(void **state)
+{
+	double end = now_ms() + 30000;
+	cJSON *node = NULL;
+	bool ready = false;
+	while (!ready && now_ms() < end) {
+		int rc;
+		cJSON_Delete(node);
+		node = api("GET", "/api/v1/nodes/" NODE, NULL, &rc);
+		const cJSON *c;
+		cJSON_ArrayForEach(c, ck_json_get(node, "status.conditions"))
+		{
+			if (!strcmp(ck_json_get_str(c, "type", ""), "Ready") &&
+			    !strcmp(ck_json_get_str(c, "status", ""), "True"))
+				ready = true;
+		}
+		if (!ready)
+			pause_ms(100);
+	}
+	if (!ready) {
+		dump_logs();
+		fail_msg("node not Ready");
+	}
+	assert_string_equal(ck_json_get_str(node, "metadata.labels.kubernetes\\.io/hostname", ""),
+	                    NODE);
+	assert_string_equal(ck_json_get_str(node, "metadata.labels.ckube\\.test/role", ""),
+	                    "worker");
+	assert_string_equal(ck_json_get_str(node, "status.capacity.pods", ""), "110");
+	char cpus[16];
+	snprintf(cpus, sizeof(cpus), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	assert_string_equal(ck_json_get_str(node, "status.capacity.cpu", ""), cpus);
+	assert_true(ck_str_has_suffix(ck_json_get_str(node, "status.capacity.memory", ""), "Ki"));
+	assert_true(ck_str_has_prefix(
+	    ck_json_get_str(node, "status.nodeInfo.containerRuntimeVersion", ""), "containerd://"));
+	assert_string_equal(ck_json_get_str(node, "status.nodeInfo.kubeletVersion", ""),
+	                    CKUBE_VERSION);
+	const cJSON *a = cJSON_GetArrayItem(ck_json_get(node, "status.addresses"), 0);
+	assert_string_equal(ck_json_get_str(a, "type", ""), "InternalIP");
+	assert_string_equal(ck_json_get_str(a, "address", ""), "127.0.0.1");
+	cJSON_Delete(node);
+
+	/* The lease exists and is renewed by the same holder. */
+	cJSON *lease = NULL;
+	int rc = -1;
+	end = now_ms() + 15000;
+	while (now_ms() < end) {
+		cJSON_Delete(lease);
+		lease = api("GET",
+		            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" NODE,
+		            NULL, &rc);
+		if (rc == 0)
+			break;
+		pause_ms(100);
+	}
+	assert_int_equal(rc, 0);
+	assert_string_equal(ck_json_get_str(lease, "spec.holderIdentity", ""), NODE);
+	assert_int_equal(ck_json_get_int(lease, "spec.leaseDurationSeconds", 0), 40);
+	assert_non_null(ck_json_get_str(lease, "spec.renewTime", NULL));
+	cJSON_Delete(lease);
+}
+
+static void test_pod_runs(void **state)
+{
+	double t0 = now_ms();
+	create_pod("web", BUSYBOX_IMAGE, "Always", SERVE_SCRIPT);
+	cJSON *pod = eventually_pod("web", is_running, NULL, 60000, "Running");
+	printf("# pod Running %.0f ms after create\n", now_ms() - t0);
+	const cJSON *cs = cstatus(pod);
+	assert_string_equal(ck_json_get_str(cs, "name", ""), "main");
+	assert_string_equal(ck_json_get_str(cs, "image", ""), BUSYBOX_IMAGE);
+	assert_true(ck_str_has_prefix(ck_json_get_str(cs, "imageID", ""), "sha256:"));
+	assert_true(ck_str_has_prefix(ck_json_get_str(cs, "containerID", ""), "containerd://"));
+	assert_true(ck_json_get_bool(cs, "started", false));
+	assert_int_equal(ck_json_get_int(cs, "restartCount", -1), 0);
+	assert_non_null(ck_json_get_str(cs, "state.running.startedAt", NULL));
+	assert_string_equal(ck_json_get_str(pod, "status.hostIP", ""), "127.0.0.1");
+	assert_true(ck_str_has_prefix(ck_json_get_str(pod, "status.podIP", ""), "10.88.0."));
+	int ready = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
+	{
+		const char *t = ck_json_get_str(c, "type", "");
+		if ((!strcmp(t, "Ready") || !strcmp(t, "ContainersReady") ||
+		     !strcmp(t, "Initialized") || !strcmp(t, "PodScheduled")) &&
+		    !strcmp(ck_json_get_str(c, "status", ""), "True"))
+			ready++;
+	}
+	assert_int_equal(ready, 4);
+	const char *uid = ck_json_get_str(pod, "metadata.uid", "");
+
+	/* The log went where upstream puts it, with the env var from the fieldRef. */
+	char *log = ck_asprintf("%s/default_web_%s/main/0.log", E->ctrd->log_dir, uid);
+	char *argv[] = {"cat", log, NULL};
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_non_null(strstr(out, " stdout F started web\n"));
+	free(out);
+	free(log);
+
+	/* Exactly one sandbox and one container in the runtime. */
+	listed s = runtime_sandboxes("web");
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ready, 1);
+	listed k = runtime_containers("web");
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.ready, 1);
+
+	/* Events: Pulled (already present), Created, Started about the container. */
+	double end = now_ms() + 10000;
+	bool started = false;
+	while (!started && now_ms() < end) {
+		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+		{
+			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "web") &&
+			    !strcmp(ck_json_get_str(e, "reason", ""), "Started") &&
+			    !strcmp(ck_json_get_str(e, "involvedObject.fieldPath", ""),
+			            "spec.containers{main}") &&
+			    !strcmp(ck_json_get_str(e, "source.host", ""), NODE))
+				started = true;
+		}
+		cJSON_Delete(evs);
+		if (!started)
+			pause_ms(100);
+	}
+	assert_true(started);
+	cJSON_Delete(pod);
+}
+
+static void test_crashing_container_restarts(void **state)
+{
+	create_pod("crash", BUSYBOX_IMAGE, "Always", "echo run; sleep 0.3; exit 3");
+	int one = 1;
+	cJSON *pod = eventually_pod("crash", restarted, &one, 60000, "restarted");
+	cJSON_Delete(pod);
+	/* The second exit falls into the 10 s back-off: CrashLoopBackOff with the last
+	 * termination kept. */
+	pod = eventually_pod("crash", has_waiting, "CrashLoopBackOff", 30000, "CrashLoopBackOff");
+	const cJSON *cs = cstatus(pod);
+	assert_int_equal(ck_json_get_int(cs, "restartCount", 0), 1);
+	assert_int_equal(ck_json_get_int(cs, "lastState.terminated.exitCode", 0), 3);
+	assert_string_equal(ck_json_get_str(cs, "lastState.terminated.reason", ""), "Error");
+	assert_false(ck_json_get_bool(cs, "ready", true));
+	assert_string_equal(ck_json_get_str(pod, "status.phase", ""), "Running");
+	cJSON_Delete(pod);
+	/* After the back-off it runs again: restartCount 2. */
+	int two = 2;
+	pod = eventually_pod("crash", restarted, &two, 30000, "restarted twice");
+	cJSON_Delete(pod);
+}
+
+static void test_completed_pod_succeeds(void **state)
+{
+	create_pod("job", BUSYBOX_IMAGE, "Never", "echo done");
+	cJSON *pod = eventually_pod("job", has_phase, "Succeeded", 60000, "Succeeded");
+	const cJSON *cs = cstatus(pod);
+	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", -1), 0);
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Completed");
+	assert_int_equal(ck_json_get_int(cs, "restartCount", -1), 0);
+	cJSON_Delete(pod);
+	/* Nothing runs any more for it. */
+	double end = now_ms() + 10000;
+	listed s;
+	do {
+		s = runtime_sandboxes("job");
+	} while (s.ready && now_ms() < end && (pause_ms(100), true));
+	assert_int_equal(s.ready, 0);
+}
+
+static void test_missing_image(void **state)
+{
+	create_pod("ghost", "127.0.0.1:1/ckube/missing:1", "Always", "true");
+	cJSON *pod = eventually_pod("ghost", has_waiting, "ErrImagePull", 30000, "ErrImagePull");
+	const cJSON *cs = cstatus(pod);
+	assert_non_null(strstr(ck_json_get_str(cs, "state.waiting.message", ""), "127.0.0.1:1"));
+	assert_string_equal(ck_json_get_str(pod, "status.phase", ""), "Pending");
+	cJSON_Delete(pod);
+	pod = eventually_pod("ghost", has_waiting, "ImagePullBackOff", 30000, "ImagePullBackOff");
+	cJSON_Delete(pod);
+	/* The kubelet went on serving the other pod. */
+	pod = get_pod("web");
+	assert_true(is_running(pod, NULL));
+	cJSON_Delete(pod);
+	/* And it still starts new pods. */
+	create_pod("web2", BUSYBOX_IMAGE, "Always", SERVE_SCRIPT);
+	pod = eventually_pod("web2", is_running, NULL, 30000, "Running");
+	cJSON_Delete(pod);
+}
+
+static bool gone(const char *name, int timeout_ms)
+{
+	double end = now_ms() + timeout_ms;
+	for (;;) {
+		cJSON *p = get_pod(name);
+		if (!p)
+			return true;
+		cJSON_Delete(p);
+		if (now_ms() > end)
+			return false;
+		pause_ms(100);
+	}
+}
+
+static void test_delete_pod(void **state)
+{
+	double t0 = now_ms();
+	cJSON *res = api("DELETE", "/api/v1/namespaces/default/pods/web2", NULL, NULL);
+	cJSON_Delete(res);
+	/* Graceful: the apiserver only marks it; the kubelet stops and confirms. */
+	if (!gone("web2", 30000)) {
+		dump_logs();
+		fail_msg("pod web2 still in the API");
+	}
+	printf("# pod gone %.0f ms after DELETE\n", now_ms() - t0);
+	listed s = runtime_sandboxes("web2");
+	listed k = runtime_containers("web2");
+	assert_int_equal(s.n, 0);
+	assert_int_equal(k.n, 0);
+}
+
+static void test_kubelet_restart_loses_nothing(void **state)
+{
+	cJSON *before = get_pod("web");
+	assert_non_null(before);
+	_cleanup_free_ char *cid = ck_strdup(ck_json_get_str(cstatus(before), "containerID", "x"));
+	cJSON_Delete(before);
+
+	stop_pid(&E->kubelet, SIGKILL);
+	/* While it is away: a new pod is bound, and a pod is removed from the API without
+	 * the kubelet's confirmation (force delete). */
+	create_pod("late", BUSYBOX_IMAGE, "Always", SERVE_SCRIPT);
+	cJSON *res =
+	    api("DELETE", "/api/v1/namespaces/default/pods/job?gracePeriodSeconds=0", NULL, NULL);
+	cJSON_Delete(res);
+	assert_true(gone("job", 5000));
+	start_kubelet();
+
+	cJSON *pod = eventually_pod("late", is_running, NULL, 60000, "Running after restart");
+	cJSON_Delete(pod);
+	/* The running pod was adopted: same container, one sandbox, no restart. */
+	pod = get_pod("web");
+	assert_true(is_running(pod, NULL));
+	assert_string_equal(ck_json_get_str(cstatus(pod), "containerID", ""), cid);
+	assert_int_equal(ck_json_get_int(cstatus(pod), "restartCount", -1), 0);
+	cJSON_Delete(pod);
+	listed s = runtime_sandboxes("web");
+	assert_int_equal(s.n, 1);
+	listed k = runtime_containers("web");
+	assert_int_equal(k.n, 1);
+	/* The orphan's sandbox and containers are removed. */
+	double end = now_ms() + 20000;
+	do {
+		s = runtime_sandboxes("job");
+	} while (s.n && now_ms() < end && (pause_ms(100), true));
+	assert_int_equal(s.n, 0);
+	assert_int_equal(runtime_containers("job").n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_node_registers),
+	    cmocka_unit_test(test_pod_runs),
+	    cmocka_unit_test(test_crashing_container_restarts),
+	    cmocka_unit_test(test_completed_pod_succeeds),
+	    cmocka_unit_test(test_missing_image),
+	    cmocka_unit_test(test_delete_pod),
+	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
