@@ -59,6 +59,10 @@ bool api_query_bool(const api_req *r, const char *name);
 /* Integer parameter: *out set and 0 returned, 1 when absent, -EINVAL when malformed. */
 int api_query_int(const api_req *r, const char *name, int64_t *out);
 
+/* Decodes the request body (JSON, YAML or Kubernetes protobuf by Content-Type) into
+ * r->body, which must be an object. On failure answers 400/415 and returns -1. */
+int api_decode_body(api_req *r);
+
 /* Writes obj as JSON (or as a Table when the request asked for one) with status code. */
 void api_respond_object(api_req *r, int code, const cJSON *obj);
 /* Responds raw JSON text. */
