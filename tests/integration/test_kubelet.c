@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/pidfd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -825,6 +827,28 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	assert_int_equal(runtime_containers("job").n, 0);
 }
 
+/* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
+static void test_sigterm_keeps_pods(void **state)
+{
+	assert_int_equal(kill(E->kubelet, SIGTERM), 0);
+	int fd = pidfd_open(E->kubelet, 0);
+	assert_true(fd >= 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int ready = poll(&p, 1, 10000);
+	close(fd);
+	if (ready != 1) {
+		dump_logs();
+		fail_msg("kubelet did not exit within 10 s of SIGTERM");
+	}
+	int st;
+	assert_int_equal(waitpid(E->kubelet, &st, 0), E->kubelet);
+	E->kubelet = 0;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	listed k = runtime_containers("web");
+	assert_int_equal(k.ready, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +862,7 @@ int main(void)
 	    cmocka_unit_test(test_kubelet_api_logs),
 	    cmocka_unit_test(test_resources_applied),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
