@@ -198,6 +198,8 @@ void server_handle(http_exchange *x, void *data)
 	r->x = x;
 	r->hr = hr;
 	r->rt = rt;
+	_cleanup_free_ char *dry = http_request_query(hr, "dryRun");
+	r->dry_run = dry && *dry;
 	if (negotiate(r) < 0) {
 		api_req_free(r);
 		return;

@@ -41,10 +41,10 @@ typedef struct api_req {
 	const http_request *hr;
 	route rt;
 	enum api_output output;
-	bool include_object; /* Table rows carry the whole object (includeObject=Object) */
-	cJSON *body;         /* decoded request body, when the verb takes one */
-	int attempts;        /* guaranteed-update retries so far */
-	void *verb_data;     /* per-verb state, freed by verb_free */
+	bool dry_run;    /* dryRun=All: validate and answer, store nothing */
+	cJSON *body;     /* decoded request body, when the verb takes one */
+	int attempts;    /* guaranteed-update retries so far */
+	void *verb_data; /* per-verb state, freed by verb_free */
 	void (*verb_free)(void *);
 } api_req;
 

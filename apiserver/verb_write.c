@@ -126,8 +126,7 @@ void verb_create(api_req *r)
 		api_req_free(r);
 		return;
 	}
-	_cleanup_free_ char *dry = http_request_query(r->hr, "dryRun");
-	if (dry) {
+	if (r->dry_run) {
 		api_respond_object(r, 201, r->body);
 		api_req_free(r);
 		return;
