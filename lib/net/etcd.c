@@ -963,6 +963,7 @@ static void status_done(struct req *r, int rc, const ProtobufCMessage *msg, cons
 	    .revision = header_rev(resp->header),
 	    .raft_term = (int64_t)resp->raftterm,
 	    .endpoint = r->c->eps[r->ep].target,
+	    .member_id = resp->header ? (int64_t)resp->header->member_id : 0,
 	};
 	r->cb.status(0, &st, NULL, r->data);
 }

@@ -190,6 +190,7 @@ typedef struct etcd_status_result {
 	const char *version;
 	int64_t db_size, leader, revision, raft_term;
 	const char *endpoint;
+	int64_t member_id; /* the answering member (leader == member_id: it leads) */
 } etcd_status_result;
 typedef void (*etcd_status_cb)(int rc, const etcd_status_result *st, const ck_err *err, void *data);
 /* Status of the member the client currently talks to (endpoint = its target). */

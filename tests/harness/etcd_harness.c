@@ -453,3 +453,35 @@ int etcd_harness_restart(etcd_harness *h, int i, ck_err **err)
 		return r;
 	return etcd_harness_wait_ready(h, i, HARNESS_START_MS, err);
 }
+
+int etcd_harness_leader(etcd_harness *h, ck_err **err)
+{
+	uint64_t ids[HARNESS_MAX_MEMBERS] = {0};
+	uint64_t leader = 0;
+	for (int i = 0; i < h->n; i++) {
+		if (h->m[i].pid <= 0)
+			continue;
+		ckgrpc_channel *ch = NULL;
+		int r = ckgrpc_channel_new(h->m[i].target, NULL, &ch, err);
+		if (r < 0)
+			return r;
+		Etcdserverpb__StatusRequest req = ETCDSERVERPB__STATUS_REQUEST__INIT;
+		ProtobufCMessage *msg = NULL;
+		_cleanup_err_ ck_err *e = NULL;
+		r = ckgrpc_unary_sync(ch, "/etcdserverpb.Maintenance/Status", &req.base,
+		                      &etcdserverpb__status_response__descriptor, 2000, &msg, &e);
+		ckgrpc_channel_free(ch);
+		if (r < 0)
+			continue;
+		Etcdserverpb__StatusResponse *st = (Etcdserverpb__StatusResponse *)msg;
+		if (st->header)
+			ids[i] = st->header->member_id;
+		if (st->leader)
+			leader = st->leader;
+		protobuf_c_message_free_unpacked(msg, NULL);
+	}
+	for (int i = 0; i < h->n && leader; i++)
+		if (ids[i] == leader)
+			return i;
+	return ck_err_set(err, -EAGAIN, "etcd harness: no running member knows a live leader");
+}

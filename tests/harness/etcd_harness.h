@@ -62,6 +62,10 @@ int etcd_harness_kill(etcd_harness *h, int i);
  * cluster that needs a quorum). Returns 0, or a negative code with err. */
 int etcd_harness_restart(etcd_harness *h, int i, ck_err **err);
 
+/* Index of the member that leads the cluster now (asking each running member's
+ * Status), or -EAGAIN when none knows of a leader, or a negative code with err. */
+int etcd_harness_leader(etcd_harness *h, ck_err **err);
+
 /* Waits until member i serves a linearizable read, up to timeout_ms. Returns 0,
  * -ETIMEDOUT, or -ECHILD when the member exited (err then carries its log's tail). */
 int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err);
