@@ -11,7 +11,12 @@ int api_filter_init(api_req *r, api_filter *f)
 {
 	*f = (api_filter){.kind = r->rt.kind, .ns = r->rt.ns ? ck_strdup(r->rt.ns) : NULL};
 	_cleanup_free_ char *ls = http_request_query(r->hr, "labelSelector");
-	_cleanup_free_ char *fs = http_request_query(r->hr, "fieldSelector");
+	_cleanup_free_ char *query_fs = http_request_query(r->hr, "fieldSelector");
+	/* A watch on one object's path (.../pods/<name>?watch=1) selects it by name. */
+	_cleanup_free_ char *fs =
+	    r->rt.name ? ck_asprintf("metadata.name=%s%s%s", r->rt.name,
+	                             query_fs && *query_fs ? "," : "", query_fs ? query_fs : "")
+	               : ck_strdup(query_fs ? query_fs : "");
 	_cleanup_err_ ck_err *err = NULL;
 	if (selector_parse_labels(ls, &f->labels, &err) < 0 ||
 	    selector_parse_fields(fs, &f->fields, &err) < 0) {

@@ -102,9 +102,7 @@ static const char *content_type(const http_request *hr, char *buf, size_t n)
 	return buf;
 }
 
-/* Decodes the request body of a create or update into r->body (JSON, YAML or
- * Kubernetes protobuf). Answers and returns -1 on failure. */
-static int decode_body(api_req *r)
+int api_decode_body(api_req *r)
 {
 	char ct[128];
 	content_type(r->hr, ct, sizeof(ct));
@@ -200,11 +198,13 @@ void server_handle(http_exchange *x, void *data)
 	r->x = x;
 	r->hr = hr;
 	r->rt = rt;
+	_cleanup_free_ char *dry = http_request_query(hr, "dryRun");
+	r->dry_run = dry && *dry;
 	if (negotiate(r) < 0) {
 		api_req_free(r);
 		return;
 	}
-	if ((rt.verb == VERB_CREATE || rt.verb == VERB_UPDATE) && decode_body(r) < 0) {
+	if ((rt.verb == VERB_CREATE || rt.verb == VERB_UPDATE) && api_decode_body(r) < 0) {
 		api_req_free(r);
 		return;
 	}

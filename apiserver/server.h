@@ -41,10 +41,10 @@ typedef struct api_req {
 	const http_request *hr;
 	route rt;
 	enum api_output output;
-	bool include_object; /* Table rows carry the whole object (includeObject=Object) */
-	cJSON *body;         /* decoded request body, when the verb takes one */
-	int attempts;        /* guaranteed-update retries so far */
-	void *verb_data;     /* per-verb state, freed by verb_free */
+	bool dry_run;    /* dryRun=All: validate and answer, store nothing */
+	cJSON *body;     /* decoded request body, when the verb takes one */
+	int attempts;    /* guaranteed-update retries so far */
+	void *verb_data; /* per-verb state, freed by verb_free */
 	void (*verb_free)(void *);
 } api_req;
 
@@ -58,6 +58,10 @@ size_t server_kind_index(const kind_desc *k);
 bool api_query_bool(const api_req *r, const char *name);
 /* Integer parameter: *out set and 0 returned, 1 when absent, -EINVAL when malformed. */
 int api_query_int(const api_req *r, const char *name, int64_t *out);
+
+/* Decodes the request body (JSON, YAML or Kubernetes protobuf by Content-Type) into
+ * r->body, which must be an object. On failure answers 400/415 and returns -1. */
+int api_decode_body(api_req *r);
 
 /* Writes obj as JSON (or as a Table when the request asked for one) with status code. */
 void api_respond_object(api_req *r, int code, const cJSON *obj);

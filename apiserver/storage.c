@@ -135,6 +135,12 @@ static void update_got(int rc, const etcd_range_result *res, const ck_err *err, 
 		}
 	}
 	enum update_action a = op->mutate(op->r, op->cur, &op->next);
+	if (op->r->dry_run && (a == UPDATE_WRITE || a == UPDATE_DELETE)) {
+		/* dryRun: the answer the write would give, without writing. */
+		op->done(op->r, a, a == UPDATE_WRITE ? op->next : op->cur);
+		update_op_free(op);
+		return;
+	}
 	switch (a) {
 	case UPDATE_WRITE: {
 		_cleanup_free_ char *val = storage_encode(op->next);

@@ -44,7 +44,8 @@ typedef enum update_action (*storage_mutate_fn)(api_req *r, const cJSON *cur, cJ
  * answered by storage itself (done is not called). */
 typedef void (*storage_done_fn)(api_req *r, enum update_action action, const cJSON *obj);
 
-/* Read-modify-write of key with retries on conflicts. */
+/* Read-modify-write of key with retries on conflicts. With r->dry_run the outcome is
+ * reported to done without writing. */
 void storage_update(api_req *r, const char *key, storage_mutate_fn mutate, storage_done_fn done);
 
 /* Reads one key: cb gets the object (owned by storage; NULL when absent) or answers a

@@ -12,16 +12,8 @@
 #include "storage.h"
 
 typedef struct delete_state {
-	cJSON *options; /* DeleteOptions from the body, or NULL */
-	int64_t grace;  /* -1: not given */
+	int64_t grace; /* -1: not given */
 } delete_state;
-
-static void delete_state_free(void *p)
-{
-	delete_state *ds = p;
-	cJSON_Delete(ds->options);
-	free(ds);
-}
 
 static bool is_namespace(const kind_desc *k)
 {
@@ -87,13 +79,13 @@ static int64_t grace_for(const api_req *r, const cJSON *cur)
 
 static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **next)
 {
-	delete_state *ds = r->verb_data;
 	if (!cur) {
 		status_not_found(r->x, r->rt.kind, r->rt.name);
 		return UPDATE_RESPONDED;
 	}
-	const char *uid = ck_json_get_str(ds->options, "preconditions.uid", "");
-	const char *rv = ck_json_get_str(ds->options, "preconditions.resourceVersion", "");
+	/* r->body holds the DeleteOptions, when the request had any. */
+	const char *uid = ck_json_get_str(r->body, "preconditions.uid", "");
+	const char *rv = ck_json_get_str(r->body, "preconditions.resourceVersion", "");
 	if ((*uid && strcmp(uid, ck_json_get_str(cur, "metadata.uid", ""))) ||
 	    (*rv && strcmp(rv, ck_json_get_str(cur, "metadata.resourceVersion", "")))) {
 		_cleanup_free_ char *why =
@@ -125,17 +117,13 @@ void verb_delete(api_req *r)
 	delete_state *ds = ck_calloc(1, sizeof(*ds));
 	ds->grace = -1;
 	r->verb_data = ds;
-	r->verb_free = delete_state_free;
+	r->verb_free = free;
 	if (r->hr->body_len) {
-		_cleanup_err_ ck_err *err = NULL;
-		ds->options = ck_json_parse(r->hr->body, r->hr->body_len, &err);
-		if (!cJSON_IsObject(ds->options)) {
-			status_bad_request(r->x, "invalid DeleteOptions: %s",
-			                   err ? err->msg : "not an object");
+		if (api_decode_body(r) < 0) {
 			api_req_free(r);
 			return;
 		}
-		ds->grace = ck_json_get_int(ds->options, "gracePeriodSeconds", -1);
+		ds->grace = ck_json_get_int(r->body, "gracePeriodSeconds", -1);
 	}
 	int64_t g;
 	int rc = api_query_int(r, "gracePeriodSeconds", &g);

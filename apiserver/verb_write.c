@@ -97,6 +97,24 @@ static void create_in_namespace(api_req *r, const cJSON *ns)
 
 static void create_binding(api_req *r);
 
+/* Checks and completes a new object (type, namespace, defaults, validation) in place.
+ * Answers and returns -1 when it cannot be created. */
+static int prepare_new(api_req *r, cJSON *obj)
+{
+	const kind_desc *k = r->rt.kind;
+	char av[64];
+	if (check_type(r, obj, kind_api_version(k, av, sizeof(av)), k->kind) < 0)
+		return -1;
+	const char *ns = ck_json_get_str(obj, "metadata.namespace", "");
+	if (k->namespaced && *ns && strcmp(ns, r->rt.ns)) {
+		status_bad_request(r->x, "the namespace of the provided object does not match the "
+		                         "namespace sent on the request");
+		return -1;
+	}
+	defaults_for_create(k, obj, k->namespaced ? r->rt.ns : NULL);
+	return check_invalid(r, obj);
+}
+
 void verb_create(api_req *r)
 {
 	const kind_desc *k = r->rt.kind;
@@ -104,25 +122,11 @@ void verb_create(api_req *r)
 		create_binding(r);
 		return;
 	}
-	char av[64];
-	if (check_type(r, r->body, kind_api_version(k, av, sizeof(av)), k->kind) < 0) {
+	if (prepare_new(r, r->body) < 0) {
 		api_req_free(r);
 		return;
 	}
-	const char *ns = ck_json_get_str(r->body, "metadata.namespace", "");
-	if (k->namespaced && *ns && strcmp(ns, r->rt.ns)) {
-		status_bad_request(r->x, "the namespace of the provided object does not match the "
-		                         "namespace sent on the request");
-		api_req_free(r);
-		return;
-	}
-	defaults_for_create(k, r->body, k->namespaced ? r->rt.ns : NULL);
-	if (check_invalid(r, r->body) < 0) {
-		api_req_free(r);
-		return;
-	}
-	_cleanup_free_ char *dry = http_request_query(r->hr, "dryRun");
-	if (dry) {
+	if (r->dry_run) {
 		api_respond_object(r, 201, r->body);
 		api_req_free(r);
 		return;
@@ -357,6 +361,7 @@ void verb_update(api_req *r)
 typedef struct patch_state {
 	enum patch_type type;
 	cJSON *patch;
+	bool created; /* a server-side apply created the object */
 } patch_state;
 
 static void patch_state_free(void *p)
@@ -366,9 +371,30 @@ static void patch_state_free(void *p)
 	free(ps);
 }
 
+static void patched(api_req *r, enum update_action action, const cJSON *obj)
+{
+	patch_state *ps = r->verb_data;
+	if (ps->created) {
+		api_respond_object(r, 201, obj);
+		api_req_free(r);
+		return;
+	}
+	updated(r, action, obj);
+}
+
 static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **next)
 {
 	patch_state *ps = r->verb_data;
+	ps->created = false;
+	if (!cur && ps->type == PATCH_APPLY && !r->rt.sub) {
+		/* Server-side apply creates what does not exist yet. */
+		*next = ck_json_dup(ps->patch);
+		ck_json_set_str(*next, "metadata.name", r->rt.name);
+		if (prepare_new(r, *next) < 0)
+			return UPDATE_RESPONDED;
+		ps->created = true;
+		return UPDATE_WRITE;
+	}
 	if (!cur) {
 		status_not_found(r->x, r->rt.kind, r->rt.name);
 		return UPDATE_RESPONDED;
@@ -418,5 +444,5 @@ void verb_patch(api_req *r)
 		return;
 	}
 	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns, r->rt.name);
-	storage_update(r, key, patch_mutate, updated);
+	storage_update(r, key, patch_mutate, patched);
 }

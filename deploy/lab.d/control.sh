@@ -27,6 +27,7 @@ registry_up() {
 		    enabled: true
 		http:
 		  addr: $REGISTRY
+		  secret: ckube-lab-local
 	EOF
 	mv "$r/config.yml.tmp" "$r/config.yml"
 	if ! proc_pid registry >/dev/null; then

@@ -161,6 +161,11 @@ static void call_unlink(call *cl)
 	cl->prev = cl->next = NULL;
 }
 
+void *kc_call_user(const kc_call *cl)
+{
+	return cl->user;
+}
+
 void kc_call_cancel(kc_call *cl)
 {
 	if (!cl)

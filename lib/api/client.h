@@ -120,6 +120,8 @@ int kc_request_call(kc_client *c, const char *method, const char *path, const ch
                     const cJSON *body, kc_result_fn cb, void *user, kc_call **out);
 /* Cancels a call: its callback will not run. Not from within that callback. Accepts NULL. */
 void kc_call_cancel(kc_call *call);
+/* The user pointer the call was started with. */
+void *kc_call_user(const kc_call *call);
 
 /* ---- watch ---- */
 enum kc_event_type { KC_ADDED, KC_MODIFIED, KC_DELETED, KC_BOOKMARK, KC_ERROR };

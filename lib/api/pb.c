@@ -10,10 +10,13 @@
  *     "zero"; JSON omits zero values except for these fields);
  *   - which fields are embedded Go structs, inlined in JSON (volumeSource, handler,
  *     localObjectReference, ingressRuleValue).
+ * Fields the definitions leave out are dropped (logged at -v=2 when not zero).
  * A few message types have their own JSON form: Time, MicroTime, Duration,
  * FieldsV1, Quantity, IntOrString, RawExtension, ExtraValue.
  */
 #include "api/pb.h"
+
+#include "base/log.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -966,6 +969,22 @@ static int pb_field_to_json(const ProtobufCMessage *m, const ProtobufCFieldDescr
 	return 0;
 }
 
+/* Fields our definitions leave out are dropped. gogo writes zero values of
+ * non-pointer fields, which lose nothing; anything else is worth a debug line.
+ * (protobuf-c keeps a length-delimited field with its length prefix: "" is 0x00.) */
+static void pb_log_unknown(const ProtobufCMessage *m)
+{
+	for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+		const ProtobufCMessageUnknownField *u = &m->unknown_fields[i];
+		bool zero = true;
+		for (size_t k = 0; k < u->len && zero; k++)
+			zero = u->data[k] == 0;
+		if (!zero)
+			CK_V(2, "protobuf %s: field %u is not known to ckube, dropped",
+			     m->descriptor->name, u->tag);
+	}
+}
+
 /* Adds the JSON form of every field of m to obj. */
 static int pb_message_fill(const ProtobufCMessage *m, cJSON *obj, int depth, ck_err **err)
 {
@@ -973,6 +992,8 @@ static int pb_message_fill(const ProtobufCMessage *m, cJSON *obj, int depth, ck_
 
 	if (depth > PB_MAX_DEPTH)
 		return ck_err_set(err, -EINVAL, "protobuf nested too deeply");
+	if (m->n_unknown_fields)
+		pb_log_unknown(m);
 	for (unsigned i = 0; i < md->n_fields; i++) {
 		int r = pb_field_to_json(m, &md->fields[i], obj, depth, err);
 		if (r < 0)

@@ -1568,7 +1568,10 @@ int http_parse_for_test(const void *data, size_t len, size_t max_header, size_t 
 	snprintf(c->remote, sizeof(c->remote), "127.0.0.1:1");
 	http_parser_init(&c->hp, HTTP_REQUEST);
 	c->hp.data = c;
-	conn_feed(c, data, len);
+	/* two reads, so that a callback's data split across reads is exercised too */
+	size_t half = len / 2;
+	conn_feed(c, data, half);
+	conn_feed(c, (const char *)data + half, len - half);
 	int status = c->err_sent > 0 ? c->err_sent : 0;
 	if (c->active) /* cannot happen: the test handler answers at once */
 		x_free(c->active);

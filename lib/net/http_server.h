@@ -115,9 +115,11 @@ http_raw *http_upgrade(http_exchange *x, const http_raw_cbs *cbs, void *user);
 int http_raw_write(http_raw *r, const void *data, size_t len);
 void http_raw_close(http_raw *r);
 
-/* Parser entry point for fuzzing and unit tests: feeds bytes through the request
- * parser with the given limits and reports how many complete requests were seen and
- * the status an error would produce (0 when none). Never crashes on any input. */
+/* Parser entry point for fuzzing and unit tests: feeds bytes (as two reads) through the
+ * connection code the server uses, with the given limits (0: the defaults) and a handler
+ * that answers each request at once. Returns the error status sent (400, 413, 431) or 0,
+ * and stores in *n_requests (may be NULL) how many requests reached the handler. Never
+ * crashes on any input; touches no socket and no loop. */
 int http_parse_for_test(const void *data, size_t len, size_t max_header, size_t max_body,
                         int *n_requests);
 

@@ -251,6 +251,16 @@ check "scale create" 201 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/defau
 check "scale" 200 "$(api "$S/apis/apps/v1/namespaces/default/deployments/sc/scale")" \
 	'"kind":"Scale","apiVersion":"autoscaling/v1".*"spec":\{"replicas":2\},"status":\{"replicas":0,"selector":"a=b"\}'
 
+# dryRun answers as the write would, and stores nothing.
+check "dry-run patch" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1?dryRun=All" -d '{"metadata":{"labels":{"dry":"run"}}}')" '"dry":"run"'
+check "dry-run delete" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/pods/api1?dryRun=All")" '"name":"api1"'
+check "dry-run create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/configmaps?dryRun=All" \
+	-d '{"metadata":{"name":"dry"}}')" '"name":"dry"'
+check "dry-run stored nothing" 200 "$(api "$S/api/v1/namespaces/default/pods/api1")" '"name":"api1"'
+grep -q '"dry"' "$TMP/body" && fail "dry-run patch was stored"
+check "dry-run created nothing" 404 "$(api "$S/api/v1/namespaces/default/configmaps/dry")" 'not found'
+
 # Finalizers hold a delete until they are removed.
 check "finalizer create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/configmaps" \
 	-d '{"metadata":{"name":"fin","finalizers":["x/y"]}}')" '"finalizers"'
@@ -267,6 +277,8 @@ api -XPATCH -H 'Content-Type: application/merge-patch+json' "$S/api/v1/namespace
 	-d '{"metadata":{"labels":{"w":"1"}}}' >/dev/null
 check "watch from rv" 200 "$(api --max-time 20 "$S/api/v1/namespaces/default/pods?watch=1&resourceVersion=$LRV&timeoutSeconds=1")" \
 	'^\{"type":"MODIFIED","object":\{"kind":"Pod".*"w":"1"'
+check "watch one object" 200 "$(api --max-time 20 "$S/api/v1/watch/namespaces/default/pods/api1?timeoutSeconds=1")" \
+	'^\{"type":"ADDED","object":\{"kind":"Pod","apiVersion":"v1","metadata":\{"name":"api1"'
 code=$(api --max-time 20 "$S/api/v1/pods?watch=true&labelSelector=w%3D2&resourceVersion=$LRV&timeoutSeconds=1")
 [ "$code" = 200 ] && [ ! -s "$TMP/body" ] || fail "watch selector: HTTP $code: $(cat "$TMP/body")"
 

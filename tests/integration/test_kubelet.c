@@ -152,7 +152,8 @@ static cJSON *get_pod(const char *name)
 	return o;
 }
 
-static void create_pod(const char *name, const char *image, const char *policy, const char *script)
+static void create_pod_grace(const char *name, const char *image, const char *policy,
+                             const char *script, int grace)
 {
 	cJSON *pod = cJSON_CreateObject();
 	cJSON_AddStringToObject(pod, "apiVersion", "v1");
@@ -162,7 +163,7 @@ static void create_pod(const char *name, const char *image, const char *policy, 
 	ck_json_set_str(pod, "metadata.labels.app", name);
 	ck_json_set_str(pod, "spec.nodeName", NODE);
 	ck_json_set_str(pod, "spec.restartPolicy", policy);
-	ck_json_set_int(pod, "spec.terminationGracePeriodSeconds", 5);
+	ck_json_set_int(pod, "spec.terminationGracePeriodSeconds", grace);
 	cJSON *c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "name", "main");
 	cJSON_AddStringToObject(c, "image", image);
@@ -184,6 +185,11 @@ static void create_pod(const char *name, const char *image, const char *policy, 
 	cJSON_Delete(pod);
 	cJSON *res = api("POST", "/api/v1/namespaces/default/pods", body, NULL);
 	cJSON_Delete(res);
+}
+
+static void create_pod(const char *name, const char *image, const char *policy, const char *script)
+{
+	create_pod_grace(name, image, policy, script, 5);
 }
 
 /* A long-running container that logs and stops at once on TERM. */
@@ -630,6 +636,32 @@ static void test_delete_pod(void **state)
 	assert_int_equal(k.n, 0);
 }
 
+/* A container that ignores SIGTERM is killed once the grace period is over. */
+static void test_delete_honours_grace_period(void **state)
+{
+	create_pod_grace("stubborn", BUSYBOX_IMAGE, "Always",
+	                 "trap '' TERM; echo up; while true; do sleep 0.1; done", 2);
+	cJSON *pod = eventually_pod("stubborn", is_running, NULL, 30000, "Running");
+	cJSON_Delete(pod);
+	double t0 = now_ms();
+	cJSON *res = api("DELETE", "/api/v1/namespaces/default/pods/stubborn", NULL, NULL);
+	cJSON_Delete(res);
+	/* Still there while the grace period runs: the container ignores TERM. */
+	pause_ms(1000);
+	listed k = runtime_containers("stubborn");
+	assert_int_equal(k.ready, 1);
+	if (!gone("stubborn", 30000)) {
+		dump_logs();
+		fail_msg("pod stubborn still in the API");
+	}
+	double took = now_ms() - t0;
+	printf("# stubborn pod gone %.0f ms after DELETE (grace 2 s)\n", took);
+	assert_true(took >= 1900);
+	assert_true(took < 15000);
+	assert_int_equal(runtime_sandboxes("stubborn").n, 0);
+	assert_int_equal(runtime_containers("stubborn").n, 0);
+}
+
 static void test_kubelet_restart_loses_nothing(void **state)
 {
 	cJSON *before = get_pod("web");
@@ -677,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_completed_pod_succeeds),
 	    cmocka_unit_test(test_missing_image),
 	    cmocka_unit_test(test_delete_pod),
+	    cmocka_unit_test(test_delete_honours_grace_period),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

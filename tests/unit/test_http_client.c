@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 
 #include "base/strbuf.h"
 #include "net/http_client.h"
+#include "net/http_server.h"
 
 /* ---- the peer ---- */
 typedef struct peer {
@@ -570,6 +572,131 @@ static void test_bad_options(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- TLS against http_server, with certificates made by the openssl tool ---- */
+static void on_tls_request(http_exchange *x, void *data)
+{
+	const http_request *r = http_exchange_request(x);
+	const char *auth = http_request_header(r, "Authorization");
+	char *body = ck_asprintf("%s|%s|%s", r->tls ? "tls" : "plain",
+	                         r->client_cn ? r->client_cn : "-", auth ? auth : "-");
+	http_respond(x, 200, "text/plain", body, strlen(body));
+	free(body);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	ck_buf b = {0};
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		ck_buf_append(&b, tmp, n);
+	fclose(f);
+	return ck_buf_steal(&b);
+}
+
+static void tls_get(uv_loop_t *loop, const httpc_opts *o, result *r)
+{
+	httpc *c = NULL;
+	assert_int_equal(httpc_new(loop, o, &c, NULL), 0);
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/", .on_done = on_done, .user = r}, NULL), 0);
+	while (r->calls == 0)
+		uv_run(loop, UV_RUN_ONCE);
+	httpc_free(c);
+}
+
+static void test_tls(void **state)
+{
+	char dir[] = "/tmp/httpc-tls-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *cmd = ck_asprintf(
+	    "cd %s && K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+	    "openssl req -x509 $K -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2 && "
+	    "openssl req -x509 $K -keyout other.key -out other.crt -subj /CN=other-ca -days 2 && "
+	    "openssl req $K -keyout server.key -out server.csr -subj /CN=server && "
+	    "printf 'subjectAltName=IP:127.0.0.1' > san.ext && "
+	    "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
+	    "server.crt -days 2 -extfile san.ext && "
+	    "openssl req $K -keyout client.key -out client.csr -subj /O=system:masters/CN=admin && "
+	    "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
+	    "client.crt -days 2",
+	    dir);
+	char *quiet = ck_asprintf("(%s) >/dev/null 2>&1", cmd);
+	assert_int_equal(system(quiet), 0);
+	free(cmd);
+	free(quiet);
+	char *ca_crt = ck_asprintf("%s/ca.crt", dir), *other_crt = ck_asprintf("%s/other.crt", dir);
+	char *server_crt = ck_asprintf("%s/server.crt", dir),
+	     *server_key = ck_asprintf("%s/server.key", dir);
+	char *client_crt = ck_asprintf("%s/client.crt", dir),
+	     *client_key = ck_asprintf("%s/client.key", dir);
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	http_server *srv = NULL;
+	http_server_opts so = {
+	    .tls_cert_file = server_crt, .tls_key_file = server_key, .client_ca_file = ca_crt};
+	assert_int_equal(http_server_new(&loop, &so, on_tls_request, NULL, &srv, NULL), 0);
+	char *url = ck_asprintf("https://127.0.0.1:%d", http_server_port(srv));
+	result r;
+
+	/* Pinned CA file, client certificate files, bearer token. */
+	tls_get(&loop,
+	        &(httpc_opts){.base_url = url,
+	                      .ca_file = ca_crt,
+	                      .cert_file = client_crt,
+	                      .key_file = client_key,
+	                      .bearer_token = "tok"},
+	        &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "tls|admin|Bearer tok");
+	result_clear(&r);
+
+	/* The same from PEM text. */
+	char *ca_pem = slurp(ca_crt), *cert_pem = slurp(client_crt), *key_pem = slurp(client_key);
+	tls_get(&loop,
+	        &(httpc_opts){
+	            .base_url = url, .ca_pem = ca_pem, .cert_pem = cert_pem, .key_pem = key_pem},
+	        &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "tls|admin|-");
+	result_clear(&r);
+
+	/* No client certificate: anonymous. */
+	tls_get(&loop, &(httpc_opts){.base_url = url, .ca_file = ca_crt}, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "tls|-|-");
+	result_clear(&r);
+
+	/* A server not signed by the pinned CA is refused... */
+	tls_get(&loop, &(httpc_opts){.base_url = url, .ca_file = other_crt}, &r);
+	assert_int_equal(r.rc, CK_EPROTO);
+	result_clear(&r);
+	/* ...unless verification is off. */
+	tls_get(&loop, &(httpc_opts){.base_url = url, .insecure_skip_verify = true}, &r);
+	assert_int_equal(r.rc, 0);
+	result_clear(&r);
+
+	http_server_shutdown(srv, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	char *rm = ck_asprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+	free(rm);
+	free(url);
+	free(ca_pem);
+	free(cert_pem);
+	free(key_pem);
+	free(ca_crt);
+	free(other_crt);
+	free(server_crt);
+	free(server_key);
+	free(client_crt);
+	free(client_key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +708,7 @@ int main(void)
 	    cmocka_unit_test(test_free_from_callback),
 	    cmocka_unit_test(test_sync),
 	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

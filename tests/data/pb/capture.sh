@@ -72,4 +72,6 @@ run certificate-approve certificate approve csr1
 run drain-delete drain node1 --ignore-daemonsets --timeout=3s
 run auth-can-i auth can-i get pods
 run auth-whoami auth whoami
+# The pod name has a random suffix: the test ignores metadata.name for this one.
+run debug-node debug node/node1 --image=busybox --profile=sysadmin
 for f in "$work"/*.kubectl-*; do cp "$f" "$here/"; done

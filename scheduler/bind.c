@@ -1,0 +1,152 @@
+/* API writes of the scheduler: bindings, events, the PodScheduled condition. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "scheduler.h"
+
+typedef struct bind_call {
+	sched_bind_done_fn done;
+	void *user;
+	kc_call *call;
+} bind_call;
+
+static void on_bound(kc_result *res, void *user)
+{
+	bind_call *b = user;
+	b->done(res->rc, res->err, b->user);
+	free(b);
+}
+
+int sched_bind(kc_client *c, const cJSON *pod, const char *node, sched_bind_done_fn done,
+               void *user, kc_call **out)
+{
+	_cleanup_json_ cJSON *binding = cJSON_CreateObject();
+	cJSON_AddStringToObject(binding, "apiVersion", "v1");
+	cJSON_AddStringToObject(binding, "kind", "Binding");
+	cJSON *meta = cJSON_AddObjectToObject(binding, "metadata");
+	cJSON_AddStringToObject(meta, "name", kc_obj_name(pod));
+	cJSON_AddStringToObject(meta, "namespace", kc_obj_namespace(pod));
+	if (*kc_obj_uid(pod))
+		cJSON_AddStringToObject(meta, "uid", kc_obj_uid(pod));
+	cJSON *target = cJSON_AddObjectToObject(binding, "target");
+	cJSON_AddStringToObject(target, "apiVersion", "v1");
+	cJSON_AddStringToObject(target, "kind", "Node");
+	cJSON_AddStringToObject(target, "name", node);
+	bind_call *b = ck_calloc(1, sizeof(*b));
+	b->done = done;
+	b->user = user;
+	_cleanup_free_ char *path =
+	    kc_path(&KC_PODS, kc_obj_namespace(pod), kc_obj_name(pod), "binding");
+	kc_call *call = NULL;
+	int rc = kc_request_call(c, "POST", path, NULL, binding, on_bound, b, &call);
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	b->call = call;
+	*out = call;
+	return 0;
+}
+
+void sched_bind_cancel(kc_call *call)
+{
+	/* The context is the call's user data: recover it before cancelling. */
+	if (!call)
+		return;
+	bind_call *b = kc_call_user(call);
+	kc_call_cancel(call);
+	free(b);
+}
+
+static void on_fire_and_forget(kc_result *res, void *user)
+{
+	if (res->rc < 0)
+		CK_V(2, "scheduler: %s: %s", (const char *)user, res->err->msg);
+}
+
+static char *now_rfc3339(bool micro)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ck_time_rfc3339(&ts, micro);
+}
+
+void sched_event(kc_client *c, const cJSON *pod, const char *type, const char *reason,
+                 const char *action, const char *message)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	_cleanup_free_ char *now = now_rfc3339(false);
+	_cleanup_free_ char *name = ck_asprintf("%s.%llx", kc_obj_name(pod),
+	                                        (unsigned long long)ts.tv_sec * 1000000000ULL +
+	                                            (unsigned long long)ts.tv_nsec);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	_cleanup_free_ char *instance = ck_asprintf("%s-%s", SCHED_NAME, host);
+	_cleanup_json_ cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "apiVersion", "v1");
+	cJSON_AddStringToObject(ev, "kind", "Event");
+	cJSON *meta = cJSON_AddObjectToObject(ev, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", kc_obj_namespace(pod));
+	cJSON *io = cJSON_AddObjectToObject(ev, "involvedObject");
+	cJSON_AddStringToObject(io, "apiVersion", "v1");
+	cJSON_AddStringToObject(io, "kind", "Pod");
+	cJSON_AddStringToObject(io, "namespace", kc_obj_namespace(pod));
+	cJSON_AddStringToObject(io, "name", kc_obj_name(pod));
+	cJSON_AddStringToObject(io, "uid", kc_obj_uid(pod));
+	cJSON_AddStringToObject(io, "resourceVersion", kc_obj_resource_version(pod));
+	cJSON_AddStringToObject(ev, "reason", reason);
+	cJSON_AddStringToObject(ev, "message", message);
+	cJSON_AddStringToObject(ev, "type", type);
+	cJSON *src = cJSON_AddObjectToObject(ev, "source");
+	cJSON_AddStringToObject(src, "component", SCHED_NAME);
+	cJSON_AddStringToObject(ev, "firstTimestamp", now);
+	cJSON_AddStringToObject(ev, "lastTimestamp", now);
+	cJSON_AddNumberToObject(ev, "count", 1);
+	cJSON_AddStringToObject(ev, "action", action);
+	cJSON_AddStringToObject(ev, "reportingComponent", SCHED_NAME);
+	cJSON_AddStringToObject(ev, "reportingInstance", instance);
+	if (kc_create(c, &KC_EVENTS, kc_obj_namespace(pod), ev, on_fire_and_forget,
+	              (void *)"creating an event") < 0)
+		CK_V(2, "scheduler: cannot send event %s", reason);
+}
+
+bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message)
+{
+	const cJSON *cond;
+	cJSON_ArrayForEach(cond, ck_json_get(pod, "status.conditions"))
+	{
+		if (!strcmp(ck_json_get_str(cond, "type", ""), "PodScheduled") &&
+		    !strcmp(ck_json_get_str(cond, "status", ""), "False") &&
+		    !strcmp(ck_json_get_str(cond, "reason", ""), "Unschedulable") &&
+		    !strcmp(ck_json_get_str(cond, "message", ""), message))
+			return false;
+	}
+	/* A merge patch replaces the list: keep the other conditions. */
+	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
+	cJSON *conds = cJSON_CreateArray();
+	cJSON_ArrayForEach(cond, ck_json_get(pod, "status.conditions"))
+	{
+		if (strcmp(ck_json_get_str(cond, "type", ""), "PodScheduled"))
+			cJSON_AddItemToArray(conds, ck_json_dup(cond));
+	}
+	_cleanup_free_ char *now = now_rfc3339(false);
+	cJSON *ps = cJSON_CreateObject();
+	cJSON_AddStringToObject(ps, "type", "PodScheduled");
+	cJSON_AddStringToObject(ps, "status", "False");
+	cJSON_AddNullToObject(ps, "lastProbeTime");
+	cJSON_AddStringToObject(ps, "lastTransitionTime", now);
+	cJSON_AddStringToObject(ps, "reason", "Unschedulable");
+	cJSON_AddStringToObject(ps, "message", message);
+	cJSON_AddItemToArray(conds, ps);
+	ck_json_set(patch, "status.conditions", conds);
+	if (kc_patch(c, &KC_PODS, kc_obj_namespace(pod), kc_obj_name(pod), "status", KC_PATCH_MERGE,
+	             patch, on_fire_and_forget, (void *)"setting PodScheduled=False") < 0)
+		CK_V(2, "scheduler: cannot patch pod status");
+	return true;
+}

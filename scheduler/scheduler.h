@@ -1,0 +1,90 @@
+/* kube-scheduler internals: the scheduling loop (scheduler.c), filters (filter_*.c, pure
+ * functions over a pod and a node), the least-allocated score (score.c) and API writes
+ * (bind.c: binding, events, the PodScheduled condition). */
+#ifndef CK_SCHEDULER_H
+#define CK_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "api/client.h"
+#include "base/error.h"
+
+#define SCHED_NAME "default-scheduler"
+
+/* Resources as the filters count them: cpu in milli-cores, memory in bytes, pods. */
+typedef struct sched_res {
+	int64_t cpu_milli;
+	int64_t memory;
+	int64_t pods;
+} sched_res;
+
+/* A node and what the pods on it (bound or assumed) request. */
+typedef struct sched_node_info {
+	const cJSON *node;
+	sched_res requested;
+} sched_node_info;
+
+/* Effective requests of a pod: max(sum of containers, each init container) + overhead;
+ * a missing request falls back to the limit. pods is 1. */
+void sched_pod_requests(const cJSON *pod, sched_res *out);
+/* status.allocatable, else status.capacity (pods defaults to 110 when absent). */
+void sched_node_allocatable(const cJSON *node, sched_res *out);
+/* True for pods that hold resources: phase neither Succeeded nor Failed. */
+bool sched_pod_active(const cJSON *pod);
+
+/* True when one of the pod's tolerations matches the taint (upstream ToleratesTaint). */
+bool sched_tolerates(const cJSON *pod, const cJSON *taint);
+/* As sched_tolerates for a taint given by key and effect (empty value). */
+bool sched_tolerates_key(const cJSON *pod, const char *key, const char *effect);
+
+/* Filters: NULL when the pod fits the node, else the reason (malloc'd), in upstream's
+ * words, e.g. "node(s) had untolerated taint {dedicated: gpu}", "Insufficient cpu". */
+typedef char *(*sched_filter_fn)(const cJSON *pod, const sched_node_info *ni);
+char *filter_node_ready(const cJSON *pod, const sched_node_info *ni);
+char *filter_unschedulable(const cJSON *pod, const sched_node_info *ni);
+char *filter_taints(const cJSON *pod, const sched_node_info *ni);
+char *filter_node_selector(const cJSON *pod, const sched_node_info *ni);
+char *filter_resources(const cJSON *pod, const sched_node_info *ni);
+
+/* Runs the filters in order; NULL when the node fits, else the first failure's reason. */
+char *sched_filter_node(const cJSON *pod, const sched_node_info *ni);
+
+/* Least allocated score in [0, 100]: free share of cpu and memory after placing the pod,
+ * averaged. */
+int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni);
+
+/* "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable." from the
+ * reasons of the n nodes (reasons[i] NULL for a node that fit). malloc'd. */
+char *sched_failure_message(char *const *reasons, size_t n);
+
+/* ---- API writes (bind.c) ---- */
+typedef void (*sched_bind_done_fn)(int rc, const ck_err *err, void *user);
+/* POST pods/<name>/binding to node; done gets 0, -EEXIST/CK_ECONFLICT when already bound,
+ * or another code. */
+int sched_bind(kc_client *c, const cJSON *pod, const char *node, sched_bind_done_fn done,
+               void *user, kc_call **out);
+/* Cancels a binding in flight: done is not called. */
+void sched_bind_cancel(kc_call *call);
+/* Creates a core/v1 Event about the pod (fire and forget). type "Normal"/"Warning". */
+void sched_event(kc_client *c, const cJSON *pod, const char *type, const char *reason,
+                 const char *action, const char *message);
+/* Sets the PodScheduled=False condition (reason Unschedulable) unless already so with the
+ * same message (fire and forget). Returns true when it sent a change. */
+bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message);
+
+/* ---- the scheduler (scheduler.c) ---- */
+typedef struct scheduler scheduler;
+typedef struct scheduler_opts {
+	const char *scheduler_name;  /* NULL: default-scheduler */
+	uint64_t backoff_initial_ms; /* 0: 1000 */
+	uint64_t backoff_max_ms;     /* 0: 10000 */
+} scheduler_opts;
+int scheduler_new(kc_client *c, const scheduler_opts *o, scheduler **out, ck_err **err);
+int scheduler_start(scheduler *s);
+void scheduler_free(scheduler *s);
+
+#endif
