@@ -756,6 +756,24 @@ static void test_limits_and_malformed(void **state)
 	cli_free(c);
 }
 
+static void test_linger_ends(void **state)
+{
+	fx *f = *state;
+	/* after an error answer the server reads on for a while (so that no RST destroys the
+	 * answer), but a client that never closes is closed on anyway */
+	cli *c = cli_new(f->port);
+	cli_sends(c, "BAD\r\n\r\n");
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	cli_sends(c, "more bytes the server drops");
+	uint64_t t0 = uv_hrtime();
+	assert_true(cli_eof(c)); /* the FIN came with the answer */
+	assert_true(uv_hrtime() - t0 < 1000000000ull);
+	cli_free(c);
+}
+
 static void test_truncated_then_close(void **state)
 {
 	fx *f = *state;
@@ -1281,6 +1299,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connection_close, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits_and_malformed, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_then_close, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_linger_ends, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_echo, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_async, setup_plain, teardown),
