@@ -21,7 +21,10 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
+
+#include "base/log.h"
 
 /* ---- status ---- */
 
@@ -106,6 +109,30 @@ static gpr_timespec deadline_from_ms(int timeout_ms)
 		return gpr_inf_future(GPR_CLOCK_REALTIME);
 	return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
 	                    gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+}
+
+/* ---- process-wide setup ---- */
+
+/* gRPC's own log lines (connection failures, TLS alerts) are a library's: shown only at
+ * -v=2 (errors) and -v=5 (the rest), in klog format. */
+static void grpc_log_forward(gpr_log_func_args *a)
+{
+	int level = a->severity == GPR_LOG_SEVERITY_ERROR ? 2 : 5;
+	if (ck_log_verbosity() >= level)
+		ck_log_write(CK_LOG_INFO, a->file, a->line, "grpc: %s", a->message);
+}
+
+static void grpc_setup_once(void)
+{
+	gpr_set_log_function(grpc_log_forward);
+}
+
+/* grpc_init with our process-wide settings applied first. */
+static void ckgrpc_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, grpc_setup_once);
+	grpc_init();
 }
 
 /* ---- channels ---- */
@@ -199,10 +226,10 @@ int ckgrpc_channel_new(const char *target, const ckgrpc_channel_opts *opts, ckgr
 		if (opts->key_file && (r = read_file(opts->key_file, &key, err)) < 0)
 			return r;
 		grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
-		grpc_init();
+		ckgrpc_init();
 		creds = grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);
 	} else {
-		grpc_init();
+		ckgrpc_init();
 		creds = grpc_insecure_credentials_create();
 	}
 	grpc_channel *gch = grpc_channel_create(target, creds, &cargs);
@@ -353,7 +380,7 @@ int ckgrpc_loop_new(uv_loop_t *loop, ckgrpc_loop **out, ck_err **err)
 	l->async.data = l;
 	uv_unref((uv_handle_t *)&l->async);
 	pthread_mutex_init(&l->mu, NULL);
-	grpc_init();
+	ckgrpc_init();
 	l->cq = grpc_completion_queue_create_for_next(NULL);
 	r = pthread_create(&l->thread, NULL, drain_thread, l);
 	if (r != 0) {

@@ -34,6 +34,8 @@ struct member {
 
 struct etcd_harness {
 	char *dir;
+	bool tls;
+	char *ca, *cert, *key; /* PEM paths when tls */
 	char *endpoints;
 	char *token;
 	int n;
@@ -129,7 +131,8 @@ static int pick_ports(etcd_harness *h, ck_err **err)
 		m->peer_port = ports[2 * k + 1];
 		free(m->client_url);
 		free(m->target);
-		m->client_url = ck_asprintf("http://127.0.0.1:%d", m->client_port);
+		m->client_url =
+		    ck_asprintf("%s://127.0.0.1:%d", h->tls ? "https" : "http", m->client_port);
 		m->target = ck_asprintf("127.0.0.1:%d", m->client_port);
 	}
 	size_t cap = 1;
@@ -195,10 +198,24 @@ static int spawn_member(etcd_harness *h, int i, ck_err **err)
 		"--initial-cluster-token", h->token,
 		"--heartbeat-interval", "50",
 		"--election-timeout", "500",
-		"--experimental-watch-progress-notify-interval", "1s",
+				"--experimental-watch-progress-notify-interval", "1s",
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 		NULL,
 	};
 	// clang-format on
+
+	if (h->tls) {
+		size_t a = 0;
+		while (argv[a])
+			a++;
+		argv[a++] = "--cert-file";
+		argv[a++] = h->cert;
+		argv[a++] = "--key-file";
+		argv[a++] = h->key;
+		argv[a++] = "--trusted-ca-file";
+		argv[a++] = h->ca;
+		argv[a++] = "--client-cert-auth";
+	}
 
 	_cleanup_close_ int logfd =
 	    open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -224,6 +241,81 @@ static int spawn_member(etcd_harness *h, int i, ck_err **err)
 	}
 	m->pid = pid;
 	return 0;
+}
+
+/* Channel options to reach the members (TLS with the harness's certificate). */
+static const ckgrpc_channel_opts *harness_channel_opts(const etcd_harness *h)
+{
+	static _Thread_local ckgrpc_channel_opts o;
+	if (!h->tls)
+		return NULL;
+	o = (ckgrpc_channel_opts){
+	    .tls = true, .ca_file = h->ca, .cert_file = h->cert, .key_file = h->key};
+	return &o;
+}
+
+/* Runs argv (a short command such as openssl) with output to log_path; waits. */
+static int run_tool(char *const argv[], const char *log_path, ck_err **err)
+{
+	_cleanup_close_ int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return ck_err_errno(err, -errno, "open %s", log_path);
+	pid_t pid = fork();
+	if (pid < 0)
+		return ck_err_errno(err, -errno, "fork");
+	if (pid == 0) {
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return ck_err_set(err, -EIO, "%s %s failed (status %d); see %s", argv[0], argv[1],
+		                  status, log_path);
+	return 0;
+}
+
+/* A throwaway CA and one EC certificate for 127.0.0.1, usable by server and client. */
+static int make_certs(etcd_harness *h, ck_err **err)
+{
+	_cleanup_free_ char *log = ck_asprintf("%s/openssl.log", h->dir);
+	_cleanup_free_ char *ca_key = ck_asprintf("%s/ca.key", h->dir);
+	_cleanup_free_ char *csr = ck_asprintf("%s/etcd.csr", h->dir);
+	_cleanup_free_ char *ext = ck_asprintf("%s/etcd.ext", h->dir);
+	_cleanup_free_ char *serial = ck_asprintf("%s/ca.srl", h->dir);
+	h->ca = ck_asprintf("%s/ca.crt", h->dir);
+	h->cert = ck_asprintf("%s/etcd.crt", h->dir);
+	h->key = ck_asprintf("%s/etcd.key", h->dir);
+	{
+		_cleanup_close_ int fd = open(ext, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		static const char text[] = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+		                           "extendedKeyUsage=serverAuth,clientAuth\n"
+		                           "keyUsage=critical,digitalSignature,keyEncipherment\n";
+		if (fd < 0 || write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1))
+			return ck_err_errno(err, -errno, "write %s", ext);
+	}
+	// clang-format off
+	char *ca_argv[] = {"openssl", "req", "-x509", "-newkey", "ec",
+		"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+		"-keyout", ca_key, "-out", h->ca, "-subj", "/CN=ckube-test-ca", "-days", "2",
+		"-addext", "basicConstraints=critical,CA:TRUE",
+		"-addext", "keyUsage=critical,keyCertSign,cRLSign", NULL};
+	char *csr_argv[] = {"openssl", "req", "-new", "-newkey", "ec",
+		"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+		"-keyout", h->key, "-out", csr, "-subj", "/CN=etcd", NULL};
+	char *sign_argv[] = {"openssl", "x509", "-req", "-in", csr, "-CA", h->ca,
+		"-CAkey", ca_key, "-CAserial", serial, "-CAcreateserial",
+		"-out", h->cert, "-days", "2", "-extfile", ext, NULL};
+	// clang-format on
+	int r = run_tool(ca_argv, log, err);
+	if (r == 0)
+		r = run_tool(csr_argv, log, err);
+	if (r == 0)
+		r = run_tool(sign_argv, log, err);
+	return r;
 }
 
 static bool member_exited(struct member *m, int *status)
@@ -253,7 +345,7 @@ int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err
 {
 	struct member *m = &h->m[i];
 	ckgrpc_channel *ch = NULL;
-	int r = ckgrpc_channel_new(m->target, NULL, &ch, err);
+	int r = ckgrpc_channel_new(m->target, harness_channel_opts(h), &ch, err);
 	if (r < 0)
 		return r;
 	uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
@@ -349,6 +441,12 @@ static int start_members(etcd_harness *h, ck_err **err)
 
 int etcd_harness_start_cluster(int n, etcd_harness **out, ck_err **err)
 {
+	return etcd_harness_start_opts(&(etcd_harness_opts){.members = n}, out, err);
+}
+
+int etcd_harness_start_opts(const etcd_harness_opts *opts, etcd_harness **out, ck_err **err)
+{
+	int n = opts && opts->members ? opts->members : 1;
 	if (n < 1 || n > HARNESS_MAX_MEMBERS)
 		return ck_err_set(err, -EINVAL, "etcd harness: %d members (1..%d)", n,
 		                  HARNESS_MAX_MEMBERS);
@@ -361,6 +459,7 @@ int etcd_harness_start_cluster(int n, etcd_harness **out, ck_err **err)
 		free(h);
 		return r;
 	}
+	h->tls = opts && opts->tls;
 	static unsigned seq;
 	h->token = ck_asprintf("ckube-%d-%u", (int)getpid(), seq++);
 	for (int i = 0; i < n; i++) {
@@ -369,7 +468,9 @@ int etcd_harness_start_cluster(int n, etcd_harness **out, ck_err **err)
 		h->m[i].log_path = ck_asprintf("%s/member-%d.log", h->dir, i);
 	}
 	registry_add(h);
-	int r = start_members(h, err);
+	int r = h->tls ? make_certs(h, err) : 0;
+	if (r == 0)
+		r = start_members(h, err);
 	if (r < 0) {
 		etcd_harness_stop(h);
 		return r;
@@ -399,6 +500,9 @@ void etcd_harness_stop(etcd_harness *h)
 		free(h->m[i].log_path);
 	}
 	free(h->dir);
+	free(h->ca);
+	free(h->cert);
+	free(h->key);
 	free(h->endpoints);
 	free(h->token);
 	free(h);
@@ -462,7 +566,7 @@ int etcd_harness_leader(etcd_harness *h, ck_err **err)
 		if (h->m[i].pid <= 0)
 			continue;
 		ckgrpc_channel *ch = NULL;
-		int r = ckgrpc_channel_new(h->m[i].target, NULL, &ch, err);
+		int r = ckgrpc_channel_new(h->m[i].target, harness_channel_opts(h), &ch, err);
 		if (r < 0)
 			return r;
 		Etcdserverpb__StatusRequest req = ETCDSERVERPB__STATUS_REQUEST__INIT;
@@ -484,4 +588,19 @@ int etcd_harness_leader(etcd_harness *h, ck_err **err)
 		if (ids[i] == leader)
 			return i;
 	return ck_err_set(err, -EAGAIN, "etcd harness: no running member knows a live leader");
+}
+
+const char *etcd_harness_ca_file(const etcd_harness *h)
+{
+	return h->ca;
+}
+
+const char *etcd_harness_cert_file(const etcd_harness *h)
+{
+	return h->cert;
+}
+
+const char *etcd_harness_key_file(const etcd_harness *h)
+{
+	return h->key;
 }

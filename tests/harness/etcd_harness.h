@@ -33,6 +33,22 @@ int etcd_harness_start(etcd_harness **out, ck_err **err);
 /* Starts a cluster of n members (1..7) on loopback. Returns 0 and *out once all serve. */
 int etcd_harness_start_cluster(int n, etcd_harness **out, ck_err **err);
 
+typedef struct etcd_harness_opts {
+	int members; /* 0: 1 */
+	/* Clients over TLS (https:// URLs, client certificates required): a throwaway CA
+	 * and one certificate for 127.0.0.1 (server and client use), made with the openssl
+	 * CLI in the temp dir. Peers stay plain. */
+	bool tls;
+} etcd_harness_opts;
+/* Starts members as opts say (NULL: one plain member). */
+int etcd_harness_start_opts(const etcd_harness_opts *opts, etcd_harness **out, ck_err **err);
+
+/* With tls: the CA, and the certificate and key a client presents (PEM paths, owned
+ * by h); NULL without tls. Pass them as etcd_client_opts ca_file/cert_file/key_file. */
+const char *etcd_harness_ca_file(const etcd_harness *h);
+const char *etcd_harness_cert_file(const etcd_harness *h);
+const char *etcd_harness_key_file(const etcd_harness *h);
+
 /* Kills every member (SIGKILL, reaped), removes the temp dir, frees h. Accepts NULL. */
 void etcd_harness_stop(etcd_harness *h);
 

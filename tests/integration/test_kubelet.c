@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/pidfd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -50,6 +52,7 @@ typedef struct env {
 	kc_sync *api;
 	cri_client *cri;
 	int kubelet_runs;
+	int kubelet_port;
 } env;
 
 static env *E;
@@ -278,6 +281,19 @@ static void on_containers(int rc, cri_container *v, size_t n, const ck_err *err,
 	cri_containers_free(v, n);
 }
 
+typedef struct exec_out {
+	int rc;
+	char *out;
+} exec_out;
+
+static void on_exec(int rc, int32_t code, const char *out, size_t out_len, const char *eo,
+                    size_t eo_len, const ck_err *err, void *data)
+{
+	exec_out *x = data;
+	x->rc = rc < 0 ? rc : code;
+	x->out = out ? ck_strndup(out, out_len) : ck_strdup("");
+}
+
 static listed runtime_sandboxes(const char *pod)
 {
 	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
@@ -307,6 +323,9 @@ static void start_kubelet(void)
 	char *logs = ck_asprintf("--pod-log-dir=%s", E->ctrd->log_dir);
 	char *cg = ck_asprintf("--cgroup-root=%s", E->ctrd->cgroup_parent);
 	char *bin = ck_asprintf("%s/kubelet", CKUBE_BINARY_DIR);
+	if (!E->kubelet_port)
+		E->kubelet_port = free_port();
+	char *port = ck_asprintf("--port=%d", E->kubelet_port);
 	char *argv[] = {bin,
 	                kc,
 	                "--hostname-override=" NODE,
@@ -318,6 +337,9 @@ static void start_kubelet(void)
 	                "--pod-infra-container-image=" PAUSE_IMAGE,
 	                "--node-labels=ckube.test/role=worker",
 	                "--node-status-update-frequency=2s",
+	                "--cluster-dns=10.96.0.10",
+	                port,
+	                "--address=127.0.0.1",
 	                "-v=2",
 	                NULL};
 	E->kubelet = spawn(argv, logf);
@@ -329,6 +351,7 @@ static void start_kubelet(void)
 	free(logs);
 	free(cg);
 	free(bin);
+	free(port);
 }
 
 static int setup(void **state)
@@ -514,6 +537,18 @@ static void test_pod_runs(void **state)
 	free(out);
 	free(log);
 
+	/* ClusterFirst DNS from --cluster-dns / --cluster-domain. */
+	exec_out x = {0};
+	const char *cat[] = {"cat", "/etc/resolv.conf", NULL};
+	cri_exec_sync(E->cri, ck_json_get_str(cs, "containerID", "") + strlen("containerd://"), cat,
+	              10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_non_null(strstr(x.out, "nameserver 10.96.0.10"));
+	assert_non_null(
+	    strstr(x.out, "search default.svc.cluster.local svc.cluster.local cluster.local"));
+	assert_non_null(strstr(x.out, "options ndots:5"));
+	free(x.out);
+
 	/* Exactly one sandbox and one container in the runtime. */
 	listed s = runtime_sandboxes("web");
 	assert_int_equal(s.n, 1);
@@ -636,6 +671,98 @@ static void test_delete_pod(void **state)
 	assert_int_equal(k.n, 0);
 }
 
+/* Requests and limits reach the container's cgroups. */
+static void test_resources_applied(void **state)
+{
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"limited\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":1,"
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"command\":[\"sh\",\"-c\",\"" SERVE_SCRIPT "\"],"
+	        "\"resources\":{\"requests\":{\"cpu\":\"250m\"},"
+	        "\"limits\":{\"cpu\":\"500m\",\"memory\":\"64Mi\"}}}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	cJSON *pod = eventually_pod("limited", is_running, NULL, 30000, "Running");
+	const char *cid =
+	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
+	const char *cat[] = {"cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+	                     "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+	                     NULL};
+	exec_out x = {0};
+	cri_exec_sync(E->cri, cid, cat, 10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_string_equal(x.out, "67108864\n256\n50000\n");
+	free(x.out);
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/limited", NULL, NULL);
+	cJSON_Delete(res);
+}
+
+/* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
+static int kubelet_get(const char *path_query, int max_time_s, char **out)
+{
+	char *url = ck_asprintf("http://127.0.0.1:%d%s", E->kubelet_port, path_query);
+	char *mt = ck_asprintf("%d", max_time_s);
+	char *argv[] = {"curl", "-sS", "-N", "--max-time", mt, url, NULL};
+	int r = ch_run(argv, out, NULL);
+	free(url);
+	free(mt);
+	return r;
+}
+
+static void test_kubelet_api_logs(void **state)
+{
+	char *out = NULL;
+	assert_int_equal(kubelet_get("/healthz", 5, &out), 0);
+	assert_string_equal(out, "ok");
+	free(out);
+	assert_int_equal(kubelet_get("/pods", 5, &out), 0);
+	cJSON *list = ck_json_parse(out, strlen(out), NULL);
+	assert_non_null(list);
+	assert_string_equal(ck_json_get_str(list, "kind", ""), "PodList");
+	assert_true(cJSON_GetArraySize(ck_json_get(list, "items")) >= 2);
+	cJSON_Delete(list);
+	free(out);
+
+	create_pod("ticker", BUSYBOX_IMAGE, "Always",
+	           "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done");
+	cJSON *pod = eventually_pod("ticker", is_running, NULL, 30000, "Running");
+	cJSON_Delete(pod);
+	assert_int_equal(kubelet_get("/containerLogs/default/web/main", 5, &out), 0);
+	assert_string_equal(out, "started web\n");
+	free(out);
+	assert_int_equal(kubelet_get("/containerLogs/default/web/main?timestamps=true", 5, &out),
+	                 0);
+	assert_true(strlen(out) > 30 && out[4] == '-' && strstr(out, "Z started web\n"));
+	free(out);
+	pause_ms(600);
+	assert_int_equal(kubelet_get("/containerLogs/default/ticker/main?tailLines=2", 5, &out), 0);
+	int lines = 0;
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 2);
+	assert_true(!strncmp(out, "tick ", 5));
+	free(out);
+	/* follow: lines written after the request arrive on the open stream. */
+	int rc = kubelet_get("/containerLogs/default/ticker/main?follow=true&tailLines=1", 2, &out);
+	assert_int_equal(rc, 28); /* curl's timeout: the stream stayed open */
+	lines = 0;
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_true(lines >= 5);
+	free(out);
+	/* previous: the crashing pod's earlier instance. */
+	assert_int_equal(kubelet_get("/containerLogs/default/crash/main?previous=true", 5, &out),
+	                 0);
+	assert_string_equal(out, "run\n");
+	free(out);
+	assert_int_equal(kubelet_get("/containerLogs/default/nope/main", 5, &out), 0);
+	assert_non_null(strstr(out, "not found"));
+	free(out);
+}
+
 /* A container that ignores SIGTERM is killed once the grace period is over. */
 static void test_delete_honours_grace_period(void **state)
 {
@@ -700,6 +827,28 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	assert_int_equal(runtime_containers("job").n, 0);
 }
 
+/* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
+static void test_sigterm_keeps_pods(void **state)
+{
+	assert_int_equal(kill(E->kubelet, SIGTERM), 0);
+	int fd = pidfd_open(E->kubelet, 0);
+	assert_true(fd >= 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int ready = poll(&p, 1, 10000);
+	close(fd);
+	if (ready != 1) {
+		dump_logs();
+		fail_msg("kubelet did not exit within 10 s of SIGTERM");
+	}
+	int st;
+	assert_int_equal(waitpid(E->kubelet, &st, 0), E->kubelet);
+	E->kubelet = 0;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	listed k = runtime_containers("web");
+	assert_int_equal(k.ready, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,7 +859,10 @@ int main(void)
 	    cmocka_unit_test(test_missing_image),
 	    cmocka_unit_test(test_delete_pod),
 	    cmocka_unit_test(test_delete_honours_grace_period),
+	    cmocka_unit_test(test_kubelet_api_logs),
+	    cmocka_unit_test(test_resources_applied),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
