@@ -55,6 +55,7 @@ static const char *const all_verbs[] = {
     "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
 static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
 static const char *const create_verb[] = {"create", NULL};
+static const char *const get_verb[] = {"get", NULL};
 
 static cJSON *resource(const kind_desc *k, const char *sub, const char *kind,
                        const char *const *verbs)
@@ -91,6 +92,8 @@ static cJSON *resource_list(const char *group, const char *version)
 		if (k->subresources & KIND_SUB_BINDING)
 			cJSON_AddItemToArray(resources,
 			                     resource(k, "binding", "Binding", create_verb));
+		if (k->subresources & KIND_SUB_LOG)
+			cJSON_AddItemToArray(resources, resource(k, "log", k->kind, get_verb));
 		if (k->subresources & KIND_SUB_SCALE)
 			cJSON_AddItemToArray(resources, resource(k, "scale", "Scale", sub_verbs));
 		if (k->subresources & KIND_SUB_STATUS)

@@ -24,6 +24,10 @@ typedef struct options {
 	char *advertise_address;
 	char *service_cluster_ip_range;
 	int insecure_port;
+	char *kubelet_cert;
+	char *kubelet_key;
+	char *kubelet_ca;
+	char **kubelet_address_types;
 } options;
 
 typedef struct startup {
@@ -137,10 +141,20 @@ int main(int argc, char **argv)
 	if (etcd_client_new(loop, &(etcd_client_opts){.endpoints = o.etcd_servers}, &srv.etcd,
 	                    &err) < 0)
 		die("etcd", err);
+	bool kubelet_tls = (o.kubelet_cert && *o.kubelet_cert) || (o.kubelet_ca && *o.kubelet_ca);
+	httpc_opts ko = {.cert_file = o.kubelet_cert,
+	                 .key_file = o.kubelet_key,
+	                 .ca_file = o.kubelet_ca,
+	                 .insecure_skip_verify = !o.kubelet_ca || !*o.kubelet_ca};
+	if (httpc_new(loop, &ko, &srv.kubelet, &err) < 0)
+		die("kubelet client", err);
+	srv.kubelet_scheme = kubelet_tls ? "https" : "http";
+	static char *default_types[] = {"InternalIP", "ExternalIP", "Hostname", NULL};
+	srv.kubelet_address_types =
+	    o.kubelet_address_types ? o.kubelet_address_types : default_types;
 	size_t n;
 	kind_all(&n);
 	srv.caches = ck_calloc(n, sizeof(*srv.caches));
-	srv.n_caches = n;
 	startup st = {.srv = &srv, .opts = &o, .pending = n + 1};
 	const kind_desc *const *all = kind_all(&n);
 	for (size_t i = 0; i < n; i++)

@@ -41,6 +41,8 @@ static bool sub_allowed(const kind_desc *k, const char *sub)
 		return k->subresources & KIND_SUB_SCALE;
 	if (!strcmp(sub, "binding"))
 		return k->subresources & KIND_SUB_BINDING;
+	if (!strcmp(sub, "log"))
+		return k->subresources & KIND_SUB_LOG;
 	return false;
 }
 
@@ -51,6 +53,11 @@ static int pick_verb(const char *method, route *r, bool watch)
 		/* POST .../pods/<name>/binding creates a Binding. */
 		if (!strcmp(method, "POST"))
 			r->verb = VERB_CREATE;
+		return r->verb ? 0 : 405;
+	}
+	if (r->sub && !strcmp(r->sub, "log")) {
+		if (!strcmp(method, "GET"))
+			r->verb = VERB_GET;
 		return r->verb ? 0 : 405;
 	}
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))

@@ -156,7 +156,8 @@ void server_handle(http_exchange *x, void *data)
 	bool watch = w && strcmp(w, "0") && strcasecmp(w, "false");
 	route rt;
 	int rc = router_parse(hr->method, hr->path, watch, &rt);
-	CK_V(4, "%s %s?%s -> %d", hr->method, hr->raw_path, hr->query, rc);
+	CK_V(4, "%s %s -> %s %s (%d)", hr->method, hr->raw_path, route_verb_name(rt.verb),
+	     rt.kind ? rt.kind->plural : "-", rc);
 	if (rc) {
 		route_clear(&rt);
 		if (rc == 405)
@@ -206,6 +207,10 @@ void server_handle(http_exchange *x, void *data)
 	}
 	if ((rt.verb == VERB_CREATE || rt.verb == VERB_UPDATE) && api_decode_body(r) < 0) {
 		api_req_free(r);
+		return;
+	}
+	if (rt.sub && !strcmp(rt.sub, "log")) {
+		verb_log(r);
 		return;
 	}
 	switch (rt.verb) {

@@ -14,6 +14,7 @@
 
 #include "api/kind.h"
 #include "net/etcd.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "router.h"
 
@@ -24,7 +25,11 @@ typedef struct apiserver {
 	etcd_client *etcd;
 	char *prefix;         /* "/registry" */
 	watch_cache **caches; /* one per kind, in kind_all() order */
-	size_t n_caches;
+	/* Reaching kubelets (pods/log): a client with the apiserver's kubelet credentials,
+	 * "https" or "http", and the node address types to try, in order. */
+	httpc *kubelet;
+	const char *kubelet_scheme;
+	char **kubelet_address_types;
 } apiserver;
 
 /* Output form a client asked for in Accept. */
@@ -77,6 +82,7 @@ void verb_update(api_req *r);
 void verb_patch(api_req *r);
 void verb_delete(api_req *r);
 void verb_deletecollection(api_req *r);
+void verb_log(api_req *r);
 
 /* Discovery and OpenAPI: complete the exchange. */
 void discovery_serve(http_exchange *x, const route *rt);

@@ -65,14 +65,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Update the lists only when they are empty or a package cannot be found in them.
+install() {
+	apt-get install -y -qq --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		"${missing[@]}" >/dev/null
+}
+# Update the lists only when they are empty, a package cannot be found in them, or
+# the install fails with them (stale lists name versions the mirror no longer has).
 lists=(/var/lib/apt/lists/*_Packages*)
+updated=0
 if [[ ! -e ${lists[0]} ]] || ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
 	apt-get update -qq
+	updated=1
 fi
-apt-get install -y -qq --no-install-recommends \
-	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-	"${missing[@]}" >/dev/null
+if ! install; then
+	[[ $updated -eq 0 ]] || exit 1
+	apt-get update -qq
+	install
+fi
 
 # Stop any daemon a package script started despite policy-rc.d (no init system here).
 after=$(ps -eo pid=,comm= | awk -v re="^($daemons)\$" '$2 ~ re {print $1}' | sort -n)

@@ -44,6 +44,11 @@ typedef struct kl_config {
 	int max_pods;
 	char **node_labels;     /* "k=v" entries */
 	char **register_taints; /* "key=value:Effect" entries */
+	char **cluster_dns;     /* --cluster-dns: nameserver IPs for ClusterFirst pods */
+	char *cluster_domain;   /* --cluster-domain */
+	int port;               /* kubelet API; 0: off */
+	char *address;
+	char *tls_cert_file, *tls_key_file, *client_ca_file;
 	int64_t node_status_update_ms;
 	int64_t relist_ms;
 } kl_config;
@@ -61,7 +66,13 @@ typedef struct kubelet {
 	struct node_lease *lease;
 	struct pod_worker *pw;
 	struct pleg *pleg;
+	struct kl_server *server;
 } kubelet;
+
+/* ---- server.c ---- */
+/* Serves the kubelet API (healthz, pods, containerLogs) on cfg.port; 0: nothing. */
+int kl_server_start(kubelet *k);
+void kl_server_stop(kubelet *k);
 
 /* ---- node_status.c ---- */
 /* Registers the node (create, or adopt the existing one) and updates its status every
@@ -98,6 +109,8 @@ void pod_worker_enqueue(kubelet *k, const char *key);
 bool pod_worker_synced(kubelet *k);
 /* The cached pod with key "ns/name", or NULL (borrowed). */
 const cJSON *pod_worker_get(kubelet *k, const char *key);
+/* All cached pods (borrowed pointers in a malloc'd array; NULL when none). */
+const cJSON **pod_worker_list(kubelet *k, size_t *n);
 
 /* ---- pleg.c ---- */
 int pleg_start(kubelet *k);

@@ -14,6 +14,7 @@
 
 static void stop_all(kubelet *k)
 {
+	kl_server_stop(k);
 	pleg_stop(k);
 	pod_worker_stop(k);
 	node_lease_stop(k);
@@ -64,7 +65,10 @@ int main(int argc, char **argv)
 	char *endpoint = "unix:///run/containerd/containerd.sock";
 	char *root_dir = "/var/lib/kubelet", *pod_log_dir = "/var/log/pods";
 	char *cgroup_root = "/", *infra = "registry.k8s.io/pause:3.9";
-	char **node_labels = NULL, **taints = NULL;
+	char **node_labels = NULL, **taints = NULL, **cluster_dns = NULL;
+	char *cluster_domain = "cluster.local";
+	char *address = "0.0.0.0", *tls_cert = NULL, *tls_key = NULL, *client_ca = NULL;
+	int port = 10250;
 	int max_pods = 110;
 	int64_t status_every = 10000, relist = 1000;
 	char *cgroup_driver = "cgroupfs";
@@ -97,6 +101,20 @@ int main(int argc, char **argv)
 	     "How often kubelet posts node status to master."},
 	    {"pleg-relist-period", 0, CK_FLAG_DURATION, &relist,
 	     "How often the runtime is relisted to notice container state changes."},
+	    {"cluster-dns", 0, CK_FLAG_STRV, &cluster_dns,
+	     "Comma-separated list of DNS server IP addresses for pods with "
+	     "dnsPolicy=ClusterFirst."},
+	    {"cluster-domain", 0, CK_FLAG_STRING, &cluster_domain,
+	     "Domain for this cluster; containers search it in addition to the host's."},
+	    {"port", 0, CK_FLAG_INT, &port, "The port for the Kubelet to serve on (0: off)."},
+	    {"address", 0, CK_FLAG_STRING, &address,
+	     "The IP address for the Kubelet to serve on (0.0.0.0 for all interfaces)."},
+	    {"tls-cert-file", 0, CK_FLAG_STRING, &tls_cert,
+	     "File containing x509 Certificate used for serving HTTPS."},
+	    {"tls-private-key-file", 0, CK_FLAG_STRING, &tls_key,
+	     "File containing x509 private key matching --tls-cert-file."},
+	    {"client-ca-file", 0, CK_FLAG_STRING, &client_ca,
+	     "Clients must present a certificate signed by this CA (requests but /healthz)."},
 	    {"fail-swap-on", 0, CK_FLAG_BOOL, &fail_swap_on, "Ignored."},
 	    {NULL},
 	};
@@ -130,6 +148,13 @@ int main(int argc, char **argv)
 	    .max_pods = max_pods,
 	    .node_labels = node_labels,
 	    .register_taints = taints,
+	    .cluster_dns = cluster_dns,
+	    .cluster_domain = cluster_domain,
+	    .port = port,
+	    .address = address,
+	    .tls_cert_file = tls_cert,
+	    .tls_key_file = tls_key,
+	    .client_ca_file = client_ca,
 	    .node_status_update_ms = status_every,
 	    .relist_ms = relist,
 	};
@@ -164,6 +189,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	node_status_start(&k, on_registered);
+	if (kl_server_start(&k) < 0)
+		return 1;
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	uv_close((uv_handle_t *)&sigterm, NULL);

@@ -214,7 +214,8 @@ cJSON *node_status_build_status(const kubelet *k)
 	cJSON_AddStringToObject(h, "address", k->cfg.node_name);
 	cJSON_AddItemToArray(addrs, h);
 	cJSON_AddItemToObject(st, "addresses", addrs);
-	ck_json_set_int(st, "daemonEndpoints.kubeletEndpoint.Port", 10250);
+	ck_json_set_int(st, "daemonEndpoints.kubeletEndpoint.Port",
+	                k->cfg.port > 0 ? k->cfg.port : 10250);
 	cJSON *info = cJSON_CreateObject();
 	_cleanup_free_ char *mid = read_first_line("/etc/machine-id");
 	_cleanup_free_ char *boot = read_first_line("/proc/sys/kernel/random/boot_id");

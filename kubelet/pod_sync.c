@@ -306,6 +306,7 @@ typedef struct sandbox_cfg {
 	char *log_dir, *cgroup, *hostname;
 	char **labels, **annotations;
 	cri_port_mapping *ports;
+	char **dns_servers, **dns_searches, **dns_options;
 } sandbox_cfg;
 
 static void sandbox_cfg_clear(sandbox_cfg *s)
@@ -316,6 +317,71 @@ static void sandbox_cfg_clear(sandbox_cfg *s)
 	ck_strv_free(s->labels);
 	ck_strv_free(s->annotations);
 	free(s->ports);
+	ck_strv_free(s->dns_servers);
+	ck_strv_free(s->dns_searches);
+	ck_strv_free(s->dns_options);
+}
+
+static void strv_add_array(char ***v, const cJSON *arr)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (cJSON_IsString(e) && !ck_strv_contains(*v, e->valuestring))
+			ck_strv_add(v, e->valuestring);
+	}
+}
+
+/* resolv.conf of the pod per dnsPolicy (upstream's dns.go): ClusterFirst (the default)
+ * points at --cluster-dns with the cluster search path, unless there is no cluster DNS or
+ * the pod uses the host network (then, as Default, the runtime copies the node's);
+ * ClusterFirstWithHostNet also for host-network pods; None only spec.dnsConfig. */
+static void dns_build(const kl_config *cfg, const cJSON *pod, sandbox_cfg *s)
+{
+	const char *policy = ck_json_get_str(pod, "spec.dnsPolicy", "ClusterFirst");
+	bool host_net = ck_json_get_bool(pod, "spec.hostNetwork", false);
+	bool cluster = cfg->cluster_dns && cfg->cluster_dns[0] &&
+	               ((!strcmp(policy, "ClusterFirst") && !host_net) ||
+	                !strcmp(policy, "ClusterFirstWithHostNet"));
+	const cJSON *dc = ck_json_get(pod, "spec.dnsConfig");
+	if (!cluster && strcmp(policy, "None") && !dc)
+		return;
+	if (cluster) {
+		const char *ns = ck_json_get_str(pod, "metadata.namespace", "default");
+		const char *domain = cfg->cluster_domain && *cfg->cluster_domain
+		                         ? cfg->cluster_domain
+		                         : "cluster.local";
+		for (size_t i = 0; cfg->cluster_dns[i]; i++)
+			ck_strv_add(&s->dns_servers, cfg->cluster_dns[i]);
+		ck_strv_push(&s->dns_searches, ck_asprintf("%s.svc.%s", ns, domain));
+		ck_strv_push(&s->dns_searches, ck_asprintf("svc.%s", domain));
+		ck_strv_add(&s->dns_searches, domain);
+		ck_strv_add(&s->dns_options, "ndots:5");
+	}
+	strv_add_array(&s->dns_servers, ck_json_get(dc, "nameservers"));
+	strv_add_array(&s->dns_searches, ck_json_get(dc, "searches"));
+	const cJSON *o;
+	cJSON_ArrayForEach(o, ck_json_get(dc, "options"))
+	{
+		const char *n = ck_json_get_str(o, "name", NULL);
+		const char *v = ck_json_get_str(o, "value", NULL);
+		if (!n)
+			continue;
+		char *opt = v ? ck_asprintf("%s:%s", n, v) : ck_strdup(n);
+		/* A pod's option replaces the cluster default of the same name (ndots). */
+		size_t nl = strcspn(opt, ":");
+		for (size_t i = 0; s->dns_options && s->dns_options[i]; i++) {
+			if (!strncmp(s->dns_options[i], opt, nl) &&
+			    (s->dns_options[i][nl] == 0 || s->dns_options[i][nl] == ':')) {
+				free(s->dns_options[i]);
+				s->dns_options[i] = opt;
+				opt = NULL;
+				break;
+			}
+		}
+		if (opt)
+			ck_strv_push(&s->dns_options, opt);
+	}
 }
 
 static void kv_from_object(char ***v, const cJSON *obj)
@@ -388,6 +454,10 @@ static void sandbox_cfg_build(const kl_config *cfg, const cJSON *pod, uint32_t a
 	    .ports = s->ports,
 	    .n_ports = np,
 	};
+	dns_build(cfg, pod, s);
+	s->c.dns_servers = (const char *const *)s->dns_servers;
+	s->c.dns_searches = (const char *const *)s->dns_searches;
+	s->c.dns_options = (const char *const *)s->dns_options;
 }
 
 static char **strv_from_array(const cJSON *arr)

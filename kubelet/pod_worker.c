@@ -312,3 +312,9 @@ const cJSON *pod_worker_get(kubelet *k, const char *key)
 {
 	return k->pw ? informer_get(k->pw->inf, key) : NULL;
 }
+
+const cJSON **pod_worker_list(kubelet *k, size_t *n)
+{
+	*n = 0;
+	return k->pw ? informer_list(k->pw->inf, n) : NULL;
+}

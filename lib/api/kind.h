@@ -19,6 +19,7 @@ enum kind_subresource {
 	KIND_SUB_STATUS = 1 << 0,
 	KIND_SUB_SCALE = 1 << 1,
 	KIND_SUB_BINDING = 1 << 2,
+	KIND_SUB_LOG = 1 << 3, /* pods/log, served by the node's kubelet */
 };
 
 /* One column of a meta.k8s.io/v1 Table. priority 0 columns are printed by default,

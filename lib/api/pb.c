@@ -47,7 +47,7 @@
 
 /* Nesting bound for RawExtensions holding further protobuf bodies. The schema
  * itself has no recursive messages. */
-#define PB_MAX_DEPTH 32
+#define PB_MAX_DEPTH 64
 
 /* ---- kinds ---- */
 

@@ -6,6 +6,15 @@
  * definitions are ours, under proto/k8s/, with upstream's names and field numbers
  * and the JSON names as field names; a descriptor-driven walker turns them into the
  * JSON the rest of ckube works with.
+ *
+ * The JSON is what kubectl 1.31 sends as JSON for the same command (checked against
+ * real captures in tests/data/pb): zero values of non-pointer fields are left out,
+ * pointer fields keep their zeros ("replicas": 0), a zero metav1.Time is null, empty
+ * structs stay ({} for "resources", "status"), byte maps are base64, Quantity and
+ * IntOrString are strings or numbers. Fields our definitions leave out are dropped.
+ * The supported kinds are the table pb_kinds in pb.c (core, apps, batch, rbac,
+ * policy, scheduling, networking, autoscaling, coordination, certificates,
+ * authentication and authorization reviews, DeleteOptions).
  */
 #ifndef CK_API_PB_H
 #define CK_API_PB_H

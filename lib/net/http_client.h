@@ -1,4 +1,4 @@
-/* http_client: HTTP/1.1 (and HTTP/2 over TLS when offered) client on a libuv loop.
+/* http_client: HTTP/1.1 client on a libuv loop.
  *
  * One httpc holds a libcurl multi handle driven by the loop (curl_multi_socket_action with
  * uv_poll per socket and one uv_timer), so that many requests run concurrently on one
@@ -8,7 +8,8 @@
  * insecure_skip_verify; a client certificate and key (files or PEM text) authenticate us;
  * a bearer token is sent as "Authorization: Bearer <token>".
  *
- * Requests may stream the response body (on_chunk, for watches), carry a timeout, and, when
+ * Requests may stream the response body (on_chunk, for watches: only a 2xx body is streamed;
+ * another status's body is accumulated and given to on_done), carry a timeout, and, when
  * idempotent (GET, HEAD, PUT, DELETE, OPTIONS, unless no_retry), are retried with
  * exponential backoff (timers on the loop) when the connection fails before any response
  * byte arrived. A blocking interface (httpc_sync) with its own easy handle serves CLIs and

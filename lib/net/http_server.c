@@ -180,7 +180,7 @@ struct http_exchange {
 	hbuf resp_hdrs; /* "Name: value\r\n" lines added by the handler */
 	size_t header_bytes;
 	int hstate; /* 0: in the url, 1: in a header name, 2: in a header value */
-	bool headers_done, keep_alive, head_method, http10, upgrade_req, has_conn_hdr;
+	bool headers_done, keep_alive, head_method, http10, tunnel_req, has_conn_hdr;
 	bool streaming, closed, on_close_fired, in_xdefer;
 	void (*on_close)(http_exchange *x, void *data);
 	void *on_close_data;
@@ -272,7 +272,7 @@ static void x_reset(http_exchange *x)
 	x->header_bytes = 0;
 	x->hstate = 0;
 	x->headers_done = x->keep_alive = x->head_method = x->http10 = false;
-	x->upgrade_req = x->has_conn_hdr = x->streaming = x->closed = false;
+	x->tunnel_req = x->has_conn_hdr = x->streaming = x->closed = false;
 	x->on_close_fired = false;
 	x->on_close = NULL;
 	x->on_close_data = NULL;
@@ -553,7 +553,9 @@ static int on_message_complete(http_parser *p)
 	conn *c = p->data;
 	http_exchange *x = c->parsing;
 	x->keep_alive = http_should_keep_alive(p) != 0;
-	x->upgrade_req = p->upgrade != 0;
+	/* An Upgrade the handler declines is answered and the connection goes on (the
+	 * client waits for a 101 before switching); a CONNECT's bytes are a tunnel. */
+	x->tunnel_req = p->upgrade && p->method == HTTP_CONNECT;
 	hbuf_reserve(&x->body, 1);
 	x->body.p[x->body.len] = '\0';
 	x->req.body = x->body.p;
@@ -1025,7 +1027,7 @@ static void x_complete(http_exchange *x, bool upgraded)
 	}
 	c->active = NULL;
 	x->conn = NULL;
-	if (!upgraded && (!x->keep_alive || x->upgrade_req || s->shutting_down))
+	if (!upgraded && (!x->keep_alive || x->tunnel_req || s->shutting_down))
 		c->close_after_write = true;
 	conn_recycle(c, x);
 	if (c->test_mode || c->in_process)
@@ -1395,7 +1397,7 @@ static void put_head(conn *c, http_exchange *x, int status, const char *ctype)
 		hbuf_add(o, "\r\n", 2);
 	}
 	hbuf_add(o, x->resp_hdrs.p, x->resp_hdrs.len);
-	bool close = !x->keep_alive || x->upgrade_req || c->srv->shutting_down;
+	bool close = !x->keep_alive || x->tunnel_req || c->srv->shutting_down;
 	if (close && !x->has_conn_hdr)
 		hbuf_add(o, "Connection: close\r\n", 19);
 	else if (x->http10 && !x->has_conn_hdr)

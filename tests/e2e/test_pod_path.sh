@@ -28,27 +28,9 @@ K127=/usr/lib/google-cloud-sdk/bin/kubectl.1.27
 K133=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
 NODE=w1-k8s
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "test_pod_path: needs root (the lab makes namespaces and mounts)" >&2
-	exit 1
-fi
-# A lab left by an aborted test or bench run (its temporary directory) is taken down;
-# any other running lab is someone's work: stop.
-if [[ -s /run/ckube-lab/current ]]; then
-	other=$(cat /run/ckube-lab/current)
-	case $other in
-	/tmp/ckube-e2e.* | /tmp/ckube-bench.*)
-		echo "test_pod_path: taking down the lab left in $other" >&2
-		"$LAB" down --dir "$other" --purge >&2 || true
-		;;
-	*)
-		if ip link show ckube-br0 >/dev/null 2>&1; then
-			echo "test_pod_path: a lab is already up in $other; run deploy/lab down first" >&2
-			exit 1
-		fi
-		;;
-	esac
-fi
+# shellcheck source=tests/e2e/lib.sh
+. "$SRC/tests/e2e/lib.sh"
+e2e_preflight test_pod_path
 
 DIR=$(mktemp -d /tmp/ckube-e2e.XXXXXX)
 export CKUBE_LAB_DIR=$DIR
@@ -58,26 +40,6 @@ PASSED=0
 FAILED=0
 CURRENT=
 
-# The parts of the machine the lab touches, named so that other work on the machine
-# (other namespaces, mounts, rules) does not count.
-snapshot() {
-	{
-		echo "# netns"
-		ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^ckube-' | sort || true
-		echo "# links"
-		ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(ckube-|ckv-)' | sort || true
-		echo "# mounts"
-		grep -E "ckube-lab|$DIR" /proc/self/mountinfo | awk '{print $5}' | sort || true
-		echo "# iptables"
-		iptables-save 2>/dev/null | grep -E 'ckube' || true
-		echo "# routes"
-		ip route show | grep -E '10\.244\.|192\.168\.56\.' || true
-		echo "# cgroups"
-		ls -d /sys/fs/cgroup/*/ckube-lab 2>/dev/null || true
-		echo "# processes"
-		pgrep -af -- "$DIR" | cut -d' ' -f2- || true
-	}
-}
 BEFORE=$(snapshot)
 
 dump_logs() {

@@ -96,6 +96,14 @@ users:
 EOK
 export KUBECONFIG=$TMP/kubeconfig
 
+# A stand-in kubelet serving /containerLogs/<ns>/<pod>/<container> as files.
+KP=$(free_port)
+mkdir -p "$TMP/kubelet"
+(cd "$TMP/kubelet" && exec python3 -m http.server "$KP" --bind 127.0.0.1) >"$TMP/kubelet.log" 2>&1 &
+PIDS+=($!)
+curl -s --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 -o /dev/null \
+	"http://127.0.0.1:$KP/" || fail "stand-in kubelet did not start"
+
 # ---- kubectl, every version ----
 expect "empty node list" "No resources found" kubectl get nodes
 
@@ -115,12 +123,13 @@ metadata:
   labels: {node-role.kubernetes.io/worker: ""}
 status:
   conditions: [{type: Ready, status: "True"}]
-  addresses: [{type: InternalIP, address: 10.0.0.${v#1.}}]
+  addresses: [{type: InternalIP, address: 127.0.0.1}]
+  daemonEndpoints: {kubeletEndpoint: {Port: $KP}}
   nodeInfo: {kubeletVersion: v$v.0, osImage: Debian, kernelVersion: "6.1", containerRuntimeVersion: "containerd://1.6.20"}
 EON
 	expect "$v apply node" "node/$node created" "$K" apply -f "$TMP/node-$v.yaml"
 	expect "$v apply node again" "node/$node unchanged" "$K" apply -f "$TMP/node-$v.yaml"
-	expect "$v node wide" "^$node +Ready +worker .* v$v.0 +10.0.0.${v#1.} +<none> +Debian +6.1 +containerd://1.6.20" \
+	expect "$v node wide" "^$node +Ready +worker .* v$v.0 +127.0.0.1 +<none> +Debian +6.1 +containerd://1.6.20" \
 		"$K" get nodes -o wide
 	sed "s/name: $node/name: $node-b/" "$TMP/node-$v.yaml" >"$TMP/node-$v-b.yaml"
 	expect "$v create -f node" "node/$node-b created" "$K" create -f "$TMP/node-$v-b.yaml"
@@ -164,6 +173,10 @@ EON
 		-d "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"p2\"},\"target\":{\"kind\":\"Node\",\"name\":\"$node\"}}" >/dev/null ||
 		fail "$v binding"
 	expect "$v bound" "^$node True$" "$K" get pod p2 -n "$ns" -o 'jsonpath={.spec.nodeName} {.status.conditions[?(@.type=="PodScheduled")].status}'
+	mkdir -p "$TMP/kubelet/containerLogs/$ns/p2"
+	printf 'log line 1\nlog line 2\n' >"$TMP/kubelet/containerLogs/$ns/p2/p2"
+	expect "$v logs" "^log line 1$" "$K" logs p2 -n "$ns"
+	expect_fail "$v logs bad container" "container nope is not valid for pod p2" "$K" logs p2 -c nope -n "$ns"
 	timeout 60 "$K" delete pod p2 -n "$ns" >"$TMP/delete-$v.out" 2>&1 &
 	DP=$!
 	eventually "$v terminating" "^p2 +0/1 +Terminating " "$K" get pod p2 -n "$ns" --no-headers

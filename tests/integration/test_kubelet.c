@@ -50,6 +50,7 @@ typedef struct env {
 	kc_sync *api;
 	cri_client *cri;
 	int kubelet_runs;
+	int kubelet_port;
 } env;
 
 static env *E;
@@ -278,6 +279,19 @@ static void on_containers(int rc, cri_container *v, size_t n, const ck_err *err,
 	cri_containers_free(v, n);
 }
 
+typedef struct exec_out {
+	int rc;
+	char *out;
+} exec_out;
+
+static void on_exec(int rc, int32_t code, const char *out, size_t out_len, const char *eo,
+                    size_t eo_len, const ck_err *err, void *data)
+{
+	exec_out *x = data;
+	x->rc = rc < 0 ? rc : code;
+	x->out = out ? ck_strndup(out, out_len) : ck_strdup("");
+}
+
 static listed runtime_sandboxes(const char *pod)
 {
 	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
@@ -307,6 +321,9 @@ static void start_kubelet(void)
 	char *logs = ck_asprintf("--pod-log-dir=%s", E->ctrd->log_dir);
 	char *cg = ck_asprintf("--cgroup-root=%s", E->ctrd->cgroup_parent);
 	char *bin = ck_asprintf("%s/kubelet", CKUBE_BINARY_DIR);
+	if (!E->kubelet_port)
+		E->kubelet_port = free_port();
+	char *port = ck_asprintf("--port=%d", E->kubelet_port);
 	char *argv[] = {bin,
 	                kc,
 	                "--hostname-override=" NODE,
@@ -318,6 +335,9 @@ static void start_kubelet(void)
 	                "--pod-infra-container-image=" PAUSE_IMAGE,
 	                "--node-labels=ckube.test/role=worker",
 	                "--node-status-update-frequency=2s",
+	                "--cluster-dns=10.96.0.10",
+	                port,
+	                "--address=127.0.0.1",
 	                "-v=2",
 	                NULL};
 	E->kubelet = spawn(argv, logf);
@@ -329,6 +349,7 @@ static void start_kubelet(void)
 	free(logs);
 	free(cg);
 	free(bin);
+	free(port);
 }
 
 static int setup(void **state)
@@ -514,6 +535,18 @@ static void test_pod_runs(void **state)
 	free(out);
 	free(log);
 
+	/* ClusterFirst DNS from --cluster-dns / --cluster-domain. */
+	exec_out x = {0};
+	const char *cat[] = {"cat", "/etc/resolv.conf", NULL};
+	cri_exec_sync(E->cri, ck_json_get_str(cs, "containerID", "") + strlen("containerd://"), cat,
+	              10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_non_null(strstr(x.out, "nameserver 10.96.0.10"));
+	assert_non_null(
+	    strstr(x.out, "search default.svc.cluster.local svc.cluster.local cluster.local"));
+	assert_non_null(strstr(x.out, "options ndots:5"));
+	free(x.out);
+
 	/* Exactly one sandbox and one container in the runtime. */
 	listed s = runtime_sandboxes("web");
 	assert_int_equal(s.n, 1);
@@ -636,6 +669,69 @@ static void test_delete_pod(void **state)
 	assert_int_equal(k.n, 0);
 }
 
+/* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
+static int kubelet_get(const char *path_query, int max_time_s, char **out)
+{
+	char *url = ck_asprintf("http://127.0.0.1:%d%s", E->kubelet_port, path_query);
+	char *mt = ck_asprintf("%d", max_time_s);
+	char *argv[] = {"curl", "-sS", "-N", "--max-time", mt, url, NULL};
+	int r = ch_run(argv, out, NULL);
+	free(url);
+	free(mt);
+	return r;
+}
+
+static void test_kubelet_api_logs(void **state)
+{
+	char *out = NULL;
+	assert_int_equal(kubelet_get("/healthz", 5, &out), 0);
+	assert_string_equal(out, "ok");
+	free(out);
+	assert_int_equal(kubelet_get("/pods", 5, &out), 0);
+	cJSON *list = ck_json_parse(out, strlen(out), NULL);
+	assert_non_null(list);
+	assert_string_equal(ck_json_get_str(list, "kind", ""), "PodList");
+	assert_true(cJSON_GetArraySize(ck_json_get(list, "items")) >= 2);
+	cJSON_Delete(list);
+	free(out);
+
+	create_pod("ticker", BUSYBOX_IMAGE, "Always",
+	           "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done");
+	cJSON *pod = eventually_pod("ticker", is_running, NULL, 30000, "Running");
+	cJSON_Delete(pod);
+	assert_int_equal(kubelet_get("/containerLogs/default/web/main", 5, &out), 0);
+	assert_string_equal(out, "started web\n");
+	free(out);
+	assert_int_equal(kubelet_get("/containerLogs/default/web/main?timestamps=true", 5, &out),
+	                 0);
+	assert_true(strlen(out) > 30 && out[4] == '-' && strstr(out, "Z started web\n"));
+	free(out);
+	pause_ms(600);
+	assert_int_equal(kubelet_get("/containerLogs/default/ticker/main?tailLines=2", 5, &out), 0);
+	int lines = 0;
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 2);
+	assert_true(!strncmp(out, "tick ", 5));
+	free(out);
+	/* follow: lines written after the request arrive on the open stream. */
+	int rc = kubelet_get("/containerLogs/default/ticker/main?follow=true&tailLines=1", 2, &out);
+	assert_int_equal(rc, 28); /* curl's timeout: the stream stayed open */
+	lines = 0;
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	assert_true(lines >= 5);
+	free(out);
+	/* previous: the crashing pod's earlier instance. */
+	assert_int_equal(kubelet_get("/containerLogs/default/crash/main?previous=true", 5, &out),
+	                 0);
+	assert_string_equal(out, "run\n");
+	free(out);
+	assert_int_equal(kubelet_get("/containerLogs/default/nope/main", 5, &out), 0);
+	assert_non_null(strstr(out, "not found"));
+	free(out);
+}
+
 /* A container that ignores SIGTERM is killed once the grace period is over. */
 static void test_delete_honours_grace_period(void **state)
 {
@@ -710,6 +806,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_image),
 	    cmocka_unit_test(test_delete_pod),
 	    cmocka_unit_test(test_delete_honours_grace_period),
+	    cmocka_unit_test(test_kubelet_api_logs),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

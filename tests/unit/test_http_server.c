@@ -756,6 +756,24 @@ static void test_limits_and_malformed(void **state)
 	cli_free(c);
 }
 
+static void test_linger_ends(void **state)
+{
+	fx *f = *state;
+	/* after an error answer the server reads on for a while (so that no RST destroys the
+	 * answer), but a client that never closes is closed on anyway */
+	cli *c = cli_new(f->port);
+	cli_sends(c, "BAD\r\n\r\n");
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	cli_sends(c, "more bytes the server drops");
+	uint64_t t0 = uv_hrtime();
+	assert_true(cli_eof(c)); /* the FIN came with the answer */
+	assert_true(uv_hrtime() - t0 < 1000000000ull);
+	cli_free(c);
+}
+
 static void test_truncated_then_close(void **state)
 {
 	fx *f = *state;
@@ -909,6 +927,29 @@ static void test_upgrade_echo(void **state)
 	resp_free(&r);
 	cli_free(c);
 	assert_int_equal(fx_wait(f, &f->raw_closed, 2), 2);
+}
+
+static void test_upgrade_declined(void **state)
+{
+	fx *f = *state;
+	cli *c = cli_new(f->port);
+	/* an Upgrade the handler ignores: a plain answer, and the connection goes on */
+	cli_sends(c, "GET /hello HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	get_ok(c, "/hello", "hello");
+	cli_free(c);
+	/* a CONNECT that is not taken: answered, then closed (what follows is a tunnel) */
+	c = cli_new(f->port);
+	cli_sends(c, "CONNECT example.com:443 HTTP/1.1\r\n\r\n\x16\x03\x01");
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	assert_true(cli_eof(c));
+	cli_free(c);
 }
 
 static void test_upgrade_async(void **state)
@@ -1258,9 +1299,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_connection_close, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits_and_malformed, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_truncated_then_close, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_linger_ends, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_streaming, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_echo, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_async, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade_declined, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_stream_backpressure, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_on_close_after_gone, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_http10_stream, setup_plain, teardown),

@@ -60,6 +60,8 @@ static void test_objects(void **state)
 	      VERB_DELETE, "replicasets", "d", "r", NULL);
 	check("DELETE", "/apis/apps/v1/namespaces/d/replicasets", false, 0, ROUTE_OBJECT,
 	      VERB_DELETECOLLECTION, "replicasets", "d", NULL, NULL);
+	check("GET", "/api/v1/namespaces/default/pods/x/log", false, 0, ROUTE_OBJECT, VERB_GET,
+	      "pods", "default", "x", "log");
 	check("GET", "/api/v1/nodes/n1", false, 0, ROUTE_OBJECT, VERB_GET, "nodes", NULL, "n1",
 	      NULL);
 	check("PATCH", "/api/v1/nodes/n1/status", false, 0, ROUTE_OBJECT, VERB_PATCH, "nodes", NULL,
@@ -93,6 +95,9 @@ static void test_errors(void **state)
 	      NULL);
 	check("DELETE", "/api/v1/namespaces/d/pods/x/status", false, 405, 0, 0, NULL, NULL, NULL,
 	      NULL);
+	check("POST", "/api/v1/namespaces/d/pods/x/log", false, 405, 0, 0, NULL, NULL, NULL, NULL);
+	check("GET", "/apis/apps/v1/namespaces/d/deployments/x/log", false, 404, 0, 0, NULL, NULL,
+	      NULL, NULL);
 	check("GET", "/", false, 404, 0, 0, NULL, NULL, NULL, NULL);
 	check("GET", "", false, 404, 0, 0, NULL, NULL, NULL, NULL);
 	check("GET", "//", false, 404, 0, 0, NULL, NULL, NULL, NULL);

@@ -28,6 +28,9 @@ users:
 EOC
 export KUBECONFIG=$work/kubeconfig
 
+printf '\000\001\377' >"$work/blob"
+printf 'line 1\nline 2\n' >"$work/text"
+
 declare -A kubectl=(
 	[1.31]=/usr/lib/google-cloud-sdk/bin/kubectl.1.31
 	[1.32]=/usr/bin/kubectl
@@ -46,6 +49,7 @@ run deployment-replicas create deployment web --image=nginx:1.27 --replicas=3 --
 run deployment-zero create deployment zero --image=nginx --replicas=0
 run namespace create namespace x
 run configmap create configmap c --from-literal=a=b --from-literal=empty=
+run configmap-files create configmap cf --from-file=blob="$work/blob" --from-file=text="$work/text"
 run secret create secret generic s --from-literal=a=b --from-literal=bin=$'\x01\xff'
 run secret-docker create secret docker-registry ds --docker-username=u --docker-password=p --docker-server=s
 run service create service clusterip svc --tcp=80:8080
