@@ -47,7 +47,7 @@ void server_bootstrap(apiserver *s, void (*done)(int rc, const ck_err *err, void
 		ck_json_set_str(ns, "metadata.name", system_namespaces[i]);
 		defaults_for_create(k, ns, NULL);
 		_cleanup_free_ char *key = storage_key(s, k, NULL, system_namespaces[i]);
-		_cleanup_free_ char *val = storage_encode(ns);
+		_cleanup_free_ char *val = storage_encode(k, ns);
 		etcd_put_if(s->etcd, key, strlen(key), 0, val, strlen(val), 0, created, b);
 	}
 }

@@ -32,25 +32,26 @@ void storage_set_rv(cJSON *obj, int64_t rv)
 	ck_json_set_str(obj, "metadata.resourceVersion", buf);
 }
 
-cJSON *storage_decode(const void *value, size_t len, int64_t rv)
+cJSON *storage_decode(const kind_desc *k, const void *value, size_t len, int64_t rv)
 {
 	cJSON *obj = ck_json_parse(value, len, NULL);
 	if (!cJSON_IsObject(obj)) {
 		cJSON_Delete(obj);
 		return NULL;
 	}
+	if (k->from_storage)
+		k->from_storage(obj);
 	storage_set_rv(obj, rv);
 	return obj;
 }
 
-char *storage_encode(const cJSON *obj)
+char *storage_encode(const kind_desc *k, const cJSON *obj)
 {
-	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	cJSON *rv = meta ? cJSON_DetachItemFromObjectCaseSensitive(meta, "resourceVersion") : NULL;
-	char *out = ck_json_print(obj);
-	if (rv)
-		cJSON_AddItemToObject(meta, "resourceVersion", rv);
-	return out;
+	_cleanup_json_ cJSON *copy = ck_json_dup(obj);
+	ck_json_remove(copy, "metadata.resourceVersion");
+	if (k->to_storage)
+		k->to_storage(copy);
+	return ck_json_print(copy);
 }
 
 typedef struct update_op {
@@ -126,7 +127,8 @@ static void update_got(int rc, const etcd_range_result *res, const ck_err *err, 
 	op->cur_mod = 0;
 	if (res->n_kvs) {
 		op->cur_mod = res->kvs[0].mod_revision;
-		op->cur = storage_decode(res->kvs[0].value, res->kvs[0].value_len, op->cur_mod);
+		op->cur = storage_decode(op->r->rt.kind, res->kvs[0].value, res->kvs[0].value_len,
+		                         op->cur_mod);
 		if (!op->cur) {
 			status_internal(op->r->x, "stored object at %s is not valid JSON", op->key);
 			api_req_free(op->r);
@@ -143,7 +145,7 @@ static void update_got(int rc, const etcd_range_result *res, const ck_err *err, 
 	}
 	switch (a) {
 	case UPDATE_WRITE: {
-		_cleanup_free_ char *val = storage_encode(op->next);
+		_cleanup_free_ char *val = storage_encode(op->r->rt.kind, op->next);
 		etcd_put_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod, val,
 		            strlen(val), 0, update_written, op);
 		return;
@@ -198,7 +200,7 @@ static void get_done(int rc, const etcd_range_result *res, const ck_err *err, vo
 	}
 	_cleanup_json_ cJSON *obj = NULL;
 	if (res->n_kvs) {
-		obj = storage_decode(res->kvs[0].value, res->kvs[0].value_len,
+		obj = storage_decode(r->rt.kind, res->kvs[0].value, res->kvs[0].value_len,
 		                     res->kvs[0].mod_revision);
 		if (!obj) {
 			status_internal(r->x, "stored object is not valid JSON");

@@ -18,11 +18,13 @@ char *storage_key(const apiserver *s, const kind_desc *k, const char *ns, const 
 /* The prefix of a collection with the trailing '/' (ns NULL: every namespace), malloc'd. */
 char *storage_prefix(const apiserver *s, const kind_desc *k, const char *ns);
 
-/* Parses a stored value and sets metadata.resourceVersion to rv. NULL when the bytes
- * are not a JSON object. Caller owns the result. */
-cJSON *storage_decode(const void *value, size_t len, int64_t rv);
-/* The bytes to store for obj: its JSON without metadata.resourceVersion, malloc'd. */
-char *storage_encode(const cJSON *obj);
+/* Parses a stored value of kind k (converted to k's version when k is stored in another
+ * version's form) and sets metadata.resourceVersion to rv. NULL when the bytes are not a
+ * JSON object. Caller owns the result. */
+cJSON *storage_decode(const kind_desc *k, const void *value, size_t len, int64_t rv);
+/* The bytes to store for obj of kind k: its JSON in the stored version, without
+ * metadata.resourceVersion, malloc'd. */
+char *storage_encode(const kind_desc *k, const cJSON *obj);
 /* Sets metadata.resourceVersion to rv. */
 void storage_set_rv(cJSON *obj, int64_t rv);
 

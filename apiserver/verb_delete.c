@@ -172,8 +172,8 @@ static void collection_listed(int rc, const etcd_range_result *res, const ck_err
 		return;
 	}
 	for (size_t i = 0; i < res->n_kvs; i++) {
-		_cleanup_json_ cJSON *obj = storage_decode(res->kvs[i].value, res->kvs[i].value_len,
-		                                           res->kvs[i].mod_revision);
+		_cleanup_json_ cJSON *obj = storage_decode(
+		    r->rt.kind, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
 		if (obj && api_filter_match(&cs->filter, obj))
 			etcd_delete_if(r->srv->etcd, res->kvs[i].key, res->kvs[i].key_len,
 			               res->kvs[i].mod_revision, purge_done, NULL);

@@ -61,7 +61,7 @@ static void listed(int rc, const etcd_range_result *res, const ck_err *err, void
 		table = table_new(k, rv, false);
 		for (size_t i = 0; i < res->n_kvs; i++) {
 			_cleanup_json_ cJSON *obj = storage_decode(
-			    res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
+			    k, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
 			if (obj && api_filter_match(&ls->filter, obj))
 				table_add_row(table, k, obj, table_include_parse(inc));
 		}
@@ -77,8 +77,8 @@ static void listed(int rc, const etcd_range_result *res, const ck_err *err, void
 	              k->kind, kind_api_version(k, api_version, sizeof(api_version)), rv);
 	bool first = true;
 	for (size_t i = 0; i < res->n_kvs; i++) {
-		_cleanup_json_ cJSON *obj = storage_decode(res->kvs[i].value, res->kvs[i].value_len,
-		                                           res->kvs[i].mod_revision);
+		_cleanup_json_ cJSON *obj = storage_decode(
+		    k, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
 		if (!obj || !api_filter_match(&ls->filter, obj))
 			continue;
 		_cleanup_free_ char *s = ck_json_print(obj);

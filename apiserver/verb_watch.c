@@ -183,8 +183,9 @@ static void initial_listed(int rc, const etcd_range_result *res, const ck_err *e
 		return;
 	}
 	for (size_t i = 0; i < res->n_kvs && !w->ended; i++) {
-		_cleanup_json_ cJSON *obj = storage_decode(res->kvs[i].value, res->kvs[i].value_len,
-		                                           res->kvs[i].mod_revision);
+		_cleanup_json_ cJSON *obj =
+		    storage_decode(w->r->rt.kind, res->kvs[i].value, res->kvs[i].value_len,
+		                   res->kvs[i].mod_revision);
 		if (obj && api_filter_match(&w->filter, obj))
 			send_line(w, "ADDED", obj, NULL);
 	}

@@ -55,7 +55,7 @@ static void ring_push(watch_cache *c, wc_event *ev)
 	}
 }
 
-static wc_event *event_from(const etcd_event *e)
+static wc_event *event_from(const kind_desc *k, const etcd_event *e)
 {
 	wc_event *ev = ck_calloc(1, sizeof(*ev));
 	ev->rv = e->kv.mod_revision;
@@ -65,12 +65,12 @@ static wc_event *event_from(const etcd_event *e)
 			free(ev);
 			return NULL;
 		}
-		ev->obj = storage_decode(e->prev_kv->value, e->prev_kv->value_len, ev->rv);
+		ev->obj = storage_decode(k, e->prev_kv->value, e->prev_kv->value_len, ev->rv);
 	} else {
 		ev->type = e->kv.create_revision == e->kv.mod_revision ? WC_ADDED : WC_MODIFIED;
-		ev->obj = storage_decode(e->kv.value, e->kv.value_len, ev->rv);
+		ev->obj = storage_decode(k, e->kv.value, e->kv.value_len, ev->rv);
 		if (e->prev_kv)
-			ev->prev = storage_decode(e->prev_kv->value, e->prev_kv->value_len,
+			ev->prev = storage_decode(k, e->prev_kv->value, e->prev_kv->value_len,
 			                          e->prev_kv->mod_revision);
 	}
 	if (!ev->obj) {
@@ -97,7 +97,7 @@ static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t 
 		return;
 	}
 	for (size_t i = 0; i < n_events; i++) {
-		wc_event *ev = event_from(&events[i]);
+		wc_event *ev = event_from(c->kind, &events[i]);
 		if (!ev)
 			continue;
 		ring_push(c, ev);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/quantity.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -663,6 +664,19 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	                        ck_json_get_int(pod, "spec.securityContext.runAsUser", -1)),
 	    .privileged = ck_json_get_bool(c, "securityContext.privileged", false),
 	};
+	/* Requests and limits as upstream maps them to cgroup v1 (cm/helpers_linux.go). */
+	int64_t req_cpu = quantity_milli(ck_json_get_str(c, "resources.requests.cpu", NULL), -1);
+	int64_t lim_cpu = quantity_milli(ck_json_get_str(c, "resources.limits.cpu", NULL), -1);
+	int64_t lim_mem = quantity_milli(ck_json_get_str(c, "resources.limits.memory", NULL), -1);
+	if (req_cpu < 0)
+		req_cpu = lim_cpu;
+	cc.cpu_shares = req_cpu >= 0 ? (req_cpu * 1024 / 1000 < 2 ? 2 : req_cpu * 1024 / 1000) : 2;
+	if (lim_cpu > 0) {
+		cc.cpu_period = 100000;
+		cc.cpu_quota = lim_cpu * 100000 / 1000 < 1000 ? 1000 : lim_cpu * 100000 / 1000;
+	}
+	if (lim_mem > 0)
+		cc.memory_limit = lim_mem / 1000;
 	res r = {0};
 	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
 	if (r.rc < 0) {

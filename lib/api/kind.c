@@ -21,6 +21,7 @@ static const kind_desc *const *all_kinds(size_t *n)
 		    {kind_core, kind_core_n},
 		    {kind_apps, kind_apps_n},
 		    {kind_coordination, kind_coordination_n},
+		    {kind_events, kind_events_n},
 		};
 		size_t c = 0;
 		for (size_t g = 0; g < CK_ARRAY_SIZE(groups); g++)

@@ -70,6 +70,10 @@ typedef struct kind_desc {
 	void (*validate)(const cJSON *obj, kind_causes *causes);
 	/* Status an object gets on create when the kind resets it (NULL: status kept as sent). */
 	void (*create_status)(cJSON *obj);
+	/* For kinds stored in another version's form (events.k8s.io/v1 Events are stored as
+	 * core/v1 Events): converts an object to the stored form and back, in place. */
+	void (*to_storage)(cJSON *obj);
+	void (*from_storage)(cJSON *obj);
 } kind_desc;
 
 /* Every kind, in discovery order; *n receives the count. Static storage. */
@@ -123,6 +127,11 @@ void kind_pod_spec_defaults(cJSON *spec);
 /* Validates a PodSpec at path (e.g. "spec.template.spec"). */
 void kind_pod_spec_validate(const cJSON *spec, const char *path, kind_causes *causes);
 
+/* The core/v1 Event printer, shared with events.k8s.io/v1 (same columns). */
+void kind_event_cells(const cJSON *ev, time_t now, cJSON *row);
+#define KIND_EVENT_COLUMNS 10
+extern const kind_column kind_event_columns[KIND_EVENT_COLUMNS];
+
 /* Group descriptions, one array per file. */
 extern const kind_desc kind_core[];
 extern const size_t kind_core_n;
@@ -130,6 +139,8 @@ extern const kind_desc kind_apps[];
 extern const size_t kind_apps_n;
 extern const kind_desc kind_coordination[];
 extern const size_t kind_coordination_n;
+extern const kind_desc kind_events[];
+extern const size_t kind_events_n;
 
 /* For the tables: `.columns = KIND_COLUMNS(pod_columns)` fills columns and n_columns. */
 #define KIND_COLUMNS(c) c, CK_ARRAY_SIZE(c)

@@ -541,7 +541,7 @@ static char *event_time_since(const cJSON *ev, const char *path, time_t now)
 	return *t ? kind_age(t, now) : NULL;
 }
 
-static void event_cells(const cJSON *ev, time_t now, cJSON *row)
+void kind_event_cells(const cJSON *ev, time_t now, cJSON *row)
 {
 	char *first = event_time_since(ev, "firstTimestamp", now);
 	if (!first)
@@ -587,7 +587,7 @@ static void event_cells(const cJSON *ev, time_t now, cJSON *row)
 	kind_cell_str(row, str_at(ev, "metadata.name"));
 }
 
-static const kind_column event_columns[] = {
+const kind_column kind_event_columns[KIND_EVENT_COLUMNS] = {
     {"Last Seen", "string", "", 0, "Time since the event was last seen."},
     {"Type", "string", "", 0, "Type of this event (Normal, Warning)."},
     {"Reason", "string", "", 0, "Why the action was taken."},
@@ -720,8 +720,8 @@ const kind_desc kind_core[] = {
      .namespaced = true,
      .etcd_resource = "events",
      .field_labels = ev_fields,
-     .columns = KIND_COLUMNS(event_columns),
-     .cells = event_cells},
+     .columns = KIND_COLUMNS(kind_event_columns),
+     .cells = kind_event_cells},
     {.group = "",
      .version = "v1",
      .kind = "ConfigMap",

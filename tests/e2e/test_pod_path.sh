@@ -240,13 +240,13 @@ for pod in $(running_pods "$K132" app=dpy-nginx); do
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
 	[[ $cmd == *nginx* ]] || fail "$pod: task $cid runs '$cmd', not nginx"
 	ipx=$(k get pod "$pod" -o 'jsonpath={.status.podIP}')
-	"$LAB" ssh "$NODE" curl -s -m 5 "http://$ipx/" | grep -q "Welcome to nginx!" ||
+	"$LAB" ssh "$NODE" curl -s -m 5 "http://$ipx/" | grep "Welcome to nginx!" >/dev/null ||
 		fail "$pod ($ipx) does not serve the welcome page"
 done
 pass
 
 check "4 a deleted pod is replaced"
-victim=$(running_pods "$K132" app=dpy-nginx | head -1)
+victim=$(running_pods "$K132" app=dpy-nginx | awk "NR == 1")
 k delete pod "$victim" --wait=false
 replaced() {
 	local names

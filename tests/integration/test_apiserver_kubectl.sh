@@ -264,6 +264,14 @@ check "scale create" 201 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/defau
 check "scale" 200 "$(api "$S/apis/apps/v1/namespaces/default/deployments/sc/scale")" \
 	'"kind":"Scale","apiVersion":"autoscaling/v1".*"spec":\{"replicas":2\},"status":\{"replicas":0,"selector":"a=b"\}'
 
+# events.k8s.io/v1 Events are the core/v1 Events under other names.
+check "events.k8s.io create" 201 "$(api -XPOST -H "$J" "$S/apis/events.k8s.io/v1/namespaces/default/events" \
+	-d '{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"ev2"},"regarding":{"kind":"Pod","name":"api1"},"note":"hi there","reason":"R","type":"Normal","reportingController":"c","reportingInstance":"i","action":"A","eventTime":"2026-01-01T00:00:00.000000Z"}')" \
+	'"apiVersion":"events.k8s.io/v1".*"note":"hi there"'
+check "events.k8s.io as core" 200 "$(api "$S/api/v1/namespaces/default/events/ev2")" \
+	'"apiVersion":"v1".*"involvedObject":\{"kind":"Pod","name":"api1"\},"message":"hi there"'
+check "events.k8s.io selector" 200 "$(api "$S/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dapi1")" '"name":"ev2"'
+
 # dryRun answers as the write would, and stores nothing.
 check "dry-run patch" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
 	"$S/api/v1/namespaces/default/pods/api1?dryRun=All" -d '{"metadata":{"labels":{"dry":"run"}}}')" '"dry":"run"'

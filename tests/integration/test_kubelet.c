@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/pidfd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -669,6 +671,35 @@ static void test_delete_pod(void **state)
 	assert_int_equal(k.n, 0);
 }
 
+/* Requests and limits reach the container's cgroups. */
+static void test_resources_applied(void **state)
+{
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"limited\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":1,"
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"command\":[\"sh\",\"-c\",\"" SERVE_SCRIPT "\"],"
+	        "\"resources\":{\"requests\":{\"cpu\":\"250m\"},"
+	        "\"limits\":{\"cpu\":\"500m\",\"memory\":\"64Mi\"}}}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	cJSON *pod = eventually_pod("limited", is_running, NULL, 30000, "Running");
+	const char *cid =
+	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
+	const char *cat[] = {"cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+	                     "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+	                     NULL};
+	exec_out x = {0};
+	cri_exec_sync(E->cri, cid, cat, 10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_string_equal(x.out, "67108864\n256\n50000\n");
+	free(x.out);
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/limited", NULL, NULL);
+	cJSON_Delete(res);
+}
+
 /* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
 static int kubelet_get(const char *path_query, int max_time_s, char **out)
 {
@@ -796,6 +827,28 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	assert_int_equal(runtime_containers("job").n, 0);
 }
 
+/* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
+static void test_sigterm_keeps_pods(void **state)
+{
+	assert_int_equal(kill(E->kubelet, SIGTERM), 0);
+	int fd = pidfd_open(E->kubelet, 0);
+	assert_true(fd >= 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int ready = poll(&p, 1, 10000);
+	close(fd);
+	if (ready != 1) {
+		dump_logs();
+		fail_msg("kubelet did not exit within 10 s of SIGTERM");
+	}
+	int st;
+	assert_int_equal(waitpid(E->kubelet, &st, 0), E->kubelet);
+	E->kubelet = 0;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	listed k = runtime_containers("web");
+	assert_int_equal(k.ready, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,7 +860,9 @@ int main(void)
 	    cmocka_unit_test(test_delete_pod),
 	    cmocka_unit_test(test_delete_honours_grace_period),
 	    cmocka_unit_test(test_kubelet_api_logs),
+	    cmocka_unit_test(test_resources_applied),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

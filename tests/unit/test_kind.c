@@ -267,6 +267,34 @@ static void test_defaults_and_validation(void **state)
 	cJSON_Delete(p);
 }
 
+static void test_event_versions(void **state)
+{
+	const kind_desc *k = kind_by_resource("events.k8s.io", "v1", "events");
+	assert_non_null(k);
+	assert_string_equal(k->etcd_resource, "events");
+	cJSON *ev = parse("{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"regarding\":"
+	                  "{\"kind\":\"Pod\",\"name\":\"p\"},\"note\":\"n\",\"deprecatedCount\":2,"
+	                  "\"reportingController\":\"c\",\"reason\":\"R\"}");
+	cJSON *orig = ck_json_dup(ev);
+	k->to_storage(ev);
+	assert_string_equal(ck_json_get_str(ev, "apiVersion", ""), "v1");
+	assert_string_equal(ck_json_get_str(ev, "involvedObject.name", ""), "p");
+	assert_string_equal(ck_json_get_str(ev, "message", ""), "n");
+	assert_int_equal(ck_json_get_int(ev, "count", 0), 2);
+	assert_string_equal(ck_json_get_str(ev, "reportingComponent", ""), "c");
+	assert_null(ck_json_get(ev, "regarding"));
+	k->from_storage(ev);
+	assert_true(ck_json_equal(ev, orig));
+	cJSON *row = cJSON_CreateArray();
+	k->cells(orig, 0, row);
+	char *s = ck_json_print(row);
+	assert_non_null(strstr(s, "\"R\",\"pod/p\""));
+	free(s);
+	cJSON_Delete(row);
+	cJSON_Delete(orig);
+	cJSON_Delete(ev);
+}
+
 static void test_names_and_merge_keys(void **state)
 {
 	assert_true(kind_dns1123_label("a-1"));
@@ -307,6 +335,7 @@ int main(void)
 	    cmocka_unit_test(test_pod_cells),
 	    cmocka_unit_test(test_node_and_workload_cells),
 	    cmocka_unit_test(test_defaults_and_validation),
+	    cmocka_unit_test(test_event_versions),
 	    cmocka_unit_test(test_names_and_merge_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
