@@ -265,8 +265,9 @@ static const char *label(char *const *labels, const char *key)
 
 /* Stops the running containers of sandboxes matching (uid == NULL: every sandbox whose
  * uid differs from keep_uid), then stops and removes those sandboxes. */
-static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char *keep_uid,
-                           int64_t grace_s, pod_sync_out *out, const cJSON *pod, bool events)
+static void kill_sandboxes(const kl_config *cfg, cri_client *cri, const kl_runtime_pod *rp,
+                           const char *keep_uid, int64_t grace_s, pod_sync_out *out,
+                           const cJSON *pod, bool events)
 {
 	for (size_t i = 0; i < rp->n_containers; i++) {
 		const cri_container *c = &rp->containers[i];
@@ -296,6 +297,8 @@ static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char
 		cri_remove_sandbox(cri, s->id, cb_done, &r);
 		if (r.rc < 0 && r.rc != -ENOENT)
 			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
+		else if (!out->failed)
+			volumes_remove(cfg, s->uid);
 		res_clear(&r);
 	}
 }
@@ -605,7 +608,7 @@ static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cf
 /* Creates and starts attempt `attempt` of container c in sandbox sid. */
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
                             const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
-                            pod_sync_out *out, kl_waiting **w)
+                            const kl_volumes *vols, pod_sync_out *out, kl_waiting **w)
 {
 	const cJSON *pod = in->pod;
 	const char *name = ck_json_get_str(c, "name", "");
@@ -677,6 +680,9 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	}
 	if (lim_mem > 0)
 		cc.memory_limit = lim_mem / 1000;
+	_cleanup_strv_ char **mount_paths = NULL;
+	_cleanup_free_ cri_mount *mounts = volumes_mounts(vols, c, &cc.n_mounts, &mount_paths);
+	cc.mounts = mounts;
 	res r = {0};
 	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
 	if (r.rc < 0) {
@@ -834,6 +840,13 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		fresh = true;
 	}
 
+	kl_volumes vols = {0};
+	_cleanup_free_ char *vol_error = NULL;
+	if (volumes_setup(in, &vols, &vol_error) < 0) {
+		add_event(out, NULL, "Warning", "FailedMount", "%s", vol_error);
+		requeue_min(out, 3000);
+		return;
+	}
 	sandbox_cfg sc;
 	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
 	int64_t now = now_ms();
@@ -890,9 +903,10 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		}
 		if (!ensure_image(in, c, &sc, out, w))
 			continue;
-		start_container(in, c, sid, &sc, next_attempt, pod_ip, out, w);
+		start_container(in, c, sid, &sc, next_attempt, pod_ip, &vols, out, w);
 	}
 	sandbox_cfg_clear(&sc);
+	volumes_clear(&vols);
 
 	/* Dead sandboxes of this pod go once a new one runs. */
 	if (fresh) {
@@ -926,7 +940,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	const char *uid = pod ? ck_json_get_str(pod, "metadata.uid", "") : NULL;
 
 	/* Sandboxes of a pod that is gone, or of an older pod with this name. */
-	kill_sandboxes(in->cri, &rp, uid, 2, out, NULL, false);
+	kill_sandboxes(in->cfg, in->cri, &rp, uid, 2, out, NULL, false);
 	if (!pod) {
 		kl_runtime_pod_clear(&rp);
 		return;
@@ -937,10 +951,12 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 		int64_t grace =
 		    ck_json_get_int(pod, "metadata.deletionGracePeriodSeconds",
 		                    ck_json_get_int(pod, "spec.terminationGracePeriodSeconds", 30));
-		kill_sandboxes(in->cri, &rp, NULL, grace, out, pod, true);
+		kill_sandboxes(in->cfg, in->cri, &rp, NULL, grace, out, pod, true);
 		kl_runtime_pod_clear(&rp);
-		if (!out->failed)
+		if (!out->failed) {
+			volumes_remove(in->cfg, uid);
 			out->delete_pod = true;
+		}
 		return;
 	}
 

@@ -700,6 +700,101 @@ static void test_resources_applied(void **state)
 	cJSON_Delete(res);
 }
 
+/* configMap, secret, downwardAPI, emptyDir and hostPath volumes; a missing configMap
+ * holds the pod in ContainerCreating until it exists. */
+static void test_volumes(void **state)
+{
+	char *host = ck_asprintf("%s/hostdir", E->tmp);
+	char *pod_json = ck_asprintf(
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"vols\","
+	    "\"labels\":{\"tier\":\"db\"}},\"spec\":{\"nodeName\":\"" NODE "\","
+	    "\"terminationGracePeriodSeconds\":1,\"volumes\":["
+	    "{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\"}},"
+	    "{\"name\":\"s\",\"secret\":{\"secretName\":\"sec\",\"items\":[{\"key\":"
+	    "\"password\",\"path\":\"db/pw\"}]}},"
+	    "{\"name\":\"d\",\"downwardAPI\":{\"items\":[{\"path\":\"labels\",\"fieldRef\":"
+	    "{\"fieldPath\":\"metadata.labels\"}}]}},"
+	    "{\"name\":\"e\",\"emptyDir\":{}},"
+	    "{\"name\":\"h\",\"hostPath\":{\"path\":\"%s\",\"type\":\"DirectoryOrCreate\"}}],"
+	    "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	    "\"command\":[\"sh\",\"-c\",\"echo hi > /scratch/x; echo from-pod > "
+	    "/host/f; " SERVE_SCRIPT "\"],"
+	    "\"volumeMounts\":[{\"name\":\"c\",\"mountPath\":\"/etc/cfg\"},"
+	    "{\"name\":\"s\",\"mountPath\":\"/etc/sec\",\"readOnly\":true},"
+	    "{\"name\":\"d\",\"mountPath\":\"/etc/info\"},"
+	    "{\"name\":\"e\",\"mountPath\":\"/scratch\"},"
+	    "{\"name\":\"h\",\"mountPath\":\"/host\"}]}]}}",
+	    host);
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/secrets",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"sec\"},"
+	        "\"data\":{\"password\":\"czNjcmV0\"}}",
+	        NULL);
+	cJSON_Delete(res);
+	res = api("POST", "/api/v1/namespaces/default/pods", pod_json, NULL);
+	cJSON_Delete(res);
+	/* No configMap yet: the pod waits, with a FailedMount event. */
+	double end = now_ms() + 15000;
+	bool failed_mount = false;
+	while (!failed_mount && now_ms() < end) {
+		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+		{
+			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "vols") &&
+			    !strcmp(ck_json_get_str(e, "reason", ""), "FailedMount") &&
+			    strstr(ck_json_get_str(e, "message", ""),
+			           "configmap \"cfg\" not found"))
+				failed_mount = true;
+		}
+		cJSON_Delete(evs);
+		if (!failed_mount)
+			pause_ms(100);
+	}
+	assert_true(failed_mount);
+	cJSON *pod = get_pod("vols");
+	assert_false(is_running(pod, NULL));
+	cJSON_Delete(pod);
+	res = api("POST", "/api/v1/namespaces/default/configmaps",
+	          "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cfg\"},"
+	          "\"data\":{\"greeting\":\"hello\"}}",
+	          NULL);
+	cJSON_Delete(res);
+	pod = eventually_pod("vols", is_running, NULL, 30000, "Running with volumes");
+	const char *cid =
+	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
+	const char *cat[] = {"sh", "-c",
+	                     "cat /etc/cfg/greeting; echo; cat /etc/sec/db/pw; echo; "
+	                     "cat /etc/info/labels; cat /scratch/x; touch /etc/sec/no 2>/dev/null "
+	                     "|| echo ro",
+	                     NULL};
+	exec_out x = {0};
+	cri_exec_sync(E->cri, cid, cat, 10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_string_equal(x.out, "hello\ns3cret\ntier=\"db\"\nhi\nro\n");
+	free(x.out);
+	char *hf = ck_asprintf("%s/f", host);
+	char *argv[] = {"cat", hf, NULL};
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_equal(out, "from-pod\n");
+	free(out);
+	free(hf);
+	/* Deleting the pod removes its volume directories (not the hostPath). */
+	char *vdir =
+	    ck_asprintf("%s/kubelet/pods/%s", E->tmp, ck_json_get_str(pod, "metadata.uid", ""));
+	assert_int_equal(access(vdir, F_OK), 0);
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/vols", NULL, NULL);
+	cJSON_Delete(res);
+	assert_true(gone("vols", 20000));
+	assert_int_equal(access(vdir, F_OK), -1);
+	assert_int_equal(access(host, F_OK), 0);
+	free(vdir);
+	free(host);
+	free(pod_json);
+}
+
 /* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
 static int kubelet_get(const char *path_query, int max_time_s, char **out)
 {
@@ -861,6 +956,7 @@ int main(void)
 	    cmocka_unit_test(test_delete_honours_grace_period),
 	    cmocka_unit_test(test_kubelet_api_logs),
 	    cmocka_unit_test(test_resources_applied),
+	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
