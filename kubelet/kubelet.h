@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "api/client.h"
+#include "api/kubeconfig.h"
 #include "api/informer.h"
 #include "api/workqueue.h"
 #include "net/cri.h"
@@ -57,6 +58,7 @@ typedef struct kubelet {
 	kl_config cfg;
 	uv_loop_t *loop;
 	kc_client *kc;
+	const kubeconfig *kubeconfig; /* for blocking clients on worker threads */
 	ckgrpc_loop *grpc;
 	cri_client *cri;       /* async, on the loop */
 	cri_client *cri_sync;  /* blocking, for worker threads */
@@ -163,6 +165,7 @@ void kl_runtime_pod_clear(kl_runtime_pod *rp);
 typedef struct pod_sync_in {
 	const kl_config *cfg;
 	cri_client *cri; /* blocking */
+	const kubeconfig *kubeconfig;
 	const char *node_ip;
 	char *key;  /* "ns/name" */
 	cJSON *pod; /* copy; NULL when the pod is gone from the API */
@@ -181,6 +184,24 @@ typedef struct pod_sync_out {
 /* Reconciles one pod with the runtime (blocking CRI calls) and computes its status. */
 void pod_sync_run(const pod_sync_in *in, pod_sync_out *out);
 void pod_sync_out_clear(pod_sync_out *out);
+
+/* ---- volumes.c (worker thread) ---- */
+typedef struct kl_volumes {
+	struct kl_volume {
+		char *name;
+		char *path; /* on the host */
+	} * v;
+	size_t n;
+} kl_volumes;
+/* Prepares in->pod's volumes. Returns 0, or a negative code with *error (malloc'd, in
+ * upstream's words) when one cannot be set up. */
+int volumes_setup(const pod_sync_in *in, kl_volumes *out, char **error);
+void volumes_clear(kl_volumes *v);
+/* The CRI mounts of container (its volumeMounts); strings they point at are pushed to
+ * *owned (free with ck_strv_free). malloc'd array of *n. */
+cri_mount *volumes_mounts(const kl_volumes *v, const cJSON *container, size_t *n, char ***owned);
+/* Removes <root-dir>/pods/<uid> (the pod's volumes). */
+void volumes_remove(const kl_config *cfg, const char *uid);
 
 /* ---- pod_status.c ---- */
 /* The PodStatus of pod from the runtime's view (rp), waiting reasons decided by the sync

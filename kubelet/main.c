@@ -171,6 +171,7 @@ int main(int argc, char **argv)
 	}
 	uv_loop_t *loop = uv_default_loop();
 	k.loop = loop;
+	k.kubeconfig = kc;
 	if (kc_client_new(loop, kc, &k.kc, &err) < 0 || ckgrpc_loop_new(loop, &k.grpc, &err) < 0 ||
 	    cri_client_new(k.grpc, &(cri_client_opts){.endpoint = endpoint}, &k.cri, &err) < 0 ||
 	    cri_client_new(NULL, &(cri_client_opts){.endpoint = endpoint}, &k.cri_sync, &err) < 0) {

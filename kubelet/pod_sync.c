@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/quantity.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -264,8 +265,9 @@ static const char *label(char *const *labels, const char *key)
 
 /* Stops the running containers of sandboxes matching (uid == NULL: every sandbox whose
  * uid differs from keep_uid), then stops and removes those sandboxes. */
-static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char *keep_uid,
-                           int64_t grace_s, pod_sync_out *out, const cJSON *pod, bool events)
+static void kill_sandboxes(const kl_config *cfg, cri_client *cri, const kl_runtime_pod *rp,
+                           const char *keep_uid, int64_t grace_s, pod_sync_out *out,
+                           const cJSON *pod, bool events)
 {
 	for (size_t i = 0; i < rp->n_containers; i++) {
 		const cri_container *c = &rp->containers[i];
@@ -295,6 +297,8 @@ static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char
 		cri_remove_sandbox(cri, s->id, cb_done, &r);
 		if (r.rc < 0 && r.rc != -ENOENT)
 			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
+		else if (!out->failed)
+			volumes_remove(cfg, s->uid);
 		res_clear(&r);
 	}
 }
@@ -604,7 +608,7 @@ static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cf
 /* Creates and starts attempt `attempt` of container c in sandbox sid. */
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
                             const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
-                            pod_sync_out *out, kl_waiting **w)
+                            const kl_volumes *vols, pod_sync_out *out, kl_waiting **w)
 {
 	const cJSON *pod = in->pod;
 	const char *name = ck_json_get_str(c, "name", "");
@@ -663,6 +667,22 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	                        ck_json_get_int(pod, "spec.securityContext.runAsUser", -1)),
 	    .privileged = ck_json_get_bool(c, "securityContext.privileged", false),
 	};
+	/* Requests and limits as upstream maps them to cgroup v1 (cm/helpers_linux.go). */
+	int64_t req_cpu = quantity_milli(ck_json_get_str(c, "resources.requests.cpu", NULL), -1);
+	int64_t lim_cpu = quantity_milli(ck_json_get_str(c, "resources.limits.cpu", NULL), -1);
+	int64_t lim_mem = quantity_milli(ck_json_get_str(c, "resources.limits.memory", NULL), -1);
+	if (req_cpu < 0)
+		req_cpu = lim_cpu;
+	cc.cpu_shares = req_cpu >= 0 ? (req_cpu * 1024 / 1000 < 2 ? 2 : req_cpu * 1024 / 1000) : 2;
+	if (lim_cpu > 0) {
+		cc.cpu_period = 100000;
+		cc.cpu_quota = lim_cpu * 100000 / 1000 < 1000 ? 1000 : lim_cpu * 100000 / 1000;
+	}
+	if (lim_mem > 0)
+		cc.memory_limit = lim_mem / 1000;
+	_cleanup_strv_ char **mount_paths = NULL;
+	_cleanup_free_ cri_mount *mounts = volumes_mounts(vols, c, &cc.n_mounts, &mount_paths);
+	cc.mounts = mounts;
 	res r = {0};
 	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
 	if (r.rc < 0) {
@@ -687,6 +707,70 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	add_event(out, name, "Normal", "Started", "Started container %s", name);
 }
 
+/* Back-off of a failed container: the first restart at once, then 10 s doubling to
+ * 5 min after its last exit. True (with the CrashLoopBackOff waiting reason, an event
+ * and a requeue) while restarting must wait. */
+static bool in_back_off(const cri_container *cur, const char *name, const struct sandbox_cfg *sc,
+                        int64_t now, pod_sync_out *out, kl_waiting **w)
+{
+	if (cur->attempt == 0)
+		return false;
+	int64_t delay = backoff_ms((int)cur->attempt);
+	int64_t due = cur->finished_at / 1000000 + delay;
+	if (now >= due)
+		return false;
+	_cleanup_free_ char *m =
+	    ck_asprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
+	                (long long)(delay / 1000), name, sc->c.name, sc->c.namespace, sc->c.uid);
+	add_waiting(w, name, "CrashLoopBackOff", m);
+	add_event(out, name, "Warning", "BackOff",
+	          "Back-off restarting failed container %s in pod %s_%s(%s)", name, sc->c.name,
+	          sc->c.namespace, sc->c.uid);
+	requeue_min(out, due - now);
+	return true;
+}
+
+/* Runs the init containers one after the other. True once all completed (exit 0) in
+ * this sandbox; false while one runs, waits or failed. */
+static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const char *sid,
+                                bool fresh, const struct sandbox_cfg *sc, const char *pod_ip,
+                                const kl_volumes *vols, int64_t now, pod_sync_out *out,
+                                kl_waiting **w)
+{
+	const cJSON *pod = in->pod;
+	const char *uid = sc->c.uid;
+	const char *policy = ck_json_get_str(pod, "spec.restartPolicy", "Always");
+	const cJSON *ic;
+	cJSON_ArrayForEach(ic, ck_json_get(pod, "spec.initContainers"))
+	{
+		const char *name = ck_json_get_str(ic, "name", "");
+		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
+		bool in_sandbox = cur && cur->sandbox_id && !strcmp(cur->sandbox_id, sid);
+		/* A new sandbox runs them all again, as upstream does. */
+		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED && cur->exit_code == 0)
+			continue;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_RUNNING)
+			return false;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_CREATED) {
+			res r = {0};
+			cri_start_container(in->cri, cur->id, cb_done, &r);
+			res_clear(&r);
+			return false;
+		}
+		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED) {
+			if (!strcmp(policy, "Never"))
+				return false; /* the pod failed */
+			if (in_back_off(cur, name, sc, now, out, w))
+				return false;
+		}
+		if (ensure_image(in, ic, sc, out, w))
+			start_container(in, ic, sid, sc, cur ? cur->attempt + 1 : 0, pod_ip, vols,
+			                out, w);
+		return false;
+	}
+	return true;
+}
+
 /* Whether an exited container should run again under the pod's restartPolicy. */
 static bool should_restart(const char *policy, const cri_container *c)
 {
@@ -707,6 +791,15 @@ static bool pod_done(const cJSON *pod, const kl_runtime_pod *rp, const char *uid
 	if (!strcmp(policy, "Always"))
 		return false;
 	const cJSON *c;
+	if (!strcmp(policy, "Never")) {
+		cJSON_ArrayForEach(c, ck_json_get(pod, "spec.initContainers"))
+		{
+			const cri_container *cur =
+			    pod_status_current(rp, uid, ck_json_get_str(c, "name", ""), NULL);
+			if (cur && cur->state == CRI_CONTAINER_EXITED && cur->exit_code != 0)
+				return true;
+		}
+	}
 	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
 	{
 		const cri_container *cur =
@@ -820,11 +913,20 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		fresh = true;
 	}
 
+	kl_volumes vols = {0};
+	_cleanup_free_ char *vol_error = NULL;
+	if (volumes_setup(in, &vols, &vol_error) < 0) {
+		add_event(out, NULL, "Warning", "FailedMount", "%s", vol_error);
+		requeue_min(out, 3000);
+		return;
+	}
 	sandbox_cfg sc;
 	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
 	int64_t now = now_ms();
+	bool initialized = run_init_containers(in, rp, sid, fresh, &sc, pod_ip, &vols, now, out, w);
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	const cJSON *containers = initialized ? ck_json_get(pod, "spec.containers") : NULL;
+	cJSON_ArrayForEach(c, containers)
 	{
 		const char *name = ck_json_get_str(c, "name", "");
 		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
@@ -849,26 +951,8 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 			if (cur->state == CRI_CONTAINER_EXITED && !fresh) {
 				if (!should_restart(policy, cur))
 					continue;
-				/* Back-off: the first restart at once, then 10 s doubling. */
-				if (cur->attempt > 0) {
-					int64_t delay = backoff_ms((int)cur->attempt);
-					int64_t due = cur->finished_at / 1000000 + delay;
-					if (now < due) {
-						_cleanup_free_ char *m = ck_asprintf(
-						    "back-off %llds restarting failed container=%s "
-						    "pod=%s_%s(%s)",
-						    (long long)(delay / 1000), name, sc.c.name,
-						    sc.c.namespace, uid);
-						add_waiting(w, name, "CrashLoopBackOff", m);
-						add_event(
-						    out, name, "Warning", "BackOff",
-						    "Back-off restarting failed container %s in "
-						    "pod %s_%s(%s)",
-						    name, sc.c.name, sc.c.namespace, uid);
-						requeue_min(out, due - now);
-						continue;
-					}
-				}
+				if (in_back_off(cur, name, &sc, now, out, w))
+					continue;
 			} else if (fresh && cur->state == CRI_CONTAINER_EXITED &&
 			           !should_restart(policy, cur)) {
 				continue;
@@ -876,9 +960,10 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		}
 		if (!ensure_image(in, c, &sc, out, w))
 			continue;
-		start_container(in, c, sid, &sc, next_attempt, pod_ip, out, w);
+		start_container(in, c, sid, &sc, next_attempt, pod_ip, &vols, out, w);
 	}
 	sandbox_cfg_clear(&sc);
+	volumes_clear(&vols);
 
 	/* Dead sandboxes of this pod go once a new one runs. */
 	if (fresh) {
@@ -912,7 +997,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	const char *uid = pod ? ck_json_get_str(pod, "metadata.uid", "") : NULL;
 
 	/* Sandboxes of a pod that is gone, or of an older pod with this name. */
-	kill_sandboxes(in->cri, &rp, uid, 2, out, NULL, false);
+	kill_sandboxes(in->cfg, in->cri, &rp, uid, 2, out, NULL, false);
 	if (!pod) {
 		kl_runtime_pod_clear(&rp);
 		return;
@@ -923,10 +1008,12 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 		int64_t grace =
 		    ck_json_get_int(pod, "metadata.deletionGracePeriodSeconds",
 		                    ck_json_get_int(pod, "spec.terminationGracePeriodSeconds", 30));
-		kill_sandboxes(in->cri, &rp, NULL, grace, out, pod, true);
+		kill_sandboxes(in->cfg, in->cri, &rp, NULL, grace, out, pod, true);
 		kl_runtime_pod_clear(&rp);
-		if (!out->failed)
+		if (!out->failed) {
+			volumes_remove(in->cfg, uid);
 			out->delete_pod = true;
+		}
 		return;
 	}
 

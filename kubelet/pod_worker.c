@@ -230,6 +230,7 @@ static int sync_pod(const char *key, void *data)
 	j->pw = pw;
 	j->in.cfg = &k->cfg;
 	j->in.cri = k->cri_sync;
+	j->in.kubeconfig = k->kubeconfig;
 	j->in.node_ip = node_status_ip(k);
 	j->in.key = ck_strdup(key);
 	j->in.pod = pod ? ck_json_dup(pod) : NULL;

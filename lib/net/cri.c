@@ -879,6 +879,15 @@ void cri_create_container(cri_client *c, const char *sandbox_id, const cri_conta
 		sc->run_as_user = u;
 	}
 	lx->security_context = sc;
+	if (cfg->cpu_shares || cfg->cpu_quota || cfg->memory_limit) {
+		Runtime__V1__LinuxContainerResources *res = arena_alloc(&a, sizeof(*res));
+		runtime__v1__linux_container_resources__init(res);
+		res->cpu_shares = cfg->cpu_shares;
+		res->cpu_quota = cfg->cpu_quota;
+		res->cpu_period = cfg->cpu_period;
+		res->memory_limit_in_bytes = cfg->memory_limit;
+		lx->resources = res;
+	}
 	cc->linux = lx;
 
 	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;

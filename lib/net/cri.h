@@ -161,6 +161,8 @@ typedef struct cri_container_config {
 	bool host_network;   /* must match the sandbox */
 	int64_t run_as_user; /* < 0: image default */
 	bool privileged;
+	/* cgroup limits (0: none): CFS shares, quota and period (us), memory bytes */
+	int64_t cpu_shares, cpu_quota, cpu_period, memory_limit;
 } cri_container_config;
 
 /* ---- callbacks ---- */

@@ -88,8 +88,8 @@ IMG2=$(mktemp -d /tmp/ckube-img.XXXXXX)
 for t in pause busybox nginx; do
 	[[ -s $IMG1/$t.tar ]] || fail "$t.tar missing"
 	cmp -s "$IMG1/$t.tar" "$IMG2/$t.tar" || fail "$t.tar differs between two builds"
-	tar -tf "$IMG1/$t.tar" | grep -qx index.json || fail "$t.tar has no index.json"
-	tar -xOf "$IMG1/$t.tar" index.json | grep -q '"io.containerd.image.name"' ||
+	tar -tf "$IMG1/$t.tar" | grep -x index.json >/dev/null || fail "$t.tar has no index.json"
+	tar -xOf "$IMG1/$t.tar" index.json | grep '"io.containerd.image.name"' >/dev/null ||
 		fail "$t.tar: no io.containerd.image.name annotation"
 done
 pass
@@ -119,7 +119,8 @@ for n in 1 2; do
 	IP[$n]=$ip
 	SBX[$n]=$sid
 done
-welcome() { grep -q "Welcome to nginx!"; }
+# (no grep -q in a pipe: its early exit would fail the pipeline under pipefail)
+welcome() { grep "Welcome to nginx!" >/dev/null; }
 for n in 1 2; do
 	for m in 1 2; do
 		"$LAB" ssh "w$m-k8s" curl -s -m 5 "http://${IP[$n]}/" | welcome ||
@@ -140,7 +141,7 @@ for n in 1 2; do
 	if "$LAB" ssh "w$n-k8s" ip route get 8.8.8.8 >/dev/null 2>&1; then
 		fail "w$n-k8s has a route to 8.8.8.8"
 	fi
-	if "$LAB" ssh "w$n-k8s" ip route | grep -q '^default'; then
+	if "$LAB" ssh "w$n-k8s" ip route | grep '^default' >/dev/null; then
 		fail "w$n-k8s has a default route"
 	fi
 done
