@@ -707,6 +707,70 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	add_event(out, name, "Normal", "Started", "Started container %s", name);
 }
 
+/* Back-off of a failed container: the first restart at once, then 10 s doubling to
+ * 5 min after its last exit. True (with the CrashLoopBackOff waiting reason, an event
+ * and a requeue) while restarting must wait. */
+static bool in_back_off(const cri_container *cur, const char *name, const struct sandbox_cfg *sc,
+                        int64_t now, pod_sync_out *out, kl_waiting **w)
+{
+	if (cur->attempt == 0)
+		return false;
+	int64_t delay = backoff_ms((int)cur->attempt);
+	int64_t due = cur->finished_at / 1000000 + delay;
+	if (now >= due)
+		return false;
+	_cleanup_free_ char *m =
+	    ck_asprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
+	                (long long)(delay / 1000), name, sc->c.name, sc->c.namespace, sc->c.uid);
+	add_waiting(w, name, "CrashLoopBackOff", m);
+	add_event(out, name, "Warning", "BackOff",
+	          "Back-off restarting failed container %s in pod %s_%s(%s)", name, sc->c.name,
+	          sc->c.namespace, sc->c.uid);
+	requeue_min(out, due - now);
+	return true;
+}
+
+/* Runs the init containers one after the other. True once all completed (exit 0) in
+ * this sandbox; false while one runs, waits or failed. */
+static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const char *sid,
+                                bool fresh, const struct sandbox_cfg *sc, const char *pod_ip,
+                                const kl_volumes *vols, int64_t now, pod_sync_out *out,
+                                kl_waiting **w)
+{
+	const cJSON *pod = in->pod;
+	const char *uid = sc->c.uid;
+	const char *policy = ck_json_get_str(pod, "spec.restartPolicy", "Always");
+	const cJSON *ic;
+	cJSON_ArrayForEach(ic, ck_json_get(pod, "spec.initContainers"))
+	{
+		const char *name = ck_json_get_str(ic, "name", "");
+		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
+		bool in_sandbox = cur && cur->sandbox_id && !strcmp(cur->sandbox_id, sid);
+		/* A new sandbox runs them all again, as upstream does. */
+		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED && cur->exit_code == 0)
+			continue;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_RUNNING)
+			return false;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_CREATED) {
+			res r = {0};
+			cri_start_container(in->cri, cur->id, cb_done, &r);
+			res_clear(&r);
+			return false;
+		}
+		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED) {
+			if (!strcmp(policy, "Never"))
+				return false; /* the pod failed */
+			if (in_back_off(cur, name, sc, now, out, w))
+				return false;
+		}
+		if (ensure_image(in, ic, sc, out, w))
+			start_container(in, ic, sid, sc, cur ? cur->attempt + 1 : 0, pod_ip, vols,
+			                out, w);
+		return false;
+	}
+	return true;
+}
+
 /* Whether an exited container should run again under the pod's restartPolicy. */
 static bool should_restart(const char *policy, const cri_container *c)
 {
@@ -727,6 +791,15 @@ static bool pod_done(const cJSON *pod, const kl_runtime_pod *rp, const char *uid
 	if (!strcmp(policy, "Always"))
 		return false;
 	const cJSON *c;
+	if (!strcmp(policy, "Never")) {
+		cJSON_ArrayForEach(c, ck_json_get(pod, "spec.initContainers"))
+		{
+			const cri_container *cur =
+			    pod_status_current(rp, uid, ck_json_get_str(c, "name", ""), NULL);
+			if (cur && cur->state == CRI_CONTAINER_EXITED && cur->exit_code != 0)
+				return true;
+		}
+	}
 	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
 	{
 		const cri_container *cur =
@@ -850,8 +923,10 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 	sandbox_cfg sc;
 	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
 	int64_t now = now_ms();
+	bool initialized = run_init_containers(in, rp, sid, fresh, &sc, pod_ip, &vols, now, out, w);
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	const cJSON *containers = initialized ? ck_json_get(pod, "spec.containers") : NULL;
+	cJSON_ArrayForEach(c, containers)
 	{
 		const char *name = ck_json_get_str(c, "name", "");
 		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
@@ -876,26 +951,8 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 			if (cur->state == CRI_CONTAINER_EXITED && !fresh) {
 				if (!should_restart(policy, cur))
 					continue;
-				/* Back-off: the first restart at once, then 10 s doubling. */
-				if (cur->attempt > 0) {
-					int64_t delay = backoff_ms((int)cur->attempt);
-					int64_t due = cur->finished_at / 1000000 + delay;
-					if (now < due) {
-						_cleanup_free_ char *m = ck_asprintf(
-						    "back-off %llds restarting failed container=%s "
-						    "pod=%s_%s(%s)",
-						    (long long)(delay / 1000), name, sc.c.name,
-						    sc.c.namespace, uid);
-						add_waiting(w, name, "CrashLoopBackOff", m);
-						add_event(
-						    out, name, "Warning", "BackOff",
-						    "Back-off restarting failed container %s in "
-						    "pod %s_%s(%s)",
-						    name, sc.c.name, sc.c.namespace, uid);
-						requeue_min(out, due - now);
-						continue;
-					}
-				}
+				if (in_back_off(cur, name, &sc, now, out, w))
+					continue;
 			} else if (fresh && cur->state == CRI_CONTAINER_EXITED &&
 			           !should_restart(policy, cur)) {
 				continue;

@@ -26,6 +26,8 @@ static int cmp_str(const void *a, const void *b)
 
 char *sched_failure_message(char *const *reasons, size_t n)
 {
+	if (n == 0)
+		return ck_strdup("no nodes available to schedule pods");
 	/* Each reason may list several ("Insufficient cpu, Insufficient memory"): count each. */
 	char **all = NULL;
 	for (size_t i = 0; i < n; i++) {

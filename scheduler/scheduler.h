@@ -58,7 +58,8 @@ char *sched_filter_node(const cJSON *pod, const sched_node_info *ni);
 int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni);
 
 /* "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable." from the
- * reasons of the n nodes (reasons[i] NULL for a node that fit). malloc'd. */
+ * reasons of the n nodes (reasons[i] NULL for a node that fit); with no node at all, upstream's
+ * "no nodes available to schedule pods". malloc'd. */
 char *sched_failure_message(char *const *reasons, size_t n);
 
 /* ---- API writes (bind.c) ---- */

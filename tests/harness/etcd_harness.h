@@ -16,7 +16,8 @@
  * next start: each holds its owner's pid). Start returns once every member serves a linearizable
  * read (so a cluster has a leader), or fails after 30 s with the log's tail in err.
  *
- * Not thread-safe: drive a harness from one thread. Blocking: not for use on a loop
+ * Not thread-safe: drive a harness from one thread, one that lives as long as the
+ * members (PR_SET_PDEATHSIG follows the thread that started them). Blocking: not for use on a loop
  * thread that must keep running (call it before uv_run or from the test body). */
 #ifndef CK_TESTS_ETCD_HARNESS_H
 #define CK_TESTS_ETCD_HARNESS_H

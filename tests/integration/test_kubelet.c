@@ -795,6 +795,50 @@ static void test_volumes(void **state)
 	free(pod_json);
 }
 
+static int kubelet_get(const char *path_query, int max_time_s, char **out);
+
+/* Init containers run to completion, in order, before the app containers. */
+static void test_init_containers(void **state)
+{
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"inits\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":1,"
+	        "\"volumes\":[{\"name\":\"work\",\"emptyDir\":{}}],"
+	        "\"initContainers\":["
+	        "{\"name\":\"one\",\"image\":\"" BUSYBOX_IMAGE "\",\"command\":[\"sh\",\"-c\","
+	        "\"sleep 0.3; echo one >> /work/order\"],\"volumeMounts\":[{\"name\":\"work\","
+	        "\"mountPath\":\"/work\"}]},"
+	        "{\"name\":\"two\",\"image\":\"" BUSYBOX_IMAGE "\",\"command\":[\"sh\",\"-c\","
+	        "\"echo two >> /work/order\"],\"volumeMounts\":[{\"name\":\"work\","
+	        "\"mountPath\":\"/work\"}]}],"
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"command\":[\"sh\",\"-c\",\"cat /work/order; " SERVE_SCRIPT "\"],"
+	        "\"volumeMounts\":[{\"name\":\"work\",\"mountPath\":\"/work\"}]}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	cJSON *pod = eventually_pod("inits", is_running, NULL, 30000, "Running after init");
+	const cJSON *ics = ck_json_get(pod, "status.initContainerStatuses");
+	assert_int_equal(cJSON_GetArraySize(ics), 2);
+	for (int i = 0; i < 2; i++) {
+		const cJSON *s = cJSON_GetArrayItem(ics, i);
+		assert_string_equal(ck_json_get_str(s, "state.terminated.reason", ""), "Completed");
+		assert_true(ck_json_get_bool(s, "ready", false));
+	}
+	cJSON_Delete(pod);
+	char *out = NULL;
+	double end = now_ms() + 5000;
+	do {
+		free(out);
+		out = NULL;
+		kubelet_get("/containerLogs/default/inits/main", 5, &out);
+	} while (strncmp(out, "one\ntwo\nstarted", 15) && now_ms() < end && (pause_ms(100), true));
+	assert_true(!strncmp(out, "one\ntwo\nstarted", 15));
+	free(out);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/inits", NULL, NULL);
+	cJSON_Delete(res);
+}
+
 /* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
 static int kubelet_get(const char *path_query, int max_time_s, char **out)
 {
@@ -957,6 +1001,7 @@ int main(void)
 	    cmocka_unit_test(test_kubelet_api_logs),
 	    cmocka_unit_test(test_resources_applied),
 	    cmocka_unit_test(test_volumes),
+	    cmocka_unit_test(test_init_containers),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};

@@ -221,7 +221,7 @@ static void test_chain_message_score(void **state)
 	                         "memory, 1 node(s) were unschedulable.");
 	free(msg);
 	msg = sched_failure_message(NULL, 0);
-	assert_string_equal(msg, "0/0 nodes are available.");
+	assert_string_equal(msg, "no nodes available to schedule pods");
 	free(msg);
 
 	/* The chain reports the first failure in upstream's order. */
