@@ -310,7 +310,8 @@ int kubeconfig_resolve(const kubeconfig_overrides *o, kubeconfig **out, ck_err *
 		}
 	}
 	if (!kc && !o->default_paths && (!o->server || !*o->server)) {
-		/* Neither --kubeconfig nor --master: in-cluster, as upstream's BuildConfigFromFlags. */
+		/* Neither --kubeconfig nor --master: in-cluster, as upstream's
+		 * BuildConfigFromFlags. */
 		rc = in_cluster(&kc, err);
 		if (rc < 0 && rc != -ENOENT)
 			return ck_err_errno(err, rc, "in-cluster configuration");

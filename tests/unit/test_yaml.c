@@ -58,7 +58,7 @@ static void test_anchors_and_merge(void **state)
 {
 	cJSON *j = parse("base: &b {x: 1, y: 2}\nuse: *b\nmerged:\n  <<: *b\n  y: 3\n");
 	assert_json(j, "{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},\"merged\":{\"x\":1,"
-		       "\"y\":3}}");
+	               "\"y\":3}}");
 	cJSON_Delete(j);
 }
 
