@@ -291,6 +291,12 @@ check "finalizer removed" 200 "$(api -XPATCH -H 'Content-Type: application/merge
 	"$S/api/v1/namespaces/default/configmaps/fin" -d '{"metadata":{"finalizers":null}}')" '"name":"fin"'
 check "finalizer gone" 404 "$(api "$S/api/v1/namespaces/default/configmaps/fin")" 'not found'
 
+# A list at resourceVersion=0 comes from the watch cache: the same objects.
+check "list rv=0" 200 "$(api "$S/api/v1/namespaces/default/pods?resourceVersion=0&labelSelector=a%3Db")" \
+	'^\{"kind":"PodList","apiVersion":"v1","metadata":\{"resourceVersion":"[0-9]+"\},"items":\[\{"kind":"Pod".*"name":"api1"'
+check "list rv=0 table" 200 "$(api -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$S/api/v1/nodes?resourceVersion=0")" \
+	'"rows":\[\{"cells":\["node-1-27","Ready","worker"'
+
 # Watch: from a list's resourceVersion, with timeoutSeconds ending the stream.
 api "$S/api/v1/namespaces/default/pods" >/dev/null
 LRV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$TMP/body")
