@@ -251,6 +251,14 @@ static void on_bind_done(int rc, const ck_err *err, void *user)
 	wq_done(s->q, key, result);
 }
 
+/* reasons has NULL holes (nodes that fit): not a strv. */
+static void free_reasons(char **reasons, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(reasons[i]);
+	free(reasons);
+}
+
 static int schedule_one(const char *key, void *data)
 {
 	scheduler *s = data;
@@ -263,37 +271,31 @@ static int schedule_one(const char *key, void *data)
 	size_t n = 0;
 	_cleanup_free_ const cJSON **nodes = informer_list(s->nodes, &n);
 	char **reasons = ck_calloc(n + 1, sizeof(char *));
-	const char *best = NULL;
-	int64_t best_score = -1;
-	int ties = 0;
+	sched_node_info *feasible = ck_calloc(n + 1, sizeof(*feasible));
+	size_t n_feasible = 0;
 	for (size_t i = 0; i < n; i++) {
 		sched_node_info ni;
 		node_info(s, nodes[i], &ni);
 		reasons[i] = sched_filter_node(pod, &ni);
-		int64_t score = reasons[i] ? -1 : score_least_allocated(pod, &ni);
 		free(ni.pods);
-		if (reasons[i])
-			continue;
-		if (score > best_score) {
-			best_score = score;
-			best = kc_obj_name(nodes[i]);
-			ties = 1;
-		} else if (score == best_score) {
-			/* Reservoir sampling among equal scores, as upstream. */
-			s->seed = s->seed * 6364136223846793005ULL + 1442695040888963407ULL;
-			if ((s->seed >> 33) % (uint64_t)++ties == 0)
-				best = kc_obj_name(nodes[i]);
-		}
+		ni.pods = NULL;
+		ni.n_pods = 0;
+		if (!reasons[i])
+			feasible[n_feasible++] = ni;
 	}
-	if (!best) {
+	if (!n_feasible) {
+		free(feasible);
 		_cleanup_free_ char *msg = sched_failure_message(reasons, n);
-		ck_strv_free(reasons);
+		free_reasons(reasons, n);
 		CK_V(2, "pod %s is unschedulable: %s", key, msg);
 		if (sched_set_unschedulable(s->c, pod, msg))
 			sched_event(s->c, pod, "Warning", "FailedScheduling", "Scheduling", msg);
 		return -EAGAIN;
 	}
-	ck_strv_free(reasons);
+	const char *best =
+	    kc_obj_name(feasible[sched_pick(pod, feasible, n_feasible, &s->seed)].node);
+	free(feasible);
+	free_reasons(reasons, n);
 	assumed *a = ck_calloc(1, sizeof(*a));
 	a->node = ck_strdup(best);
 	sched_pod_requests(pod, &a->req);
