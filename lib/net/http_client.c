@@ -251,7 +251,10 @@ static int xfer_setup(xfer *x)
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms > 0 ? (long)x->timeout_ms : 0L);
+	/* Long watches: notice a peer that vanished without a reset within about a minute. */
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	if (!strcmp(x->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (x->req_body || strcmp(x->method, "GET")) {
