@@ -22,10 +22,12 @@ typedef struct sched_res {
 	int64_t pods;
 } sched_res;
 
-/* A node and what the pods on it (bound or assumed) request. */
+/* A node, the active pods on it (bound or assumed) and what they request. */
 typedef struct sched_node_info {
 	const cJSON *node;
 	sched_res requested;
+	const cJSON **pods;
+	size_t n_pods;
 } sched_node_info;
 
 /* Effective requests of a pod: max(sum of containers, each init container) + overhead;
@@ -48,6 +50,7 @@ char *filter_node_ready(const cJSON *pod, const sched_node_info *ni);
 char *filter_unschedulable(const cJSON *pod, const sched_node_info *ni);
 char *filter_taints(const cJSON *pod, const sched_node_info *ni);
 char *filter_node_selector(const cJSON *pod, const sched_node_info *ni);
+char *filter_node_ports(const cJSON *pod, const sched_node_info *ni);
 char *filter_resources(const cJSON *pod, const sched_node_info *ni);
 
 /* Runs the filters in order; NULL when the node fits, else the first failure's reason. */

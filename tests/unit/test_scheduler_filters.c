@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "../../scheduler/filter_node_ports.c"
 #include "../../scheduler/filter_node_ready.c"
 #include "../../scheduler/filter_node_selector.c"
 #include "../../scheduler/filter_resources.c"
@@ -153,6 +154,49 @@ static void test_node_selector(void **state)
 	check(filter_node_selector, AFF("[{}]"), node, miss);
 }
 
+static void test_node_ports(void **state)
+{
+	cJSON *node = J("{}");
+	cJSON *used =
+	    J("{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8080},"
+	      "{\"containerPort\":53,\"hostPort\":53,\"protocol\":\"UDP\",\"hostIP\":\"10.0.0.1\"}]"
+	      "}]}}");
+	const cJSON *pods[] = {used};
+	sched_node_info ni = {.node = node, .pods = pods, .n_pods = 1};
+	const char *busy = "node(s) didn't have free ports for the requested pod ports";
+	struct {
+		const char *pod;
+		const char *want;
+	} cases[] = {
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80}]}]}}", NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8080}]}]}}",
+	     busy},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8080,"
+	     "\"protocol\":\"UDP\"}]}]}}",
+	     NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8081}]}]}}",
+	     NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"hostPort\":53,\"protocol\":\"UDP\","
+	     "\"hostIP\":\"10.0.0.2\"}]}]}}",
+	     NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"hostPort\":53,\"protocol\":\"UDP\"}]}]}}",
+	     busy},
+	    {"{\"spec\":{\"containers\":[{},{\"ports\":[{\"hostPort\":53,\"protocol\":\"UDP\","
+	     "\"hostIP\":\"10.0.0.1\"}]}]}}",
+	     busy},
+	};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(cases); i++) {
+		cJSON *pod = J(cases[i].pod);
+		char *got = filter_node_ports(pod, &ni);
+		if (cases[i].want ? !got || strcmp(got, cases[i].want) : got != NULL)
+			fail_msg("case %zu: got %s", i, got ? got : "(fit)");
+		free(got);
+		cJSON_Delete(pod);
+	}
+	cJSON_Delete(used);
+	cJSON_Delete(node);
+}
+
 static const char *node_small = "{\"metadata\":{\"name\":\"n\"},\"status\":{\"allocatable\":{"
                                 "\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"3\"}}}";
 
@@ -257,11 +301,9 @@ static void test_chain_message_score(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_taints),
-	    cmocka_unit_test(test_unschedulable_and_ready),
-	    cmocka_unit_test(test_node_selector),
-	    cmocka_unit_test(test_resources),
-	    cmocka_unit_test(test_chain_message_score),
+	    cmocka_unit_test(test_taints),        cmocka_unit_test(test_unschedulable_and_ready),
+	    cmocka_unit_test(test_node_selector), cmocka_unit_test(test_node_ports),
+	    cmocka_unit_test(test_resources),     cmocka_unit_test(test_chain_message_score),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
