@@ -50,7 +50,10 @@ struct watch_cache {
 	wc_sub *subs;
 	void (*ready)(int rc, void *data);
 	void *ready_data;
+	uv_timer_t retry; /* a failed re-list is tried again after WC_RETRY_MS */
 };
+
+#define WC_RETRY_MS 1000
 
 static wc_obj *obj_new(cJSON *obj)
 {
@@ -242,6 +245,11 @@ static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t 
 		c->last = revision;
 }
 
+static void relist_later(uv_timer_t *t)
+{
+	cache_relist(t->data);
+}
+
 static void listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
 {
 	watch_cache *c = data;
@@ -267,8 +275,11 @@ static void listed(int rc, const etcd_range_result *res, const ck_err *err, void
 		CK_WARN("watch cache %s: listing: %s", c->kind->plural,
 		        err ? err->msg : ck_strerror(rc));
 	}
+	/* The first list decides the start; later failures are retried. */
 	if (c->ready)
 		c->ready(rc, c->ready_data);
+	else if (rc < 0)
+		uv_timer_start(&c->retry, relist_later, WC_RETRY_MS, 0);
 	c->ready = NULL;
 }
 
@@ -296,6 +307,8 @@ void watch_cache_start(apiserver *s, const kind_desc *k, void (*ready)(int rc, v
 	c->prefix = ck_asprintf("%s/%s/", s->prefix, k->etcd_resource);
 	c->ready = ready;
 	c->ready_data = data;
+	uv_timer_init(s->loop, &c->retry);
+	c->retry.data = c;
 	*out = c;
 	cache_relist(c);
 }
