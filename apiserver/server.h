@@ -30,6 +30,8 @@ typedef struct apiserver {
 	httpc *kubelet;
 	const char *kubelet_scheme;
 	char **kubelet_address_types;
+	/* --service-cluster-ip-range: first address and size (IPv4). */
+	uint32_t svc_base, svc_size;
 } apiserver;
 
 /* Output form a client asked for in Accept. */
