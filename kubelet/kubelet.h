@@ -69,6 +69,7 @@ typedef struct kubelet {
 	struct pod_worker *pw;
 	struct pleg *pleg;
 	struct kl_server *server;
+	struct probe_mgr *probes;
 } kubelet;
 
 /* ---- server.c ---- */
@@ -153,12 +154,27 @@ typedef struct kl_waiting {
 	struct kl_waiting *next;
 } kl_waiting;
 
-/* The runtime's view of one pod: its sandboxes and containers (with status detail). */
+/* Probe results of one container instance: -1 unknown (or no such probe), 0 failed,
+ * 1 succeeded. */
+typedef struct kl_probe_result {
+	char *cid;
+	int ready, started;
+} kl_probe_result;
+
+/* A running container instance (for the probes). */
+typedef struct kl_running {
+	char *name, *id;
+} kl_running;
+
+/* The runtime's view of one pod: its sandboxes and containers (with status detail),
+ * plus the probe results known for them (borrowed). */
 typedef struct kl_runtime_pod {
 	cri_sandbox *sandboxes;
 	size_t n_sandboxes;
 	cri_container *containers;
 	size_t n_containers;
+	const kl_probe_result *probes;
+	size_t n_probes;
 } kl_runtime_pod;
 void kl_runtime_pod_clear(kl_runtime_pod *rp);
 
@@ -170,6 +186,8 @@ typedef struct pod_sync_in {
 	char *key;  /* "ns/name" */
 	cJSON *pod; /* copy; NULL when the pod is gone from the API */
 	pod_state *st;
+	kl_probe_result *probes; /* a copy, from probe_results() */
+	size_t n_probes;
 } pod_sync_in;
 
 typedef struct pod_sync_out {
@@ -178,12 +196,25 @@ typedef struct pod_sync_out {
 	bool delete_pod; /* terminated: DELETE with grace 0 and uid precondition */
 	cJSON *status;   /* the status to write when it differs; NULL: none */
 	kl_sync_event *events;
-	char *error; /* for the log */
+	char *error;         /* for the log */
+	kl_running *running; /* containers running after the sync (for the probes) */
+	size_t n_running;
+	char *pod_ip;
 } pod_sync_out;
 
 /* Reconciles one pod with the runtime (blocking CRI calls) and computes its status. */
 void pod_sync_run(const pod_sync_in *in, pod_sync_out *out);
 void pod_sync_out_clear(pod_sync_out *out);
+
+/* ---- probe.c ---- */
+/* Starts probe workers for the running containers of pod key (per their spec) and stops
+ * those of containers no longer running (pod NULL: all of the pod's). */
+void probe_update(kubelet *k, const char *key, const cJSON *pod, const kl_running *running,
+                  size_t n, const char *pod_ip);
+/* The pod's probe results (a malloc'd copy of *n items). */
+kl_probe_result *probe_results(kubelet *k, const char *key, size_t *n);
+void probe_results_free(kl_probe_result *v, size_t n);
+void probe_stop_all(kubelet *k);
 
 /* ---- volumes.c (worker thread) ---- */
 typedef struct kl_volumes {

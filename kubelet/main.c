@@ -15,6 +15,7 @@
 static void stop_all(kubelet *k)
 {
 	kl_server_stop(k);
+	probe_stop_all(k);
 	pleg_stop(k);
 	pod_worker_stop(k);
 	node_lease_stop(k);

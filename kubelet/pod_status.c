@@ -122,6 +122,12 @@ static cJSON *container_status(const cJSON *spec, const char *uid, const kl_runt
 	*ready = false;
 	bool started = false;
 	if (cur && cur->state == CRI_CONTAINER_RUNNING) {
+		const kl_probe_result *pr = NULL;
+		for (size_t i = 0; i < rp->n_probes; i++)
+			if (!strcmp(rp->probes[i].cid, cur->id))
+				pr = &rp->probes[i];
+		bool startup_ok = !ck_json_get(spec, "startupProbe") || (pr && pr->started == 1);
+		bool ready_ok = !ck_json_get(spec, "readinessProbe") || (pr && pr->ready == 1);
 		cJSON *r = cJSON_CreateObject();
 		_cleanup_free_ char *st = kl_time_ns(cur->started_at);
 		cJSON_AddStringToObject(r, "startedAt", st);
@@ -129,8 +135,9 @@ static cJSON *container_status(const cJSON *spec, const char *uid, const kl_runt
 		cJSON_AddItemToObject(state, "running", r);
 		if (prev && prev->state == CRI_CONTAINER_EXITED)
 			last = terminated_json(prev);
-		*ready = !init; /* an init container is ready once it completed */
-		started = true;
+		/* an init container is ready once it completed */
+		*ready = !init && startup_ok && ready_ok;
+		started = startup_ok;
 		pc->running++;
 	} else if (cur && cur->state == CRI_CONTAINER_EXITED) {
 		if (wt) {

@@ -199,6 +199,12 @@ void pod_sync_out_clear(pod_sync_out *out)
 		out->events = n;
 	}
 	free(out->error);
+	for (size_t i = 0; i < out->n_running; i++) {
+		free(out->running[i].name);
+		free(out->running[i].id);
+	}
+	free(out->running);
+	free(out->pod_ip);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -1024,9 +1030,23 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	/* The status from what the runtime says now. */
 	if (query_runtime(in->cri, ns, name, &rp, &msg) == 0) {
 		gc_containers(in, &rp, uid);
+		rp.probes = in->probes;
+		rp.n_probes = in->n_probes;
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		out->status = pod_status_compute(pod, &rp, w, in->node_ip, &now);
+		for (size_t i = 0; i < rp.n_containers; i++) {
+			const cri_container *c = &rp.containers[i];
+			if (c->state != CRI_CONTAINER_RUNNING ||
+			    strcmp(label(c->labels, KL_LABEL_POD_UID), uid))
+				continue;
+			out->running =
+			    ck_realloc(out->running, (out->n_running + 1) * sizeof(kl_running));
+			out->running[out->n_running++] =
+			    (kl_running){ck_strdup(c->name), ck_strdup(c->id)};
+		}
+		const char *ip = ck_json_get_str(out->status, "podIP", NULL);
+		out->pod_ip = ip ? ck_strdup(ip) : NULL;
 	} else {
 		set_error(out, "runtime: %s", msg);
 	}

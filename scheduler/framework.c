@@ -6,7 +6,8 @@
 #include "scheduler.h"
 
 static const sched_filter_fn filters[] = {
-    filter_unschedulable, filter_node_ready, filter_taints, filter_node_selector, filter_resources,
+    filter_unschedulable, filter_node_ready, filter_taints,
+    filter_node_selector, filter_node_ports, filter_resources,
 };
 
 char *sched_filter_node(const cJSON *pod, const sched_node_info *ni)

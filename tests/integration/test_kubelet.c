@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -797,6 +798,81 @@ static void test_volumes(void **state)
 
 static int kubelet_get(const char *path_query, int max_time_s, char **out);
 
+static bool is_ready(const cJSON *pod, void *data)
+{
+	const cJSON *cs = cstatus(pod);
+	return cs && ck_json_get_bool(cs, "ready", false) == *(bool *)data &&
+	       ck_json_get(cs, "state.running");
+}
+
+/* Probes: readiness by httpGet (to a server this test runs on 127.0.0.1), liveness by
+ * exec; a failed liveness probe restarts the container. */
+static void test_probes(void **state)
+{
+	char *www = ck_asprintf("%s/www", E->tmp);
+	assert_int_equal(mkdir(www, 0755), 0);
+	int port = free_port();
+	char *addr = ck_asprintf("127.0.0.1:%d", port);
+	char *hlog = ck_asprintf("%s/httpd.log", E->tmp);
+	char *hargv[] = {"/bin/busybox", "httpd", "-f", "-p", addr, "-h", www, NULL};
+	pid_t httpd = spawn(hargv, hlog);
+	char *pod_json = ck_asprintf(
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"probed\"},"
+	    "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":2,"
+	    "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	    "\"command\":[\"sh\",\"-c\",\"touch /tmp/alive; " SERVE_SCRIPT "\"],"
+	    "\"readinessProbe\":{\"httpGet\":{\"host\":\"127.0.0.1\",\"port\":%d,"
+	    "\"path\":\"/ok.html\"},\"periodSeconds\":1},"
+	    "\"livenessProbe\":{\"exec\":{\"command\":[\"test\",\"-f\",\"/tmp/alive\"]},"
+	    "\"periodSeconds\":1,\"failureThreshold\":1}}]}}",
+	    port);
+	cJSON *res = api("POST", "/api/v1/namespaces/default/pods", pod_json, NULL);
+	cJSON_Delete(res);
+	/* Running but not ready: the page is missing (404). */
+	bool no = false, yes = true;
+	cJSON *pod = eventually_pod("probed", is_ready, &no, 30000, "Running and unready");
+	assert_string_equal(ck_json_get_str(pod, "status.phase", ""), "Running");
+	cJSON_Delete(pod);
+	pause_ms(1500);
+	pod = get_pod("probed");
+	assert_false(ck_json_get_bool(cstatus(pod), "ready", true));
+	cJSON_Delete(pod);
+	char *page = ck_asprintf("%s/ok.html", www);
+	FILE *f = fopen(page, "we");
+	assert_non_null(f);
+	fputs("ok\n", f);
+	fclose(f);
+	pod = eventually_pod("probed", is_ready, &yes, 30000, "ready");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
+	{
+		if (!strcmp(ck_json_get_str(c, "type", ""), "Ready"))
+			assert_string_equal(ck_json_get_str(c, "status", ""), "True");
+	}
+	const char *cid =
+	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
+	/* Liveness: remove the file the probe tests; the container is killed and restarted. */
+	const char *rm[] = {"rm", "/tmp/alive", NULL};
+	exec_out x = {0};
+	cri_exec_sync(E->cri, cid, rm, 10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	free(x.out);
+	cJSON_Delete(pod);
+	int one = 1;
+	pod = eventually_pod("probed", restarted, &one, 30000, "restarted by liveness");
+	cJSON_Delete(pod);
+	pod = eventually_pod("probed", is_ready, &yes, 30000, "ready again");
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/probed", NULL, NULL);
+	cJSON_Delete(res);
+	stop_pid(&httpd, SIGKILL);
+	free(page);
+	free(pod_json);
+	free(hlog);
+	free(addr);
+	free(www);
+}
+
 /* Init containers run to completion, in order, before the app containers. */
 static void test_init_containers(void **state)
 {
@@ -1002,6 +1078,7 @@ int main(void)
 	    cmocka_unit_test(test_resources_applied),
 	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_init_containers),
+	    cmocka_unit_test(test_probes),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};

@@ -1,5 +1,5 @@
-/* The kubelet's PodStatus computation (kubelet/pod_status.c, a pure function compiled
- * into this test): container states, restart counts, last states, phases per
+/* The kubelet's PodStatus computation (kubelet/pod_status.c, a pure function, from
+ * kubelet_core): container states, restart counts, last states, phases per
  * restartPolicy, conditions and their transition times, pod IPs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../kubelet/pod_status.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "kubelet.h"
 
 #define UID "u-1"
 
