@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	const kind_desc *const *all = kind_all(&n);
 	for (size_t i = 0; i < n; i++)
 		watch_cache_start(&srv, all[i], cache_ready, &st, &srv.caches[i]);
-	server_bootstrap(&srv, bootstrapped, &st);
+	server_bootstrap(&srv, o.advertise_address, o.secure_port, bootstrapped, &st);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return 0;
 }

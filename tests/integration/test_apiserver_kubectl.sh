@@ -278,19 +278,24 @@ check "events.k8s.io as core" 200 "$(api "$S/api/v1/namespaces/default/events/ev
 	'"apiVersion":"v1".*"involvedObject":\{"kind":"Pod","name":"api1"\},"message":"hi there"'
 check "events.k8s.io selector" 200 "$(api "$S/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dapi1")" '"name":"ev2"'
 
-# Cluster IPs are unique across apiservers and come back when a service goes.
-SVC='{"metadata":{"name":"fixed"},"spec":{"clusterIP":"10.96.0.1","ports":[{"port":443}]}}'
-check "fixed cluster IP" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" -d "$SVC")" '"clusterIPs":\["10.96.0.1"\]'
+# Cluster IPs are unique across apiservers and come back when a service goes; the first
+# address is the "kubernetes" service's.
+check "kubernetes service" 200 "$(api "$S/api/v1/namespaces/default/services/kubernetes")" \
+	'"clusterIP":"10.96.0.1".*"ports":\[\{"name":"https","port":443,"protocol":"TCP","targetPort":6443\}\]'
 check "taken cluster IP" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
 	-d '{"metadata":{"name":"fixed2"},"spec":{"clusterIP":"10.96.0.1","ports":[{"port":443}]}}')" \
 	'spec.clusterIP: Invalid value: \\"10.96.0.1\\": provided IP is already allocated'
 check "out of range IP" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
 	-d '{"metadata":{"name":"fixed3"},"spec":{"clusterIP":"10.1.0.1","ports":[{"port":443}]}}')" \
 	'The range of valid IPs is 10.96.0.0/28'
+check "dynamic cluster IP" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"dyn"},"spec":{"ports":[{"port":443}]}}')" '"clusterIP":"10.96.0.([2-9]|1[0-4])"'
+IP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["clusterIP"])' "$TMP/body")
 check "cluster IP immutable" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
-	"$S/api/v1/namespaces/default/services/fixed" -d '{"spec":{"clusterIP":"10.96.0.9"}}')" '"clusterIP":"10.96.0.1"'
-check "delete service" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/services/fixed")" '"name":"fixed"'
-check "IP given back" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" -d "$SVC")" '"clusterIP":"10.96.0.1"'
+	"$S/api/v1/namespaces/default/services/dyn" -d '{"spec":{"clusterIP":"10.96.0.15"}}')" "\"clusterIP\":\"$IP\""
+check "delete service" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/services/dyn")" '"name":"dyn"'
+check "IP given back" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d "{\"metadata\":{\"name\":\"again\"},\"spec\":{\"clusterIP\":\"$IP\",\"ports\":[{\"port\":80}]}}")" "\"clusterIP\":\"$IP\""
 for i in $(seq 11); do
 	api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
 		-d "{\"metadata\":{\"name\":\"fill$i\"},\"spec\":{\"ports\":[{\"port\":80}]}}" >/dev/null
