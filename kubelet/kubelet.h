@@ -77,6 +77,13 @@ typedef struct kubelet {
 int kl_server_start(kubelet *k);
 void kl_server_stop(kubelet *k);
 
+/* ---- config.c ---- */
+struct ck_flags;
+/* Applies a KubeletConfiguration file to cfg: each supported field unless its flag was
+ * given in fs (may be NULL: then every field). Values are newly allocated (kept for the
+ * process's life). Returns 0 or a negative code with err. */
+int kl_config_apply_file(const char *path, const struct ck_flags *fs, kl_config *cfg, ck_err **err);
+
 /* ---- node_status.c ---- */
 /* Registers the node (create, or adopt the existing one) and updates its status every
  * cfg.node_status_update_ms. Retries with backoff on failure. on_registered (may be NULL)

@@ -34,6 +34,7 @@ typedef struct probe_worker {
 	int successes, failures;
 	int result; /* -1 unknown, 0 failure, 1 success */
 	bool in_flight, dead, seen;
+	int refs; /* the timer handle (until closed) + a check in flight */
 	struct probe_worker *next;
 } probe_worker;
 
@@ -64,14 +65,10 @@ static probe_mgr *mgr(kubelet *k)
 	return k->probes;
 }
 
-static void worker_closed(uv_handle_t *h)
+static void worker_unref(probe_worker *w)
 {
-	probe_worker *w = h->data;
-	if (w->in_flight) {
-		/* The check still running frees it when it reports. */
-		w->dead = true;
+	if (--w->refs > 0)
 		return;
-	}
 	free(w->key);
 	free(w->container);
 	free(w->cid);
@@ -81,8 +78,13 @@ static void worker_closed(uv_handle_t *h)
 	free(w);
 }
 
-/* Unlinks w and stops it; its memory goes in the close callback (or, with a check in
- * flight, when that check reports). */
+static void worker_closed(uv_handle_t *h)
+{
+	worker_unref(h->data);
+}
+
+/* Unlinks w and stops it; its memory goes once the timer is closed and no check is in
+ * flight. */
 static void worker_stop(probe_worker *w)
 {
 	for (probe_worker **pw = &w->m->workers; *pw; pw = &(*pw)->next) {
@@ -118,16 +120,10 @@ static void report(probe_worker *w, bool ok, const char *detail)
 {
 	w->in_flight = false;
 	if (w->dead) {
-		/* Stopped meanwhile: its close callback left the memory to us. */
-		free(w->key);
-		free(w->container);
-		free(w->cid);
-		free(w->pod_ip);
-		cJSON_Delete(w->probe);
-		cJSON_Delete(w->pod);
-		free(w);
+		worker_unref(w); /* stopped meanwhile */
 		return;
 	}
+	w->refs--; /* the check's reference; the timer's keeps w alive */
 	int success_threshold = (int)ck_json_get_int(w->probe, "successThreshold", 1);
 	int failure_threshold = (int)ck_json_get_int(w->probe, "failureThreshold", 3);
 	int before = w->result;
@@ -353,6 +349,7 @@ static void run_probe(uv_timer_t *t)
 		}
 	}
 	w->in_flight = true;
+	w->refs++;
 	const cJSON *h;
 	if ((h = ck_json_get(w->probe, "exec"))) {
 		_cleanup_strv_ char **cmd = NULL;
@@ -417,6 +414,7 @@ void probe_update(kubelet *k, const char *key, const cJSON *pod, const kl_runnin
 			w->pod = ck_json_dup(pod);
 			w->result = -1;
 			w->seen = true;
+			w->refs = 1;
 			uv_timer_init(k->loop, &w->timer);
 			w->timer.data = w;
 			w->next = m->workers;
