@@ -54,6 +54,10 @@ char *storage_encode(const kind_desc *k, const cJSON *obj)
 	return ck_json_print(copy);
 }
 
+void storage_ignore_write(int rc, const etcd_write_result *res, const ck_err *err, void *data)
+{
+}
+
 typedef struct update_op {
 	api_req *r;
 	char *key;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/json.h"
+#include "alloc.h"
 #include "filter.h"
 #include "status.h"
 #include "storage.h"
@@ -22,10 +23,6 @@ static bool is_namespace(const kind_desc *k)
 
 /* Removes everything stored in a deleted namespace (upstream's namespace controller
  * does this through the API; ckube does it at once). */
-static void purge_done(int rc, const etcd_write_result *res, const ck_err *err, void *data)
-{
-}
-
 static void purge_namespace(apiserver *s, const char *ns)
 {
 	size_t n;
@@ -34,7 +31,7 @@ static void purge_namespace(apiserver *s, const char *ns)
 		if (!all[i]->namespaced)
 			continue;
 		_cleanup_free_ char *prefix = storage_prefix(s, all[i], ns);
-		etcd_delete(s->etcd, prefix, strlen(prefix), true, purge_done, NULL);
+		etcd_delete(s->etcd, prefix, strlen(prefix), true, storage_ignore_write, NULL);
 	}
 }
 
@@ -47,6 +44,9 @@ static void deleted(api_req *r, enum update_action action, const cJSON *obj)
 	}
 	if (action == UPDATE_DELETE && is_namespace(r->rt.kind))
 		purge_namespace(r->srv, r->rt.name);
+	if (action == UPDATE_DELETE && !r->dry_run && !r->rt.kind->group[0] &&
+	    !strcmp(r->rt.kind->plural, "services"))
+		alloc_release_service_ip(r->srv, ck_json_get_str(obj, "spec.clusterIP", ""));
 	api_respond_object(r, 200, obj);
 	api_req_free(r);
 }
@@ -176,7 +176,7 @@ static void collection_listed(int rc, const etcd_range_result *res, const ck_err
 		    r->rt.kind, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
 		if (obj && api_filter_match(&cs->filter, obj))
 			etcd_delete_if(r->srv->etcd, res->kvs[i].key, res->kvs[i].key_len,
-			               res->kvs[i].mod_revision, purge_done, NULL);
+			               res->kvs[i].mod_revision, storage_ignore_write, NULL);
 	}
 	status_send(r->x, status_new(200, NULL, NULL, "%s", ""));
 	api_req_free(r);

@@ -58,6 +58,8 @@ typedef struct kind_desc {
 	bool name_is_label; /* names are RFC 1123 labels (namespaces) rather than subdomains */
 	const char *etcd_resource; /* key segment under the prefix: "pods", "minions" */
 	unsigned subresources;     /* enum kind_subresource bits */
+	/* Fields an update never changes (kept from the stored object). NULL-terminated. */
+	const char *const *immutable;
 	/* Field selectors beyond metadata.name and metadata.namespace (dotted JSON paths). */
 	const char *const *field_labels;
 	/* Table columns (NAME first); cells() appends one cell per column to row. */

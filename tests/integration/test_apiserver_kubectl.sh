@@ -71,7 +71,7 @@ curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 \
 start_apiserver() {
 	local port=$1 log=$2
 	"$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$EP" --secure-port=0 \
-		--insecure-port="$port" >"$log" 2>&1 &
+		--insecure-port="$port" --service-cluster-ip-range=10.96.0.0/28 >"$log" 2>&1 &
 	PIDS+=($!)
 	curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 \
 		"http://127.0.0.1:$port/readyz" >/dev/null || fail "kube-apiserver did not start"
@@ -201,6 +201,12 @@ EOE
 	expect "$v create event" "event/p2.abc created" "$K" create -f "$TMP/event-$v.yaml"
 	expect "$v get events" "Normal +Scheduled +pod/p2 +Successfully assigned" "$K" get events -n "$ns"
 
+	expect "$v create service" "service/web created" "$K" create service clusterip web --tcp=80:8080 -n "$ns"
+	expect "$v expose" "service/dpy-nginx exposed" "$K" expose deployment dpy-nginx --port=80 -n "$ns"
+	expect "$v services" "^web +ClusterIP +10\.96\.0\.([2-9]|1[0-4]) +<none> +80/TCP +[0-9]+s +app=web$" "$K" get svc -o wide -n "$ns"
+	expect "$v service defaults" "^8080 TCP None Cluster$" "$K" get svc web -n "$ns" \
+		-o 'jsonpath={.spec.ports[0].targetPort} {.spec.ports[0].protocol} {.spec.sessionAffinity} {.spec.internalTrafficPolicy}'
+	expect "$v delete service" 'service "web" deleted' "$K" delete svc web -n "$ns"
 	expect "$v delete deployment" 'deployment.apps "dpy-nginx" deleted' "$K" delete deployment dpy-nginx -n "$ns"
 	expect "$v delete node" "node \"$node-b\" deleted" "$K" delete node "$node-b"
 done
@@ -271,6 +277,31 @@ check "events.k8s.io create" 201 "$(api -XPOST -H "$J" "$S/apis/events.k8s.io/v1
 check "events.k8s.io as core" 200 "$(api "$S/api/v1/namespaces/default/events/ev2")" \
 	'"apiVersion":"v1".*"involvedObject":\{"kind":"Pod","name":"api1"\},"message":"hi there"'
 check "events.k8s.io selector" 200 "$(api "$S/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dapi1")" '"name":"ev2"'
+
+# Cluster IPs are unique across apiservers and come back when a service goes; the first
+# address is the "kubernetes" service's.
+check "kubernetes service" 200 "$(api "$S/api/v1/namespaces/default/services/kubernetes")" \
+	'"clusterIP":"10.96.0.1".*"ports":\[\{"name":"https","port":443,"protocol":"TCP","targetPort":6443\}\]'
+check "taken cluster IP" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"fixed2"},"spec":{"clusterIP":"10.96.0.1","ports":[{"port":443}]}}')" \
+	'spec.clusterIP: Invalid value: \\"10.96.0.1\\": provided IP is already allocated'
+check "out of range IP" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"fixed3"},"spec":{"clusterIP":"10.1.0.1","ports":[{"port":443}]}}')" \
+	'The range of valid IPs is 10.96.0.0/28'
+check "dynamic cluster IP" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"dyn"},"spec":{"ports":[{"port":443}]}}')" '"clusterIP":"10.96.0.([2-9]|1[0-4])"'
+IP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["clusterIP"])' "$TMP/body")
+check "cluster IP immutable" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/services/dyn" -d '{"spec":{"clusterIP":"10.96.0.15"}}')" "\"clusterIP\":\"$IP\""
+check "delete service" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/services/dyn")" '"name":"dyn"'
+check "IP given back" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d "{\"metadata\":{\"name\":\"again\"},\"spec\":{\"clusterIP\":\"$IP\",\"ports\":[{\"port\":80}]}}")" "\"clusterIP\":\"$IP\""
+for i in $(seq 11); do
+	api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+		-d "{\"metadata\":{\"name\":\"fill$i\"},\"spec\":{\"ports\":[{\"port\":80}]}}" >/dev/null
+done
+check "range full" 500 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"one-too-many"},"spec":{"ports":[{"port":80}]}}')" 'range is full'
 
 # dryRun answers as the write would, and stores nothing.
 check "dry-run patch" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
