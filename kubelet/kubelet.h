@@ -51,6 +51,7 @@ typedef struct kl_config {
 	char *address;
 	char *tls_cert_file, *tls_key_file, *client_ca_file;
 	int64_t node_status_update_ms;
+	char **alloc; /* what kl_config_apply_file allocated (kl_config_free_alloc) */
 	int64_t relist_ms;
 } kl_config;
 
@@ -80,9 +81,11 @@ void kl_server_stop(kubelet *k);
 /* ---- config.c ---- */
 struct ck_flags;
 /* Applies a KubeletConfiguration file to cfg: each supported field unless its flag was
- * given in fs (may be NULL: then every field). Values are newly allocated (kept for the
- * process's life). Returns 0 or a negative code with err. */
+ * given in fs (may be NULL: then every field). Values are newly allocated and recorded in
+ * cfg->alloc. Returns 0 or a negative code with err. */
 int kl_config_apply_file(const char *path, const struct ck_flags *fs, kl_config *cfg, ck_err **err);
+/* Frees what kl_config_apply_file allocated (the values it set become invalid). */
+void kl_config_free_alloc(kl_config *cfg);
 
 /* ---- node_status.c ---- */
 /* Registers the node (create, or adopt the existing one) and updates its status every
