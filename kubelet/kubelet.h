@@ -250,8 +250,9 @@ void volumes_clear(kl_volumes *v);
 /* The CRI mounts of container (its volumeMounts); strings they point at are pushed to
  * *owned (free with ck_strv_free). malloc'd array of *n. */
 cri_mount *volumes_mounts(const kl_volumes *v, const cJSON *container, size_t *n, char ***owned);
-/* Removes <root-dir>/pods/<uid> (the pod's volumes). */
-void volumes_remove(const kl_config *cfg, const char *uid);
+/* Removes the pod's directories: <root-dir>/pods/<uid> (volumes) and
+ * <pod-log-dir>/<ns>_<name>_<uid> (container logs). */
+void volumes_remove(const kl_config *cfg, const char *ns, const char *name, const char *uid);
 
 /* ---- pod_status.c ---- */
 /* The PodStatus of pod from the runtime's view (rp), waiting reasons decided by the sync

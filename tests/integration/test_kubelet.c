@@ -670,6 +670,14 @@ static void test_delete_pod(void **state)
 	listed k = runtime_containers("web2");
 	assert_int_equal(s.n, 0);
 	assert_int_equal(k.n, 0);
+	/* Its log directory went with it. */
+	char *argv[] = {"sh", "-c", NULL, NULL};
+	argv[2] = ck_asprintf("ls -d %s/default_web2_* 2>/dev/null | wc -l", E->ctrd->log_dir);
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_equal(out, "0\n");
+	free(out);
+	free(argv[2]);
 }
 
 /* Requests and limits reach the container's cgroups. */
