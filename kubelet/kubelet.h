@@ -80,6 +80,7 @@ typedef struct kubelet {
 	struct pleg *pleg;
 	struct kl_server *server;
 	struct probe_mgr *probes;
+	struct kl_events *events;
 } kubelet;
 
 /* ---- server.c ---- */
@@ -118,6 +119,8 @@ void node_lease_stop(kubelet *k);
  * container is non-NULL). type "Normal" or "Warning". Fire and forget. */
 void kl_event(kubelet *k, const cJSON *pod, const char *container, const char *type,
               const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Frees the cache of recent events. */
+void kl_events_free(kubelet *k);
 /* The Event object (for tests). */
 cJSON *kl_event_build(const char *node, const cJSON *pod, const char *container, const char *type,
                       const char *reason, const char *message, const struct timespec *now);

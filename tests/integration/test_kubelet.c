@@ -1012,6 +1012,32 @@ static void test_delete_honours_grace_period(void **state)
 	assert_int_equal(runtime_containers("stubborn").n, 0);
 }
 
+/* Repeated events are counted on one Event: the missing image's pull failures. */
+static void test_events_aggregated(void **state)
+{
+	double end = now_ms() + 40000;
+	int count = 0, objects = 0;
+	while (now_ms() < end) {
+		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+		const cJSON *e;
+		count = objects = 0;
+		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+		{
+			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "ghost") &&
+			    !strcmp(ck_json_get_str(e, "message", ""), "Error: ErrImagePull")) {
+				objects++;
+				count = (int)ck_json_get_int(e, "count", 0);
+			}
+		}
+		cJSON_Delete(evs);
+		if (count >= 2)
+			break;
+		pause_ms(200);
+	}
+	assert_int_equal(objects, 1);
+	assert_true(count >= 2);
+}
+
 static void test_kubelet_restart_loses_nothing(void **state)
 {
 	cJSON *before = get_pod("web");
@@ -1087,6 +1113,7 @@ int main(void)
 	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_init_containers),
 	    cmocka_unit_test(test_probes),
+	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
