@@ -84,16 +84,22 @@ static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **ne
 		return UPDATE_RESPONDED;
 	}
 	/* r->body holds the DeleteOptions, when the request had any. */
-	const char *uid = ck_json_get_str(r->body, "preconditions.uid", "");
-	const char *rv = ck_json_get_str(r->body, "preconditions.resourceVersion", "");
-	if ((*uid && strcmp(uid, ck_json_get_str(cur, "metadata.uid", ""))) ||
-	    (*rv && strcmp(rv, ck_json_get_str(cur, "metadata.resourceVersion", "")))) {
-		_cleanup_free_ char *why =
-		    ck_asprintf("Precondition failed: UID in precondition: %s, UID in object "
-		                "meta: %s",
-		                uid, ck_json_get_str(cur, "metadata.uid", ""));
-		status_conflict(r->x, r->rt.kind, r->rt.name, why);
-		return UPDATE_RESPONDED;
+	static const struct {
+		const char *want, *have, *name;
+	} pre[] = {
+	    {"preconditions.uid", "metadata.uid", "UID"},
+	    {"preconditions.resourceVersion", "metadata.resourceVersion", "ResourceVersion"}};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(pre); i++) {
+		const char *want = ck_json_get_str(r->body, pre[i].want, "");
+		const char *have = ck_json_get_str(cur, pre[i].have, "");
+		if (*want && strcmp(want, have)) {
+			_cleanup_free_ char *why =
+			    ck_asprintf("Precondition failed: %s in precondition: %s, %s in object "
+			                "meta: %s",
+			                pre[i].name, want, pre[i].name, have);
+			status_conflict(r->x, r->rt.kind, r->rt.name, why);
+			return UPDATE_RESPONDED;
+		}
 	}
 	int64_t grace = grace_for(r, cur);
 	bool finalizers = cJSON_GetArraySize(ck_json_get(cur, "metadata.finalizers")) > 0;

@@ -31,26 +31,51 @@ static bool given(const ck_flags *fs, const char *flag)
 	return fs && ck_flags_changed(fs, flag);
 }
 
-static void set_str(const cJSON *doc, const char *path, const ck_flags *fs, const char *flag,
-                    char **dst)
+/* Keeps p for kl_config_free_alloc; returns it. */
+static void *keep(kl_config *cfg, void *p)
+{
+	ck_strv_push(&cfg->alloc, p);
+	return p;
+}
+
+void kl_config_free_alloc(kl_config *cfg)
+{
+	cfg->alloc = ck_strv_free(cfg->alloc);
+}
+
+static void set_str(kl_config *cfg, const cJSON *doc, const char *path, const ck_flags *fs,
+                    const char *flag, char **dst)
 {
 	const char *v = ck_json_get_str(doc, path, NULL);
 	if (v && !given(fs, flag))
-		*dst = ck_strdup(v);
+		*dst = keep(cfg, ck_strdup(v));
 }
 
-static void set_strv(const cJSON *doc, const char *path, const ck_flags *fs, const char *flag,
-                     char ***dst)
+/* A NULL-terminated vector whose array and strings are all kept in cfg->alloc. */
+static void kept_push(kl_config *cfg, char ***v, size_t *n, char *s)
+{
+	char **old = *v;
+	char **nv = ck_calloc(*n + 2, sizeof(char *));
+	for (size_t i = 0; i < *n; i++)
+		nv[i] = old[i];
+	nv[(*n)++] = keep(cfg, s);
+	/* Earlier (shorter) arrays stay in alloc and are freed with it. */
+	*v = keep(cfg, nv);
+}
+
+static void set_strv(kl_config *cfg, const cJSON *doc, const char *path, const ck_flags *fs,
+                     const char *flag, char ***dst)
 {
 	const cJSON *a = ck_json_get(doc, path);
 	if (!cJSON_IsArray(a) || given(fs, flag))
 		return;
 	char **v = NULL;
+	size_t n = 0;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, a)
 	{
 		if (cJSON_IsString(e))
-			ck_strv_add(&v, e->valuestring);
+			kept_push(cfg, &v, &n, ck_strdup(e->valuestring));
 	}
 	*dst = v;
 }
@@ -68,16 +93,16 @@ int kl_config_apply_file(const char *path, const ck_flags *fs, kl_config *cfg, c
 	if (strcmp(kind, "KubeletConfiguration"))
 		return ck_err_set(err, -EINVAL, "%s: kind %s, want KubeletConfiguration", path,
 		                  kind);
-	set_strv(doc, "clusterDNS", fs, "cluster-dns", &cfg->cluster_dns);
-	set_str(doc, "clusterDomain", fs, "cluster-domain", &cfg->cluster_domain);
-	set_str(doc, "address", fs, "address", &cfg->address);
-	set_str(doc, "tlsCertFile", fs, "tls-cert-file", &cfg->tls_cert_file);
-	set_str(doc, "tlsPrivateKeyFile", fs, "tls-private-key-file", &cfg->tls_key_file);
-	set_str(doc, "authentication.x509.clientCAFile", fs, "client-ca-file",
+	set_strv(cfg, doc, "clusterDNS", fs, "cluster-dns", &cfg->cluster_dns);
+	set_str(cfg, doc, "clusterDomain", fs, "cluster-domain", &cfg->cluster_domain);
+	set_str(cfg, doc, "address", fs, "address", &cfg->address);
+	set_str(cfg, doc, "tlsCertFile", fs, "tls-cert-file", &cfg->tls_cert_file);
+	set_str(cfg, doc, "tlsPrivateKeyFile", fs, "tls-private-key-file", &cfg->tls_key_file);
+	set_str(cfg, doc, "authentication.x509.clientCAFile", fs, "client-ca-file",
 	        &cfg->client_ca_file);
-	set_str(doc, "cgroupRoot", fs, "cgroup-root", &cfg->cgroup_root);
-	set_str(doc, "podLogsDir", fs, "pod-log-dir", &cfg->pod_log_dir);
-	set_str(doc, "containerRuntimeEndpoint", fs, "container-runtime-endpoint",
+	set_str(cfg, doc, "cgroupRoot", fs, "cgroup-root", &cfg->cgroup_root);
+	set_str(cfg, doc, "podLogsDir", fs, "pod-log-dir", &cfg->pod_log_dir);
+	set_str(cfg, doc, "containerRuntimeEndpoint", fs, "container-runtime-endpoint",
 	        &cfg->runtime_endpoint);
 	if (ck_json_get(doc, "maxPods") && !given(fs, "max-pods"))
 		cfg->max_pods = (int)ck_json_get_int(doc, "maxPods", cfg->max_pods);
@@ -91,6 +116,7 @@ int kl_config_apply_file(const char *path, const ck_flags *fs, kl_config *cfg, c
 	const cJSON *taints = ck_json_get(doc, "registerWithTaints");
 	if (cJSON_IsArray(taints) && !given(fs, "register-with-taints")) {
 		char **v = NULL;
+		size_t n = 0;
 		const cJSON *t;
 		cJSON_ArrayForEach(t, taints)
 		{
@@ -99,8 +125,9 @@ int kl_config_apply_file(const char *path, const ck_flags *fs, kl_config *cfg, c
 			const char *effect = ck_json_get_str(t, "effect", NULL);
 			if (!key || !effect)
 				continue;
-			ck_strv_push(&v, value ? ck_asprintf("%s=%s:%s", key, value, effect)
-			                       : ck_asprintf("%s:%s", key, effect));
+			kept_push(cfg, &v, &n,
+			          value ? ck_asprintf("%s=%s:%s", key, value, effect)
+			                : ck_asprintf("%s:%s", key, effect));
 		}
 		cfg->register_taints = v;
 	}

@@ -213,6 +213,7 @@ int main(int argc, char **argv)
 	cri_client_free(k.cri);
 	cri_client_free(k.cri_sync);
 	free(k.runtime_version);
+	kl_config_free_alloc(&k.cfg);
 	free(k.node_uid);
 	ck_flags_free(&fs);
 	return 0;

@@ -313,6 +313,10 @@ check "dry-run stored nothing" 200 "$(api "$S/api/v1/namespaces/default/pods/api
 grep -q '"dry"' "$TMP/body" && fail "dry-run patch was stored"
 check "dry-run created nothing" 404 "$(api "$S/api/v1/namespaces/default/configmaps/dry")" 'not found'
 
+check "delete precondition" 409 "$(api -XDELETE -H "$J" "$S/api/v1/namespaces/default/pods/api1" \
+	-d '{"preconditions":{"uid":"not-this-one"}}')" \
+	'Precondition failed: UID in precondition: not-this-one, UID in object meta: [0-9a-f-]{36}'
+
 # Finalizers hold a delete until they are removed.
 check "finalizer create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/configmaps" \
 	-d '{"metadata":{"name":"fin","finalizers":["x/y"]}}')" '"finalizers"'

@@ -67,6 +67,7 @@ static void test_apply(void **state)
 	unlink(path);
 	free(path);
 	ck_flags_free(&fs);
+	kl_config_free_alloc(&cfg);
 
 	path = write_tmp("kind: Pod\n");
 	assert_int_equal(kl_config_apply_file(path, NULL, &cfg, &err), -EINVAL);
