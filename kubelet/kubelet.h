@@ -7,12 +7,21 @@
  *   pod_sync.c     one pod's reconcile against the runtime (CRI, blocking, worker thread)
  *   pod_status.c   the PodStatus computed from the spec and the runtime state (pure)
  *   pleg.c         relists the runtime every second and enqueues pods whose state moved
+ *   probe.c        liveness / readiness / startup probes (exec, httpGet, tcpSocket)
+ *   volumes.c      emptyDir, hostPath, configMap, secret, downwardAPI, projected volumes
+ *   server.c       the kubelet API on --port: /healthz, /pods, /containerLogs
+ *   config.c       --config (KubeletConfiguration)
  *   events.c       core/v1 Events
  *
- * Threads: everything runs on the one libuv loop except pod_sync_run(), which runs on a
- * libuv worker thread with the blocking CRI client and touches only what it was handed
- * (a copy of the pod, its pod_state, the immutable config). Results go back to the loop
- * in the work item's completion callback. */
+ * Threads: everything runs on the one libuv loop except pod_sync_run() (and the volume
+ * setup it calls), which runs on a libuv worker thread with the blocking CRI client and
+ * touches only what it was handed (a copy of the pod, its pod_state, a copy of its probe
+ * results, the immutable config). Results go back to the loop in the work item's
+ * completion callback. Why threads: a pod's sync is a sequence of dependent runtime calls
+ * (pull, run sandbox, create, start, stop with a grace period of up to minutes); written
+ * as blocking steps it stays readable, and the work queue guarantees one sync per pod at a
+ * time. The relist, probes, node status and lease use the asynchronous CRI client on the
+ * loop. */
 #ifndef CK_KUBELET_H
 #define CK_KUBELET_H
 
