@@ -21,6 +21,32 @@ static bool is_namespace(const kind_desc *k)
 	return !k->group[0] && !strcmp(k->plural, "namespaces");
 }
 
+static bool is_service(const kind_desc *k)
+{
+	return !k->group[0] && !strcmp(k->plural, "services");
+}
+
+typedef struct purge_op {
+	apiserver *srv;
+	char *prefix;
+} purge_op;
+
+/* The services of a deleted namespace: their cluster IPs go back, then they go. */
+static void services_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	purge_op *op = data;
+	const kind_desc *k = kind_by_resource("", "v1", "services");
+	for (size_t i = 0; rc >= 0 && i < res->n_kvs; i++) {
+		_cleanup_json_ cJSON *svc = storage_decode(
+		    k, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
+		alloc_release_service_ip(op->srv, ck_json_get_str(svc, "spec.clusterIP", ""));
+	}
+	etcd_delete(op->srv->etcd, op->prefix, strlen(op->prefix), true, storage_ignore_write,
+	            NULL);
+	free(op->prefix);
+	free(op);
+}
+
 /* Removes everything stored in a deleted namespace (upstream's namespace controller
  * does this through the API; ckube does it at once). */
 static void purge_namespace(apiserver *s, const char *ns)
@@ -30,8 +56,16 @@ static void purge_namespace(apiserver *s, const char *ns)
 	for (size_t i = 0; i < n; i++) {
 		if (!all[i]->namespaced)
 			continue;
-		_cleanup_free_ char *prefix = storage_prefix(s, all[i], ns);
+		char *prefix = storage_prefix(s, all[i], ns);
+		if (is_service(all[i])) {
+			purge_op *op = ck_malloc(sizeof(*op));
+			*op = (purge_op){s, prefix};
+			etcd_range(s->etcd, &(etcd_range_req){.key = prefix, .prefix = true},
+			           services_listed, op);
+			continue;
+		}
 		etcd_delete(s->etcd, prefix, strlen(prefix), true, storage_ignore_write, NULL);
+		free(prefix);
 	}
 }
 
@@ -42,10 +76,9 @@ static void deleted(api_req *r, enum update_action action, const cJSON *obj)
 		api_req_free(r);
 		return;
 	}
-	if (action == UPDATE_DELETE && is_namespace(r->rt.kind))
+	if (action == UPDATE_DELETE && !r->dry_run && is_namespace(r->rt.kind))
 		purge_namespace(r->srv, r->rt.name);
-	if (action == UPDATE_DELETE && !r->dry_run && !r->rt.kind->group[0] &&
-	    !strcmp(r->rt.kind->plural, "services"))
+	if (action == UPDATE_DELETE && !r->dry_run && is_service(r->rt.kind))
 		alloc_release_service_ip(r->srv, ck_json_get_str(obj, "spec.clusterIP", ""));
 	api_respond_object(r, 200, obj);
 	api_req_free(r);

@@ -296,6 +296,18 @@ check "cluster IP immutable" 200 "$(api -XPATCH -H 'Content-Type: application/me
 check "delete service" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/services/dyn")" '"name":"dyn"'
 check "IP given back" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
 	-d "{\"metadata\":{\"name\":\"again\"},\"spec\":{\"clusterIP\":\"$IP\",\"ports\":[{\"port\":80}]}}")" "\"clusterIP\":\"$IP\""
+# A deleted namespace takes its objects along and gives its services' IPs back.
+check "ns create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces" -d '{"metadata":{"name":"gone"}}')" '"phase":"Active"'
+check "svc in ns" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/gone/services" \
+	-d '{"metadata":{"name":"s"},"spec":{"ports":[{"port":80}]}}')" '"clusterIP"'
+IP2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["clusterIP"])' "$TMP/body")
+check "ns dry-run delete" 200 "$(api -XDELETE "$S/api/v1/namespaces/gone?dryRun=All")" '"name":"gone"'
+check "ns kept" 200 "$(api "$S/api/v1/namespaces/gone/services/s")" '"name":"s"'
+check "ns delete" 200 "$(api -XDELETE "$S/api/v1/namespaces/gone")" '"name":"gone"'
+eventually "ns content gone" '"items":\[\]' curl -s "$S/api/v1/namespaces/gone/services"
+eventually "ns IP given back" '"clusterIP":"'"$IP2"'"' curl -s -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d "{\"metadata\":{\"name\":\"reuse\"},\"spec\":{\"clusterIP\":\"$IP2\",\"ports\":[{\"port\":80}]}}"
+check "system ns kept" 403 "$(api -XDELETE "$S/api/v1/namespaces/kube-system")" 'this namespace may not be deleted'
 for i in $(seq 11); do
 	api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
 		-d "{\"metadata\":{\"name\":\"fill$i\"},\"spec\":{\"ports\":[{\"port\":80}]}}" >/dev/null
