@@ -605,12 +605,30 @@ static void test_crashing_container_restarts(void **state)
 
 static void test_completed_pod_succeeds(void **state)
 {
-	create_pod("job", BUSYBOX_IMAGE, "Never", "echo done");
+	create_pod("job", BUSYBOX_IMAGE, "Never",
+	           "echo done; printf bye-msg > /dev/termination-log");
 	cJSON *pod = eventually_pod("job", has_phase, "Succeeded", 60000, "Succeeded");
 	const cJSON *cs = cstatus(pod);
 	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", -1), 0);
 	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Completed");
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.message", ""), "bye-msg");
 	assert_int_equal(ck_json_get_int(cs, "restartCount", -1), 0);
+	cJSON_Delete(pod);
+	/* A failure with FallbackToLogsOnError: the log's tail is the message; Failed. */
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"failer\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"restartPolicy\":\"Never\","
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"terminationMessagePolicy\":\"FallbackToLogsOnError\","
+	        "\"command\":[\"sh\",\"-c\",\"echo first; echo oops; exit 2\"]}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	pod = eventually_pod("failer", has_phase, "Failed", 60000, "Failed");
+	cs = cstatus(pod);
+	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", 0), 2);
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Error");
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.message", ""), "first\noops\n");
 	cJSON_Delete(pod);
 	/* Nothing runs any more for it. */
 	double end = now_ms() + 10000;
