@@ -1094,6 +1094,29 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	assert_int_equal(runtime_containers("job").n, 0);
 }
 
+/* A deleted Node object is registered again by the running kubelet. */
+static void test_node_reregisters(void **state)
+{
+	cJSON *node = api("GET", "/api/v1/nodes/" NODE, NULL, NULL);
+	_cleanup_free_ char *uid = ck_strdup(ck_json_get_str(node, "metadata.uid", ""));
+	cJSON_Delete(node);
+	cJSON *res = api("DELETE", "/api/v1/nodes/" NODE, NULL, NULL);
+	cJSON_Delete(res);
+	double end = now_ms() + 20000;
+	int rc = -1;
+	while (now_ms() < end) {
+		node = api("GET", "/api/v1/nodes/" NODE, NULL, &rc);
+		bool again = rc == 0 && strcmp(ck_json_get_str(node, "metadata.uid", ""), uid) &&
+		             ck_json_get(node, "status.nodeInfo");
+		cJSON_Delete(node);
+		if (again)
+			return;
+		pause_ms(100);
+	}
+	dump_logs();
+	fail_msg("node not registered again");
+}
+
 /* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
 static void test_sigterm_keeps_pods(void **state)
 {
@@ -1133,6 +1156,7 @@ int main(void)
 	    cmocka_unit_test(test_probes),
 	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	    cmocka_unit_test(test_node_reregisters),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
