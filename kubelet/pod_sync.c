@@ -304,7 +304,7 @@ static void kill_sandboxes(const kl_config *cfg, cri_client *cri, const kl_runti
 		if (r.rc < 0 && r.rc != -ENOENT)
 			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
 		else if (!out->failed)
-			volumes_remove(cfg, s->uid);
+			volumes_remove(cfg, s->namespace, s->name, s->uid);
 		res_clear(&r);
 	}
 }
@@ -1017,7 +1017,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 		kill_sandboxes(in->cfg, in->cri, &rp, NULL, grace, out, pod, true);
 		kl_runtime_pod_clear(&rp);
 		if (!out->failed) {
-			volumes_remove(in->cfg, uid);
+			volumes_remove(in->cfg, ns, name, uid);
 			out->delete_pod = true;
 		}
 		return;

@@ -670,6 +670,14 @@ static void test_delete_pod(void **state)
 	listed k = runtime_containers("web2");
 	assert_int_equal(s.n, 0);
 	assert_int_equal(k.n, 0);
+	/* Its log directory went with it. */
+	char *argv[] = {"sh", "-c", NULL, NULL};
+	argv[2] = ck_asprintf("ls -d %s/default_web2_* 2>/dev/null | wc -l", E->ctrd->log_dir);
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_equal(out, "0\n");
+	free(out);
+	free(argv[2]);
 }
 
 /* Requests and limits reach the container's cgroups. */
@@ -1004,6 +1012,32 @@ static void test_delete_honours_grace_period(void **state)
 	assert_int_equal(runtime_containers("stubborn").n, 0);
 }
 
+/* Repeated events are counted on one Event: the missing image's pull failures. */
+static void test_events_aggregated(void **state)
+{
+	double end = now_ms() + 40000;
+	int count = 0, objects = 0;
+	while (now_ms() < end) {
+		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+		const cJSON *e;
+		count = objects = 0;
+		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+		{
+			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "ghost") &&
+			    !strcmp(ck_json_get_str(e, "message", ""), "Error: ErrImagePull")) {
+				objects++;
+				count = (int)ck_json_get_int(e, "count", 0);
+			}
+		}
+		cJSON_Delete(evs);
+		if (count >= 2)
+			break;
+		pause_ms(200);
+	}
+	assert_int_equal(objects, 1);
+	assert_true(count >= 2);
+}
+
 static void test_kubelet_restart_loses_nothing(void **state)
 {
 	cJSON *before = get_pod("web");
@@ -1079,6 +1113,7 @@ int main(void)
 	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_init_containers),
 	    cmocka_unit_test(test_probes),
+	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
