@@ -605,12 +605,30 @@ static void test_crashing_container_restarts(void **state)
 
 static void test_completed_pod_succeeds(void **state)
 {
-	create_pod("job", BUSYBOX_IMAGE, "Never", "echo done");
+	create_pod("job", BUSYBOX_IMAGE, "Never",
+	           "echo done; printf bye-msg > /dev/termination-log");
 	cJSON *pod = eventually_pod("job", has_phase, "Succeeded", 60000, "Succeeded");
 	const cJSON *cs = cstatus(pod);
 	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", -1), 0);
 	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Completed");
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.message", ""), "bye-msg");
 	assert_int_equal(ck_json_get_int(cs, "restartCount", -1), 0);
+	cJSON_Delete(pod);
+	/* A failure with FallbackToLogsOnError: the log's tail is the message; Failed. */
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"failer\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"restartPolicy\":\"Never\","
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"terminationMessagePolicy\":\"FallbackToLogsOnError\","
+	        "\"command\":[\"sh\",\"-c\",\"echo first; echo oops; exit 2\"]}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	pod = eventually_pod("failer", has_phase, "Failed", 60000, "Failed");
+	cs = cstatus(pod);
+	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", 0), 2);
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Error");
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.message", ""), "first\noops\n");
 	cJSON_Delete(pod);
 	/* Nothing runs any more for it. */
 	double end = now_ms() + 10000;
@@ -1076,6 +1094,29 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	assert_int_equal(runtime_containers("job").n, 0);
 }
 
+/* A deleted Node object is registered again by the running kubelet. */
+static void test_node_reregisters(void **state)
+{
+	cJSON *node = api("GET", "/api/v1/nodes/" NODE, NULL, NULL);
+	_cleanup_free_ char *uid = ck_strdup(ck_json_get_str(node, "metadata.uid", ""));
+	cJSON_Delete(node);
+	cJSON *res = api("DELETE", "/api/v1/nodes/" NODE, NULL, NULL);
+	cJSON_Delete(res);
+	double end = now_ms() + 20000;
+	int rc = -1;
+	while (now_ms() < end) {
+		node = api("GET", "/api/v1/nodes/" NODE, NULL, &rc);
+		bool again = rc == 0 && strcmp(ck_json_get_str(node, "metadata.uid", ""), uid) &&
+		             ck_json_get(node, "status.nodeInfo");
+		cJSON_Delete(node);
+		if (again)
+			return;
+		pause_ms(100);
+	}
+	dump_logs();
+	fail_msg("node not registered again");
+}
+
 /* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
 static void test_sigterm_keeps_pods(void **state)
 {
@@ -1115,6 +1156,7 @@ int main(void)
 	    cmocka_unit_test(test_probes),
 	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	    cmocka_unit_test(test_node_reregisters),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
