@@ -253,6 +253,9 @@ check "422 name" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" \
 check "422 selector" 422 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/default/deployments" \
 	-d '{"metadata":{"name":"d"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"c"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}')" \
 	'selector` does not match template `labels'
+python3 -c 'print("{\"metadata\":{\"name\":\"big\",\"annotations\":{\"a\":\"" + "x" * 270000 + "\"}}}")' >"$TMP/big.json"
+check "422 annotations" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/configmaps" --data-binary @"$TMP/big.json")" \
+	'metadata.annotations: Too long: must have at most 262144 bytes'
 check "400 body" 400 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" -d '{"metadata":')" '"reason":"BadRequest"'
 check "400 pb" 400 "$(api -XPOST -H 'Content-Type: application/vnd.kubernetes.protobuf' "$S/api/v1/namespaces/default/pods" -d 'k8s')" '"reason":"BadRequest"'
 check "405" 405 "$(api -XPUT -H "$J" "$S/api/v1/namespaces/default/pods" -d '{}')" '"reason":"MethodNotAllowed"'
