@@ -1,6 +1,6 @@
 /* kube-scheduler internals: the scheduling loop (scheduler.c), filters (filter_*.c, pure
  * functions over a pod and a node), the least-allocated score (score.c) and API writes
- * (bind.c: binding, events, the PodScheduled condition). */
+ * (bind.c: binding, the PodScheduled condition). */
 #ifndef CK_SCHEDULER_H
 #define CK_SCHEDULER_H
 
@@ -87,9 +87,6 @@ int sched_bind(kc_client *c, const cJSON *pod, const char *node, sched_bind_done
                void *user, kc_call **out);
 /* Cancels a binding in flight: done is not called. */
 void sched_bind_cancel(kc_call *call);
-/* Creates a core/v1 Event about the pod (fire and forget). type "Normal"/"Warning". */
-void sched_event(kc_client *c, const cJSON *pod, const char *type, const char *reason,
-                 const char *action, const char *message);
 /* Sets the PodScheduled=False condition (reason Unschedulable) unless already so with the
  * same message (fire and forget). Returns true when it sent a change. */
 bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message);
