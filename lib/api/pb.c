@@ -46,6 +46,7 @@
 #include "k8s/scheduling.pb-c.h"
 
 #include "api/pb_internal.h"
+#include "base/flags.h"
 
 /* ---- kinds ---- */
 
@@ -687,60 +688,5 @@ int pb_parse_rfc3339(const char *s, int64_t *sec, int32_t *nanos)
 /* Parses Go's duration syntax ("1h2m3.5s", "300ms", "-1.5h", "0"). */
 int pb_parse_duration(const char *s, int64_t *out)
 {
-	static const struct {
-		const char *unit;
-		uint64_t ns;
-	} units[] = {
-	    {"ns", 1},       {"us", 1000},         {"\xc2\xb5s", 1000},   {"\xce\xbcs", 1000},
-	    {"ms", 1000000}, {"s", 1000000000ULL}, {"m", 60000000000ULL}, {"h", 3600000000000ULL}};
-	bool neg = false;
-	uint64_t total = 0;
-
-	if (*s == '-' || *s == '+')
-		neg = *s++ == '-';
-	if (strcmp(s, "0") == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (!*s)
-		return -EINVAL;
-	while (*s) {
-		uint64_t v = 0, frac = 0, scale = 1, unit = 0, add;
-		bool digits = false;
-		size_t ulen = 0;
-
-		for (; *s >= '0' && *s <= '9'; s++, digits = true) {
-			if (v > (UINT64_MAX - 9) / 10)
-				return -ERANGE;
-			v = v * 10 + (uint64_t)(*s - '0');
-		}
-		if (*s == '.')
-			for (s++; *s >= '0' && *s <= '9'; s++, digits = true)
-				if (scale < 1000000000000000000ULL) {
-					frac = frac * 10 + (uint64_t)(*s - '0');
-					scale *= 10;
-				}
-		if (!digits)
-			return -EINVAL;
-		for (size_t i = 0; i < CK_ARRAY_SIZE(units); i++) {
-			size_t n = strlen(units[i].unit);
-			if (strncmp(s, units[i].unit, n) == 0 && n > ulen &&
-			    !(s[n] >= 'a' && s[n] <= 'z')) {
-				unit = units[i].ns;
-				ulen = n;
-			}
-		}
-		if (!unit)
-			return -EINVAL;
-		s += ulen;
-		if (v > (uint64_t)INT64_MAX / unit)
-			return -ERANGE;
-		add = v * unit +
-		      (uint64_t)((long double)frac * (long double)unit / (long double)scale);
-		if (add > (uint64_t)INT64_MAX - total)
-			return -ERANGE;
-		total += add;
-	}
-	*out = neg ? -(int64_t)total : (int64_t)total;
-	return 0;
+	return ck_duration_parse_ns(s, out);
 }
