@@ -118,38 +118,34 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int on_header_field(http_parser *p, const char *at, size_t len)
+/* A piece of a header name (state 1) or value (state 2). The first piece of each ends
+ * what came before with a NUL and records where it starts; a new header line also counts
+ * 4 bytes towards the limit (": " and CRLF). Trailers are counted, not kept. */
+static int on_header_piece(http_parser *p, const char *at, size_t len, int state)
 {
 	conn *c = p->data;
 	http_exchange *x = c->parsing;
-	if (head_count(c, x, len + (x->hstate != 1 ? 4 : 0)))
+	if (head_count(c, x, len + (state == 1 && x->hstate != 1 ? 4 : 0)))
 		return -1;
-	if (x->headers_done) /* trailers: counted, not kept */
+	if (x->headers_done)
 		return 0;
-	if (x->hstate != 1) {
-		hbuf_addc(&x->head, '\0'); /* ends the url or the previous value */
+	if (x->hstate != state) {
+		hbuf_addc(&x->head, '\0');
 		hoff_push(x, x->head.len);
-		x->hstate = 1;
+		x->hstate = state;
 	}
 	hbuf_add(&x->head, at, len);
 	return 0;
 }
 
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	return on_header_piece(p, at, len, 1);
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-	conn *c = p->data;
-	http_exchange *x = c->parsing;
-	if (head_count(c, x, len))
-		return -1;
-	if (x->headers_done)
-		return 0;
-	if (x->hstate != 2) {
-		hbuf_addc(&x->head, '\0'); /* ends the name */
-		hoff_push(x, x->head.len);
-		x->hstate = 2;
-	}
-	hbuf_add(&x->head, at, len);
-	return 0;
+	return on_header_piece(p, at, len, 2);
 }
 
 static int hexval(char ch)
