@@ -25,7 +25,7 @@ static void created(int rc, const etcd_write_result *res, const ck_err *err, voi
 	/* A conflict means another apiserver (or an earlier start) created it. */
 	if (rc < 0 && rc != CK_ECONFLICT && !b->rc) {
 		b->rc = rc;
-		ck_err_set(&b->err, rc, "creating system namespaces: %s",
+		ck_err_set(&b->err, rc, "creating the cluster's first objects: %s",
 		           err ? err->msg : ck_strerror(rc));
 	}
 	if (--b->pending)
@@ -35,19 +35,59 @@ static void created(int rc, const etcd_write_result *res, const ck_err *err, voi
 	free(b);
 }
 
-void server_bootstrap(apiserver *s, void (*done)(int rc, const ck_err *err, void *data), void *data)
+static void put_if_absent(apiserver *s, bootstrap *b, const char *key, const char *val)
+{
+	b->pending++;
+	etcd_put_if(s->etcd, key, strlen(key), 0, val, strlen(val), 0, created, b);
+}
+
+/* Creates obj (JSON text) of kind plural in ns unless it exists. */
+static void create_object(apiserver *s, bootstrap *b, const char *plural, const char *ns,
+                          const char *json)
+{
+	const kind_desc *k = kind_by_resource("", "v1", plural);
+	_cleanup_json_ cJSON *obj = ck_json_parse(json, strlen(json), NULL);
+	defaults_for_create(k, obj, ns);
+	_cleanup_free_ char *key = storage_key(s, k, ns, ck_json_get_str(obj, "metadata.name", ""));
+	_cleanup_free_ char *val = storage_encode(k, obj);
+	put_if_absent(s, b, key, val);
+}
+
+void server_bootstrap(apiserver *s, const char *advertise_address, int secure_port,
+                      void (*done)(int rc, const ck_err *err, void *data), void *data)
 {
 	bootstrap *b = ck_calloc(1, sizeof(*b));
 	b->done = done;
 	b->data = data;
-	b->pending = CK_ARRAY_SIZE(system_namespaces);
-	const kind_desc *k = kind_by_resource("", "v1", "namespaces");
+	/* Held until every write is started, so that done runs once, after the last. */
+	b->pending = 1;
 	for (size_t i = 0; i < CK_ARRAY_SIZE(system_namespaces); i++) {
-		_cleanup_json_ cJSON *ns = cJSON_CreateObject();
-		ck_json_set_str(ns, "metadata.name", system_namespaces[i]);
-		defaults_for_create(k, ns, NULL);
-		_cleanup_free_ char *key = storage_key(s, k, NULL, system_namespaces[i]);
-		_cleanup_free_ char *val = storage_encode(k, ns);
-		etcd_put_if(s->etcd, key, strlen(key), 0, val, strlen(val), 0, created, b);
+		_cleanup_free_ char *ns =
+		    ck_asprintf("{\"metadata\":{\"name\":\"%s\"}}", system_namespaces[i]);
+		create_object(s, b, "namespaces", NULL, ns);
 	}
+	/* The "kubernetes" service on the range's first address, as upstream. */
+	_cleanup_free_ char *ip =
+	    ck_asprintf("%u.%u.%u.%u", (s->svc_base + 1) >> 24, ((s->svc_base + 1) >> 16) & 255,
+	                ((s->svc_base + 1) >> 8) & 255, (s->svc_base + 1) & 255);
+	int port = secure_port ? secure_port : 6443;
+	_cleanup_free_ char *svc = ck_asprintf(
+	    "{\"metadata\":{\"name\":\"kubernetes\",\"labels\":{\"component\":\"apiserver\","
+	    "\"provider\":\"kubernetes\"}},\"spec\":{\"clusterIP\":\"%s\",\"clusterIPs\":[\"%s\"],"
+	    "\"ports\":[{\"name\":\"https\",\"port\":443,\"protocol\":\"TCP\",\"targetPort\":%d}]}"
+	    "}",
+	    ip, ip, port);
+	create_object(s, b, "services", "default", svc);
+	_cleanup_free_ char *ip_key = ck_asprintf("%s/ckube/serviceips/%s", s->prefix, ip);
+	put_if_absent(s, b, ip_key, "default/kubernetes");
+	if (advertise_address && *advertise_address) {
+		_cleanup_free_ char *ep = ck_asprintf(
+		    "{\"metadata\":{\"name\":\"kubernetes\",\"labels\":{\"endpointslice.kubernetes."
+		    "io/"
+		    "skip-mirror\":\"true\"}},\"subsets\":[{\"addresses\":[{\"ip\":\"%s\"}],"
+		    "\"ports\":[{\"name\":\"https\",\"port\":%d,\"protocol\":\"TCP\"}]}]}",
+		    advertise_address, port);
+		create_object(s, b, "endpoints", "default", ep);
+	}
+	created(0, NULL, NULL, b);
 }

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "net/etcd.h"
 #include "net/http_server.h"
+#include "alloc.h"
 #include "server.h"
 #include "watch_cache.h"
 
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
 	options o = {.etcd_prefix = "/registry",
 	             .bind_address = "0.0.0.0",
 	             .secure_port = 6443,
-	             .insecure_port = 0};
+	             .insecure_port = 0,
+	             .service_cluster_ip_range = "10.0.0.0/24"};
 	const ck_flag flags[] = {
 	    {"etcd-servers", 0, CK_FLAG_STRING, &o.etcd_servers,
 	     "etcd endpoints (comma-separated URLs)"},
@@ -138,6 +140,10 @@ int main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 	ck_err *err = NULL;
 	apiserver srv = {.loop = loop, .prefix = o.etcd_prefix};
+	if (alloc_parse_range(o.service_cluster_ip_range, &srv.svc_base, &srv.svc_size, &err) < 0) {
+		fprintf(stderr, "kube-apiserver: --service-cluster-ip-range: %s\n", err->msg);
+		return 2;
+	}
 	if (etcd_client_new(loop, &(etcd_client_opts){.endpoints = o.etcd_servers}, &srv.etcd,
 	                    &err) < 0)
 		die("etcd", err);
@@ -159,7 +165,7 @@ int main(int argc, char **argv)
 	const kind_desc *const *all = kind_all(&n);
 	for (size_t i = 0; i < n; i++)
 		watch_cache_start(&srv, all[i], cache_ready, &st, &srv.caches[i]);
-	server_bootstrap(&srv, bootstrapped, &st);
+	server_bootstrap(&srv, o.advertise_address, o.secure_port, bootstrapped, &st);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return 0;
 }

@@ -30,6 +30,8 @@ typedef struct apiserver {
 	httpc *kubelet;
 	const char *kubelet_scheme;
 	char **kubelet_address_types;
+	/* --service-cluster-ip-range: first address and size (IPv4). */
+	uint32_t svc_base, svc_size;
 } apiserver;
 
 /* Output form a client asked for in Accept. */
@@ -91,9 +93,10 @@ void openapi_serve(http_exchange *x, const route *rt);
 /* Sets up the apiserver's HTTP handling. */
 void server_handle(http_exchange *x, void *data);
 
-/* Creates the namespaces every cluster has (default, kube-system, kube-public,
- * kube-node-lease) when missing; done(rc) runs on the loop. */
-void server_bootstrap(apiserver *s, void (*done)(int rc, const ck_err *err, void *data),
-                      void *data);
+/* Creates what every cluster has when missing: the namespaces default, kube-system,
+ * kube-public and kube-node-lease, the "kubernetes" service on the first address of the
+ * service range and, with an advertise address, its endpoints. done(rc) runs on the loop. */
+void server_bootstrap(apiserver *s, const char *advertise_address, int secure_port,
+                      void (*done)(int rc, const ck_err *err, void *data), void *data);
 
 #endif

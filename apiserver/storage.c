@@ -8,8 +8,10 @@
 #include "base/json.h"
 #include "status.h"
 
-/* A lost compare-and-swap means someone else wrote in between: retry with their object. */
-#define STORAGE_MAX_ATTEMPTS 16
+/* A lost compare-and-swap means someone else wrote in between: retry with their object.
+ * Every loss is another writer's success, so with N concurrent writers a request loses at
+ * most N-1 times; the bound only stops a pathological loop. */
+#define STORAGE_MAX_ATTEMPTS 128
 
 char *storage_key(const apiserver *s, const kind_desc *k, const char *ns, const char *name)
 {
@@ -52,6 +54,10 @@ char *storage_encode(const kind_desc *k, const cJSON *obj)
 	if (k->to_storage)
 		k->to_storage(copy);
 	return ck_json_print(copy);
+}
+
+void storage_ignore_write(int rc, const etcd_write_result *res, const ck_err *err, void *data)
+{
 }
 
 typedef struct update_op {

@@ -28,6 +28,9 @@ char *storage_encode(const kind_desc *k, const cJSON *obj);
 /* Sets metadata.resourceVersion to rv. */
 void storage_set_rv(cJSON *obj, int64_t rv);
 
+/* An etcd write callback for writes whose outcome nobody waits for. */
+void storage_ignore_write(int rc, const etcd_write_result *res, const ck_err *err, void *data);
+
 enum update_action {
 	UPDATE_WRITE,     /* store *next (compare-and-swap against the current revision) */
 	UPDATE_DELETE,    /* delete the current object */

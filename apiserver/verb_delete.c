@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/json.h"
+#include "alloc.h"
 #include "filter.h"
 #include "status.h"
 #include "storage.h"
@@ -20,12 +21,34 @@ static bool is_namespace(const kind_desc *k)
 	return !k->group[0] && !strcmp(k->plural, "namespaces");
 }
 
-/* Removes everything stored in a deleted namespace (upstream's namespace controller
- * does this through the API; ckube does it at once). */
-static void purge_done(int rc, const etcd_write_result *res, const ck_err *err, void *data)
+static bool is_service(const kind_desc *k)
 {
+	return !k->group[0] && !strcmp(k->plural, "services");
 }
 
+typedef struct purge_op {
+	apiserver *srv;
+	char *prefix;
+} purge_op;
+
+/* The services of a deleted namespace: their cluster IPs go back, then they go. */
+static void services_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	purge_op *op = data;
+	const kind_desc *k = kind_by_resource("", "v1", "services");
+	for (size_t i = 0; rc >= 0 && i < res->n_kvs; i++) {
+		_cleanup_json_ cJSON *svc = storage_decode(
+		    k, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
+		alloc_release_service_ip(op->srv, ck_json_get_str(svc, "spec.clusterIP", ""));
+	}
+	etcd_delete(op->srv->etcd, op->prefix, strlen(op->prefix), true, storage_ignore_write,
+	            NULL);
+	free(op->prefix);
+	free(op);
+}
+
+/* Removes everything stored in a deleted namespace (upstream's namespace controller
+ * does this through the API; ckube does it at once). */
 static void purge_namespace(apiserver *s, const char *ns)
 {
 	size_t n;
@@ -33,8 +56,16 @@ static void purge_namespace(apiserver *s, const char *ns)
 	for (size_t i = 0; i < n; i++) {
 		if (!all[i]->namespaced)
 			continue;
-		_cleanup_free_ char *prefix = storage_prefix(s, all[i], ns);
-		etcd_delete(s->etcd, prefix, strlen(prefix), true, purge_done, NULL);
+		char *prefix = storage_prefix(s, all[i], ns);
+		if (is_service(all[i])) {
+			purge_op *op = ck_malloc(sizeof(*op));
+			*op = (purge_op){s, prefix};
+			etcd_range(s->etcd, &(etcd_range_req){.key = prefix, .prefix = true},
+			           services_listed, op);
+			continue;
+		}
+		etcd_delete(s->etcd, prefix, strlen(prefix), true, storage_ignore_write, NULL);
+		free(prefix);
 	}
 }
 
@@ -45,8 +76,10 @@ static void deleted(api_req *r, enum update_action action, const cJSON *obj)
 		api_req_free(r);
 		return;
 	}
-	if (action == UPDATE_DELETE && is_namespace(r->rt.kind))
+	if (action == UPDATE_DELETE && !r->dry_run && is_namespace(r->rt.kind))
 		purge_namespace(r->srv, r->rt.name);
+	if (action == UPDATE_DELETE && !r->dry_run && is_service(r->rt.kind))
+		alloc_release_service_ip(r->srv, ck_json_get_str(obj, "spec.clusterIP", ""));
 	api_respond_object(r, 200, obj);
 	api_req_free(r);
 }
@@ -84,16 +117,22 @@ static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **ne
 		return UPDATE_RESPONDED;
 	}
 	/* r->body holds the DeleteOptions, when the request had any. */
-	const char *uid = ck_json_get_str(r->body, "preconditions.uid", "");
-	const char *rv = ck_json_get_str(r->body, "preconditions.resourceVersion", "");
-	if ((*uid && strcmp(uid, ck_json_get_str(cur, "metadata.uid", ""))) ||
-	    (*rv && strcmp(rv, ck_json_get_str(cur, "metadata.resourceVersion", "")))) {
-		_cleanup_free_ char *why =
-		    ck_asprintf("Precondition failed: UID in precondition: %s, UID in object "
-		                "meta: %s",
-		                uid, ck_json_get_str(cur, "metadata.uid", ""));
-		status_conflict(r->x, r->rt.kind, r->rt.name, why);
-		return UPDATE_RESPONDED;
+	static const struct {
+		const char *want, *have, *name;
+	} pre[] = {
+	    {"preconditions.uid", "metadata.uid", "UID"},
+	    {"preconditions.resourceVersion", "metadata.resourceVersion", "ResourceVersion"}};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(pre); i++) {
+		const char *want = ck_json_get_str(r->body, pre[i].want, "");
+		const char *have = ck_json_get_str(cur, pre[i].have, "");
+		if (*want && strcmp(want, have)) {
+			_cleanup_free_ char *why =
+			    ck_asprintf("Precondition failed: %s in precondition: %s, %s in object "
+			                "meta: %s",
+			                pre[i].name, want, pre[i].name, have);
+			status_conflict(r->x, r->rt.kind, r->rt.name, why);
+			return UPDATE_RESPONDED;
+		}
 	}
 	int64_t grace = grace_for(r, cur);
 	bool finalizers = cJSON_GetArraySize(ck_json_get(cur, "metadata.finalizers")) > 0;
@@ -176,7 +215,7 @@ static void collection_listed(int rc, const etcd_range_result *res, const ck_err
 		    r->rt.kind, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
 		if (obj && api_filter_match(&cs->filter, obj))
 			etcd_delete_if(r->srv->etcd, res->kvs[i].key, res->kvs[i].key_len,
-			               res->kvs[i].mod_revision, purge_done, NULL);
+			               res->kvs[i].mod_revision, storage_ignore_write, NULL);
 	}
 	status_send(r->x, status_new(200, NULL, NULL, "%s", ""));
 	api_req_free(r);

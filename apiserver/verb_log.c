@@ -138,6 +138,12 @@ static const char *node_address(const apiserver *s, const cJSON *node)
 static void got_node(api_req *r, const cJSON *node)
 {
 	log_proxy *lp = r->verb_data;
+	if (http_exchange_closed(r->x)) {
+		/* The client left while the pod and node were read. */
+		http_respond(r->x, 499, "text/plain", "", 0);
+		api_req_free(r);
+		return;
+	}
 	const char *addr = node ? node_address(r->srv, node) : NULL;
 	if (!addr) {
 		status_bad_request(r->x, "no address of node %s is known to reach its kubelet",

@@ -28,11 +28,11 @@ typedef struct watcher {
 	wc_sub *sub;
 	uv_timer_t timeout;
 	uv_timer_t bookmark;
-	int refs; /* the two timers and a list in flight */
+	int refs; /* the two timers */
 	bool ended;
 } watcher;
 
-/* Drops one reference (a timer handle or the initial list in flight). */
+/* Drops one reference (a timer handle). */
 static void watcher_unref(watcher *w)
 {
 	if (--w->refs == 0) {
@@ -146,52 +146,28 @@ static void on_bookmark(uv_timer_t *t)
 	send_line(w, "BOOKMARK", o, NULL);
 }
 
-/* Starts the stream from w->since: replayed and live events from the cache. */
-static void watcher_attach(watcher *w)
+/* Starts the stream from since (< 0: the current objects first, as ADDED events). */
+static void watcher_attach(watcher *w, int64_t since)
 {
 	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
-	int rc = watch_cache_subscribe(c, w->since, on_event, on_reset, w, &w->sub);
+	w->since = since;
+	int rc = watch_cache_subscribe(c, since, on_event, on_reset, w, &w->sub);
 	if (rc == CK_EGONE) {
 		_cleanup_json_ cJSON *s =
 		    status_new(410, "Expired", NULL, "too old resource version: %lld (%lld)",
-		               (long long)w->since, (long long)watch_cache_oldest(c));
+		               (long long)since, (long long)watch_cache_oldest(c));
 		send_line(w, "ERROR", s, NULL);
 		watcher_end(w);
 		return;
 	}
+	if (since < 0)
+		w->since = watch_cache_revision(c);
 	if (w->initial_end) {
 		_cleanup_json_ cJSON *o = bookmark_object(w, w->since, true);
 		send_line(w, "BOOKMARK", o, NULL);
 	}
 	if (w->bookmarks && !w->ended)
 		uv_timer_start(&w->bookmark, on_bookmark, WATCH_BOOKMARK_MS, WATCH_BOOKMARK_MS);
-}
-
-static void initial_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
-{
-	watcher *w = data;
-	if (w->ended) {
-		watcher_unref(w);
-		return;
-	}
-	w->refs--;
-	if (rc < 0) {
-		_cleanup_json_ cJSON *s = status_new(500, "InternalError", NULL, "storage: %s",
-		                                     err ? err->msg : ck_strerror(rc));
-		send_line(w, "ERROR", s, NULL);
-		watcher_end(w);
-		return;
-	}
-	for (size_t i = 0; i < res->n_kvs && !w->ended; i++) {
-		_cleanup_json_ cJSON *obj =
-		    storage_decode(w->r->rt.kind, res->kvs[i].value, res->kvs[i].value_len,
-		                   res->kvs[i].mod_revision);
-		if (obj && api_filter_match(&w->filter, obj))
-			send_line(w, "ADDED", obj, NULL);
-	}
-	w->since = res->revision;
-	if (!w->ended)
-		watcher_attach(w);
 }
 
 void verb_watch(api_req *r)
@@ -208,7 +184,7 @@ void verb_watch(api_req *r)
 	w->include = table_include_parse(inc);
 	w->bookmarks = api_query_bool(r, "allowWatchBookmarks");
 	bool initial = api_query_bool(r, "sendInitialEvents");
-	int64_t since = 0;
+	int64_t since = -1; /* -1: from the current objects */
 	bool from_rv = rv && *rv && strcmp(rv, "0") && !initial;
 	if (from_rv) {
 		char *end;
@@ -233,13 +209,5 @@ void verb_watch(api_req *r)
 	http_stream_begin(r->x, 200, "application/json");
 	http_exchange_on_close(r->x, on_client_gone, w);
 	uv_timer_start(&w->timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);
-	if (from_rv) {
-		w->since = since;
-		watcher_attach(w);
-		return;
-	}
-	_cleanup_free_ char *prefix = storage_prefix(r->srv, r->rt.kind, r->rt.ns);
-	w->refs++;
-	etcd_range(r->srv->etcd, &(etcd_range_req){.key = prefix, .prefix = true}, initial_listed,
-	           w);
+	watcher_attach(w, since);
 }

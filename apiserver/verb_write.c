@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "base/json.h"
 #include "defaults.h"
 #include "patch.h"
@@ -49,6 +50,26 @@ static int check_invalid(api_req *r, const cJSON *obj)
 
 /* ---- create ---- */
 
+/* What a create holds besides the object: the cluster IP reserved for a new service,
+ * given back when the create fails. */
+typedef struct create_state {
+	char *cluster_ip;
+} create_state;
+
+static void create_state_free(void *p)
+{
+	create_state *cs = p;
+	free(cs->cluster_ip);
+	free(cs);
+}
+
+static void create_failed(api_req *r)
+{
+	create_state *cs = r->verb_data;
+	if (cs && cs->cluster_ip)
+		alloc_release_service_ip(r->srv, cs->cluster_ip);
+}
+
 static void created(api_req *r, enum update_action action, const cJSON *obj)
 {
 	api_respond_object(r, 201, obj);
@@ -58,6 +79,7 @@ static void created(api_req *r, enum update_action action, const cJSON *obj)
 static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **next)
 {
 	if (cur) {
+		create_failed(r);
 		status_already_exists(r->x, r->rt.kind,
 		                      ck_json_get_str(r->body, "metadata.name", ""));
 		return UPDATE_RESPONDED;
@@ -75,6 +97,8 @@ static void create_store(api_req *r)
 
 static void create_in_namespace(api_req *r, const cJSON *ns)
 {
+	if (!ns || ck_json_get(ns, "metadata.deletionTimestamp"))
+		create_failed(r);
 	if (!ns) {
 		status_namespace_not_found(r->x, r->rt.ns);
 		api_req_free(r);
@@ -115,9 +139,46 @@ static int prepare_new(api_req *r, cJSON *obj)
 	return check_invalid(r, obj);
 }
 
-void verb_create(api_req *r)
+/* Stores r->body once its namespace is known to exist. */
+static void create_checked(api_req *r)
+{
+	if (!r->rt.kind->namespaced) {
+		create_store(r);
+		return;
+	}
+	_cleanup_free_ char *key =
+	    storage_key(r->srv, kind_by_resource("", "v1", "namespaces"), NULL, r->rt.ns);
+	storage_get(r, key, create_in_namespace);
+}
+
+static void ip_allocated(api_req *r, char *ip)
+{
+	if (!ip) {
+		api_req_free(r);
+		return;
+	}
+	ck_json_set_str(r->body, "spec.clusterIP", ip);
+	cJSON *ips = cJSON_CreateArray();
+	cJSON_AddItemToArray(ips, cJSON_CreateString(ip));
+	ck_json_set(r->body, "spec.clusterIPs", ips);
+	create_state *cs = ck_calloc(1, sizeof(*cs));
+	cs->cluster_ip = ip;
+	r->verb_data = cs;
+	r->verb_free = create_state_free;
+	create_checked(r);
+}
+
+/* Services other than headless and ExternalName ones get a cluster IP. */
+static bool needs_cluster_ip(const api_req *r)
 {
 	const kind_desc *k = r->rt.kind;
+	return !k->group[0] && !strcmp(k->plural, "services") &&
+	       strcmp(ck_json_get_str(r->body, "spec.type", ""), "ExternalName") &&
+	       strcmp(ck_json_get_str(r->body, "spec.clusterIP", ""), "None");
+}
+
+void verb_create(api_req *r)
+{
 	if (is_sub(r, "binding")) {
 		create_binding(r);
 		return;
@@ -131,13 +192,12 @@ void verb_create(api_req *r)
 		api_req_free(r);
 		return;
 	}
-	if (!k->namespaced) {
-		create_store(r);
+	if (needs_cluster_ip(r)) {
+		const char *want = ck_json_get_str(r->body, "spec.clusterIP", "");
+		alloc_service_ip(r, *want ? want : NULL, ip_allocated);
 		return;
 	}
-	_cleanup_free_ char *key =
-	    storage_key(r->srv, kind_by_resource("", "v1", "namespaces"), NULL, r->rt.ns);
-	storage_get(r, key, create_in_namespace);
+	create_checked(r);
 }
 
 /* ---- binding ---- */
@@ -296,6 +356,8 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
 		};
 		for (size_t i = 0; i < CK_ARRAY_SIZE(keep); i++)
 			copy_field(next, cur, keep[i]);
+		for (const char *const *f = k->immutable; f && *f; f++)
+			copy_field(next, cur, *f);
 		if (k->subresources & KIND_SUB_STATUS)
 			copy_field(next, cur, "status");
 		defaults_apply(k, next);

@@ -1,4 +1,4 @@
-/* watch_cache: event ring and subscribers per kind. */
+/* watch_cache: current objects, event ring and subscribers per kind. */
 #include "watch_cache.h"
 
 #include <stdlib.h>
@@ -9,6 +9,23 @@
 #include "storage.h"
 
 #define WC_RING 4096
+
+/* An object as served: parsed and serialized once, shared by the state and the events. */
+typedef struct wc_obj {
+	int refs;
+	cJSON *obj;
+	char *json;
+} wc_obj;
+
+typedef struct ring_event {
+	wc_event ev;
+	wc_obj *cur, *prev;
+} ring_event;
+
+typedef struct wc_entry {
+	char *key;
+	wc_obj *o;
+} wc_entry;
 
 struct wc_sub {
 	watch_cache *c;
@@ -23,65 +40,181 @@ struct watch_cache {
 	const kind_desc *kind;
 	char *prefix;
 	etcd_watch *w;
+	bool synced;    /* the state matches etcd at revision last */
 	int64_t oldest; /* events with rv > oldest are all in the ring */
 	int64_t last;
-	wc_event *ring[WC_RING];
+	wc_entry *state; /* sorted by key */
+	size_t n_state, cap_state;
+	ring_event *ring[WC_RING];
 	size_t head, count; /* ring[head] is the oldest */
 	wc_sub *subs;
 	void (*ready)(int rc, void *data);
 	void *ready_data;
+	uv_timer_t retry; /* a failed re-list is tried again after WC_RETRY_MS */
 };
 
-static void event_free(wc_event *ev)
+#define WC_RETRY_MS 1000
+
+static wc_obj *obj_new(cJSON *obj)
 {
-	if (!ev)
-		return;
-	cJSON_Delete(ev->obj);
-	cJSON_Delete(ev->prev);
-	free(ev->json);
-	free(ev);
+	wc_obj *o = ck_calloc(1, sizeof(*o));
+	o->refs = 1;
+	o->obj = obj;
+	o->json = ck_json_print(obj);
+	return o;
 }
 
-static void ring_push(watch_cache *c, wc_event *ev)
+static wc_obj *obj_ref(wc_obj *o)
+{
+	if (o)
+		o->refs++;
+	return o;
+}
+
+static void obj_unref(wc_obj *o)
+{
+	if (o && --o->refs == 0) {
+		cJSON_Delete(o->obj);
+		free(o->json);
+		free(o);
+	}
+}
+
+/* ---- state: sorted by key ---- */
+
+static size_t state_find(const watch_cache *c, const char *key, bool *found)
+{
+	size_t lo = 0, hi = c->n_state;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(c->state[mid].key, key);
+		if (!cmp) {
+			*found = true;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Sets key to o (taking the reference); returns the object it replaces (reference handed
+ * to the caller) or NULL. */
+static wc_obj *state_put(watch_cache *c, const char *key, wc_obj *o)
+{
+	bool found;
+	size_t i = state_find(c, key, &found);
+	if (found) {
+		wc_obj *old = c->state[i].o;
+		c->state[i].o = o;
+		return old;
+	}
+	if (c->n_state == c->cap_state) {
+		c->cap_state = c->cap_state ? c->cap_state * 2 : 64;
+		c->state = ck_realloc(c->state, c->cap_state * sizeof(*c->state));
+	}
+	memmove(&c->state[i + 1], &c->state[i], (c->n_state - i) * sizeof(*c->state));
+	c->state[i] = (wc_entry){ck_strdup(key), o};
+	c->n_state++;
+	return NULL;
+}
+
+/* Removes key; returns its object (reference handed to the caller) or NULL. */
+static wc_obj *state_remove(watch_cache *c, const char *key)
+{
+	bool found;
+	size_t i = state_find(c, key, &found);
+	if (!found)
+		return NULL;
+	wc_obj *old = c->state[i].o;
+	free(c->state[i].key);
+	memmove(&c->state[i], &c->state[i + 1], (c->n_state - i - 1) * sizeof(*c->state));
+	c->n_state--;
+	return old;
+}
+
+static void state_clear(watch_cache *c)
+{
+	for (size_t i = 0; i < c->n_state; i++) {
+		free(c->state[i].key);
+		obj_unref(c->state[i].o);
+	}
+	c->n_state = 0;
+}
+
+/* ---- events ---- */
+
+static void ring_event_free(ring_event *re)
+{
+	obj_unref(re->cur);
+	obj_unref(re->prev);
+	free(re);
+}
+
+static void ring_push(watch_cache *c, ring_event *re)
 {
 	if (c->count == WC_RING) {
-		wc_event *old = c->ring[c->head];
-		c->oldest = old->rv;
-		event_free(old);
-		c->ring[c->head] = ev;
+		ring_event *old = c->ring[c->head];
+		c->oldest = old->ev.rv;
+		ring_event_free(old);
+		c->ring[c->head] = re;
 		c->head = (c->head + 1) % WC_RING;
 	} else {
-		c->ring[(c->head + c->count++) % WC_RING] = ev;
+		c->ring[(c->head + c->count++) % WC_RING] = re;
 	}
 }
 
-static wc_event *event_from(const kind_desc *k, const etcd_event *e)
+static void ring_clear(watch_cache *c)
 {
-	wc_event *ev = ck_calloc(1, sizeof(*ev));
-	ev->rv = e->kv.mod_revision;
+	while (c->count) {
+		ring_event_free(c->ring[c->head]);
+		c->head = (c->head + 1) % WC_RING;
+		c->count--;
+	}
+}
+
+/* Applies an etcd event to the state and makes the API event; NULL when the stored
+ * value is not an object (nothing to serve). */
+static ring_event *apply(watch_cache *c, const etcd_event *e)
+{
+	_cleanup_free_ char *key = ck_strndup((const char *)e->kv.key, e->kv.key_len);
+	ring_event *re = ck_calloc(1, sizeof(*re));
+	re->ev.rv = e->kv.mod_revision;
 	if (e->type == ETCD_EVENT_DELETE) {
-		ev->type = WC_DELETED;
-		if (!e->prev_kv) {
-			free(ev);
+		re->ev.type = WC_DELETED;
+		wc_obj *old = state_remove(c, key);
+		cJSON *last = old          ? ck_json_dup(old->obj)
+		              : e->prev_kv ? storage_decode(c->kind, e->prev_kv->value,
+		                                            e->prev_kv->value_len, re->ev.rv)
+		                           : NULL;
+		obj_unref(old);
+		if (!last) {
+			free(re);
 			return NULL;
 		}
-		ev->obj = storage_decode(k, e->prev_kv->value, e->prev_kv->value_len, ev->rv);
+		storage_set_rv(last, re->ev.rv);
+		re->cur = obj_new(last);
 	} else {
-		ev->type = e->kv.create_revision == e->kv.mod_revision ? WC_ADDED : WC_MODIFIED;
-		ev->obj = storage_decode(k, e->kv.value, e->kv.value_len, ev->rv);
-		if (e->prev_kv)
-			ev->prev = storage_decode(k, e->prev_kv->value, e->prev_kv->value_len,
-			                          e->prev_kv->mod_revision);
+		cJSON *obj = storage_decode(c->kind, e->kv.value, e->kv.value_len, re->ev.rv);
+		if (!obj) {
+			obj_unref(state_remove(c, key));
+			free(re);
+			return NULL;
+		}
+		re->cur = obj_new(obj);
+		re->prev = state_put(c, key, obj_ref(re->cur));
+		re->ev.type = re->prev ? WC_MODIFIED : WC_ADDED;
 	}
-	if (!ev->obj) {
-		event_free(ev);
-		return NULL;
-	}
-	ev->json = ck_json_print(ev->obj);
-	return ev;
+	re->ev.obj = re->cur->obj;
+	re->ev.json = re->cur->json;
+	re->ev.prev = re->prev ? re->prev->obj : NULL;
+	return re;
 }
 
-static void cache_restart(watch_cache *c);
+static void cache_relist(watch_cache *c);
 
 static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t n_events,
                      const ck_err *err, void *data)
@@ -90,66 +223,79 @@ static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t 
 	if (rc == -ECANCELED)
 		return;
 	if (rc < 0) {
-		CK_WARN("watch cache %s: %s; restarting", c->kind->plural,
+		CK_WARN("watch cache %s: %s; re-listing", c->kind->plural,
 		        err ? err->msg : ck_strerror(rc));
 		c->w = NULL;
-		cache_restart(c);
+		cache_relist(c);
 		return;
 	}
 	for (size_t i = 0; i < n_events; i++) {
-		wc_event *ev = event_from(c->kind, &events[i]);
-		if (!ev)
+		ring_event *re = apply(c, &events[i]);
+		if (!re)
 			continue;
-		ring_push(c, ev);
-		if (ev->rv > c->last)
-			c->last = ev->rv;
+		ring_push(c, re);
+		if (re->ev.rv > c->last)
+			c->last = re->ev.rv;
 		for (wc_sub *s = c->subs, *next; s; s = next) {
 			next = s->next;
-			s->on_event(ev, s->data);
+			s->on_event(&re->ev, s->data);
 		}
 	}
 	if (revision > c->last && !n_events)
 		c->last = revision;
 }
 
-static void on_start_revision(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+static void relist_later(uv_timer_t *t)
+{
+	cache_relist(t->data);
+}
+
+static void listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
 {
 	watch_cache *c = data;
-	if (rc < 0) {
-		if (c->ready)
-			c->ready(rc, c->ready_data);
-		c->ready = NULL;
-		return;
+	if (rc >= 0) {
+		for (size_t i = 0; i < res->n_kvs; i++) {
+			const etcd_kv *kv = &res->kvs[i];
+			cJSON *obj =
+			    storage_decode(c->kind, kv->value, kv->value_len, kv->mod_revision);
+			if (!obj)
+				continue;
+			_cleanup_free_ char *key = ck_strndup((const char *)kv->key, kv->key_len);
+			obj_unref(state_put(c, key, obj_new(obj)));
+		}
+		c->oldest = c->last = res->revision;
+		etcd_watch_opts opts = {.key = c->prefix,
+		                        .prefix = true,
+		                        .start_revision = res->revision + 1,
+		                        .prev_kv = true,
+		                        .progress_notify = true};
+		rc = etcd_watch_start(c->srv->etcd, &opts, on_watch, c, &c->w);
+		c->synced = rc >= 0;
+	} else {
+		CK_WARN("watch cache %s: listing: %s", c->kind->plural,
+		        err ? err->msg : ck_strerror(rc));
 	}
-	c->oldest = c->last = res->revision;
-	etcd_watch_opts opts = {.key = c->prefix,
-	                        .prefix = true,
-	                        .start_revision = res->revision + 1,
-	                        .prev_kv = true,
-	                        .progress_notify = true};
-	rc = etcd_watch_start(c->srv->etcd, &opts, on_watch, c, &c->w);
+	/* The first list decides the start; later failures are retried. */
 	if (c->ready)
 		c->ready(rc, c->ready_data);
+	else if (rc < 0)
+		uv_timer_start(&c->retry, relist_later, WC_RETRY_MS, 0);
 	c->ready = NULL;
 }
 
-static void cache_restart(watch_cache *c)
+static void cache_relist(watch_cache *c)
 {
 	/* Subscribers cannot be resumed across the gap: end them; clients re-list. */
+	c->synced = false;
 	while (c->subs) {
 		wc_sub *s = c->subs;
 		c->subs = s->next;
 		s->c = NULL;
 		s->on_reset(s->data);
 	}
-	while (c->count) {
-		event_free(c->ring[c->head]);
-		c->head = (c->head + 1) % WC_RING;
-		c->count--;
-	}
-	etcd_range(c->srv->etcd,
-	           &(etcd_range_req){.key = c->prefix, .prefix = true, .count_only = true},
-	           on_start_revision, c);
+	ring_clear(c);
+	state_clear(c);
+	etcd_range(c->srv->etcd, &(etcd_range_req){.key = c->prefix, .prefix = true}, listed, c);
 }
 
 void watch_cache_start(apiserver *s, const kind_desc *k, void (*ready)(int rc, void *data),
@@ -161,21 +307,31 @@ void watch_cache_start(apiserver *s, const kind_desc *k, void (*ready)(int rc, v
 	c->prefix = ck_asprintf("%s/%s/", s->prefix, k->etcd_resource);
 	c->ready = ready;
 	c->ready_data = data;
+	uv_timer_init(s->loop, &c->retry);
+	c->retry.data = c;
 	*out = c;
-	cache_restart(c);
+	cache_relist(c);
 }
 
 int watch_cache_subscribe(watch_cache *c, int64_t since, wc_event_fn on_event, wc_reset_fn on_reset,
                           void *data, wc_sub **out)
 {
-	if (since < c->oldest)
+	if (!c->synced || (since >= 0 && since < c->oldest))
 		return CK_EGONE;
 	wc_sub *s = ck_calloc(1, sizeof(*s));
 	*s = (wc_sub){.c = c, .on_event = on_event, .on_reset = on_reset, .data = data};
-	for (size_t i = 0; i < c->count; i++) {
-		const wc_event *ev = c->ring[(c->head + i) % WC_RING];
-		if (ev->rv > since)
-			on_event(ev, data);
+	if (since < 0) {
+		for (size_t i = 0; i < c->n_state; i++) {
+			const wc_obj *o = c->state[i].o;
+			wc_event ev = {.type = WC_ADDED, .obj = o->obj, .json = o->json};
+			on_event(&ev, data);
+		}
+	} else {
+		for (size_t i = 0; i < c->count; i++) {
+			const ring_event *re = c->ring[(c->head + i) % WC_RING];
+			if (re->ev.rv > since)
+				on_event(&re->ev, data);
+		}
 	}
 	s->next = c->subs;
 	if (c->subs)
@@ -198,6 +354,16 @@ void watch_cache_unsubscribe(wc_sub *s)
 			s->next->prev = s->prev;
 	}
 	free(s);
+}
+
+int64_t watch_cache_list(const watch_cache *c,
+                         void (*fn)(const cJSON *obj, const char *json, void *data), void *data)
+{
+	if (!c->synced)
+		return CK_EGONE;
+	for (size_t i = 0; i < c->n_state; i++)
+		fn(c->state[i].o->obj, c->state[i].o->json, data);
+	return c->last;
 }
 
 int64_t watch_cache_revision(const watch_cache *c)

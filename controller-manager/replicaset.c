@@ -116,7 +116,7 @@ static void on_pod_written(kc_result *res, void *user)
 	if (res->rc == 0 || (!w->is_create && res->rc == -ENOENT)) {
 		const char *name = kc_obj_name(res->obj ? res->obj : w->rs);
 		if (w->is_create)
-			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, &SOURCE, "Normal",
+			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Normal",
 			          "SuccessfulCreate", "Created pod: %s", name);
 	} else {
 		/* The pod event that would meet this expectation will never come. */
@@ -124,7 +124,7 @@ static void on_pod_written(kc_result *res, void *user)
 		CK_WARN("replicaset %s: %s pod: %s", w->rs_key, w->is_create ? "create" : "delete",
 		        res->err ? res->err->msg : ck_strerror(res->rc));
 		if (w->is_create)
-			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, &SOURCE, "Warning",
+			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Warning",
 			          "FailedCreate", "Error creating: %s",
 			          res->err ? res->err->msg : ck_strerror(res->rc));
 		wq_add_rate_limited(rc->queue, w->rs_key);
@@ -291,7 +291,7 @@ static int rs_sync(const char *key, void *data)
 				kc_delete_opts o = KC_DELETE_OPTS_INIT;
 				o.precondition_uid = kc_obj_uid(pod);
 				write_ctx *w = write_new(rc, key, false, rs);
-				ev_record(ctx->client, &KC_REPLICASETS, rs, &SOURCE, "Normal",
+				ev_record(ctx->client, &KC_REPLICASETS, rs, NULL, &SOURCE, "Normal",
 				          "SuccessfulDelete", "Deleted pod: %s", kc_obj_name(pod));
 				if (kc_delete(ctx->client, &KC_PODS, kc_obj_namespace(pod),
 				              kc_obj_name(pod), &o, on_pod_written, w) < 0) {

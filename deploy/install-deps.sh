@@ -21,7 +21,7 @@ PACKAGES=(
 	# runtime: containerd, runc, CNI
 	containerd runc containernetworking-plugins
 	# lab: network, images, local registry
-	iptables iproute2 util-linux openssl curl
+	iptables iproute2 util-linux procps openssl curl
 	docker-registry skopeo busybox-static nginx-light
 	# bench and tooling
 	wrk python3 shellcheck

@@ -7,12 +7,21 @@
  *   pod_sync.c     one pod's reconcile against the runtime (CRI, blocking, worker thread)
  *   pod_status.c   the PodStatus computed from the spec and the runtime state (pure)
  *   pleg.c         relists the runtime every second and enqueues pods whose state moved
+ *   probe.c        liveness / readiness / startup probes (exec, httpGet, tcpSocket)
+ *   volumes.c      emptyDir, hostPath, configMap, secret, downwardAPI, projected volumes
+ *   server.c       the kubelet API on --port: /healthz, /pods, /containerLogs
+ *   config.c       --config (KubeletConfiguration)
  *   events.c       core/v1 Events
  *
- * Threads: everything runs on the one libuv loop except pod_sync_run(), which runs on a
- * libuv worker thread with the blocking CRI client and touches only what it was handed
- * (a copy of the pod, its pod_state, the immutable config). Results go back to the loop
- * in the work item's completion callback. */
+ * Threads: everything runs on the one libuv loop except pod_sync_run() (and the volume
+ * setup it calls), which runs on a libuv worker thread with the blocking CRI client and
+ * touches only what it was handed (a copy of the pod, its pod_state, a copy of its probe
+ * results, the immutable config). Results go back to the loop in the work item's
+ * completion callback. Why threads: a pod's sync is a sequence of dependent runtime calls
+ * (pull, run sandbox, create, start, stop with a grace period of up to minutes); written
+ * as blocking steps it stays readable, and the work queue guarantees one sync per pod at a
+ * time. The relist, probes, node status and lease use the asynchronous CRI client on the
+ * loop. */
 #ifndef CK_KUBELET_H
 #define CK_KUBELET_H
 
@@ -23,6 +32,7 @@
 #include <uv.h>
 
 #include "api/client.h"
+#include "api/kubeconfig.h"
 #include "api/informer.h"
 #include "api/workqueue.h"
 #include "net/cri.h"
@@ -50,6 +60,7 @@ typedef struct kl_config {
 	char *address;
 	char *tls_cert_file, *tls_key_file, *client_ca_file;
 	int64_t node_status_update_ms;
+	char **alloc; /* what kl_config_apply_file allocated (kl_config_free_alloc) */
 	int64_t relist_ms;
 } kl_config;
 
@@ -57,6 +68,7 @@ typedef struct kubelet {
 	kl_config cfg;
 	uv_loop_t *loop;
 	kc_client *kc;
+	const kubeconfig *kubeconfig; /* for blocking clients on worker threads */
 	ckgrpc_loop *grpc;
 	cri_client *cri;       /* async, on the loop */
 	cri_client *cri_sync;  /* blocking, for worker threads */
@@ -67,12 +79,22 @@ typedef struct kubelet {
 	struct pod_worker *pw;
 	struct pleg *pleg;
 	struct kl_server *server;
+	struct probe_mgr *probes;
 } kubelet;
 
 /* ---- server.c ---- */
 /* Serves the kubelet API (healthz, pods, containerLogs) on cfg.port; 0: nothing. */
 int kl_server_start(kubelet *k);
 void kl_server_stop(kubelet *k);
+
+/* ---- config.c ---- */
+struct ck_flags;
+/* Applies a KubeletConfiguration file to cfg: each supported field unless its flag was
+ * given in fs (may be NULL: then every field). Values are newly allocated and recorded in
+ * cfg->alloc. Returns 0 or a negative code with err. */
+int kl_config_apply_file(const char *path, const struct ck_flags *fs, kl_config *cfg, ck_err **err);
+/* Frees what kl_config_apply_file allocated (the values it set become invalid). */
+void kl_config_free_alloc(kl_config *cfg);
 
 /* ---- node_status.c ---- */
 /* Registers the node (create, or adopt the existing one) and updates its status every
@@ -151,22 +173,40 @@ typedef struct kl_waiting {
 	struct kl_waiting *next;
 } kl_waiting;
 
-/* The runtime's view of one pod: its sandboxes and containers (with status detail). */
+/* Probe results of one container instance: -1 unknown (or no such probe), 0 failed,
+ * 1 succeeded. */
+typedef struct kl_probe_result {
+	char *cid;
+	int ready, started;
+} kl_probe_result;
+
+/* A running container instance (for the probes). */
+typedef struct kl_running {
+	char *name, *id;
+} kl_running;
+
+/* The runtime's view of one pod: its sandboxes and containers (with status detail),
+ * plus the probe results known for them (borrowed). */
 typedef struct kl_runtime_pod {
 	cri_sandbox *sandboxes;
 	size_t n_sandboxes;
 	cri_container *containers;
 	size_t n_containers;
+	const kl_probe_result *probes;
+	size_t n_probes;
 } kl_runtime_pod;
 void kl_runtime_pod_clear(kl_runtime_pod *rp);
 
 typedef struct pod_sync_in {
 	const kl_config *cfg;
 	cri_client *cri; /* blocking */
+	const kubeconfig *kubeconfig;
 	const char *node_ip;
 	char *key;  /* "ns/name" */
 	cJSON *pod; /* copy; NULL when the pod is gone from the API */
 	pod_state *st;
+	kl_probe_result *probes; /* a copy, from probe_results() */
+	size_t n_probes;
 } pod_sync_in;
 
 typedef struct pod_sync_out {
@@ -175,12 +215,43 @@ typedef struct pod_sync_out {
 	bool delete_pod; /* terminated: DELETE with grace 0 and uid precondition */
 	cJSON *status;   /* the status to write when it differs; NULL: none */
 	kl_sync_event *events;
-	char *error; /* for the log */
+	char *error;         /* for the log */
+	kl_running *running; /* containers running after the sync (for the probes) */
+	size_t n_running;
+	char *pod_ip;
 } pod_sync_out;
 
 /* Reconciles one pod with the runtime (blocking CRI calls) and computes its status. */
 void pod_sync_run(const pod_sync_in *in, pod_sync_out *out);
 void pod_sync_out_clear(pod_sync_out *out);
+
+/* ---- probe.c ---- */
+/* Starts probe workers for the running containers of pod key (per their spec) and stops
+ * those of containers no longer running (pod NULL: all of the pod's). */
+void probe_update(kubelet *k, const char *key, const cJSON *pod, const kl_running *running,
+                  size_t n, const char *pod_ip);
+/* The pod's probe results (a malloc'd copy of *n items). */
+kl_probe_result *probe_results(kubelet *k, const char *key, size_t *n);
+void probe_results_free(kl_probe_result *v, size_t n);
+void probe_stop_all(kubelet *k);
+
+/* ---- volumes.c (worker thread) ---- */
+typedef struct kl_volumes {
+	struct kl_volume {
+		char *name;
+		char *path; /* on the host */
+	} * v;
+	size_t n;
+} kl_volumes;
+/* Prepares in->pod's volumes. Returns 0, or a negative code with *error (malloc'd, in
+ * upstream's words) when one cannot be set up. */
+int volumes_setup(const pod_sync_in *in, kl_volumes *out, char **error);
+void volumes_clear(kl_volumes *v);
+/* The CRI mounts of container (its volumeMounts); strings they point at are pushed to
+ * *owned (free with ck_strv_free). malloc'd array of *n. */
+cri_mount *volumes_mounts(const kl_volumes *v, const cJSON *container, size_t *n, char ***owned);
+/* Removes <root-dir>/pods/<uid> (the pod's volumes). */
+void volumes_remove(const kl_config *cfg, const char *uid);
 
 /* ---- pod_status.c ---- */
 /* The PodStatus of pod from the runtime's view (rp), waiting reasons decided by the sync

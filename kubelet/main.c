@@ -15,6 +15,7 @@
 static void stop_all(kubelet *k)
 {
 	kl_server_stop(k);
+	probe_stop_all(k);
 	pleg_stop(k);
 	pod_worker_stop(k);
 	node_lease_stop(k);
@@ -61,6 +62,7 @@ static int mkdir_p(const char *path)
 
 int main(int argc, char **argv)
 {
+	char *config_path = NULL;
 	char *kubeconfig_path = NULL, *hostname = NULL, *node_ip = NULL;
 	char *endpoint = "unix:///run/containerd/containerd.sock";
 	char *root_dir = "/var/lib/kubelet", *pod_log_dir = "/var/log/pods";
@@ -74,6 +76,10 @@ int main(int argc, char **argv)
 	char *cgroup_driver = "cgroupfs";
 	bool fail_swap_on = false;
 	const ck_flag flags[] = {
+	    {"config", 0, CK_FLAG_STRING, &config_path,
+	     "The Kubelet will load its initial configuration from this file "
+	     "(KubeletConfiguration); "
+	     "command-line flags override it."},
 	    {"kubeconfig", 0, CK_FLAG_STRING, &kubeconfig_path,
 	     "Path to a kubeconfig file specifying how to connect to the API server."},
 	    {"hostname-override", 0, CK_FLAG_STRING, &hostname,
@@ -159,6 +165,13 @@ int main(int argc, char **argv)
 	    .relist_ms = relist,
 	};
 	_cleanup_err_ ck_err *err = NULL;
+	if (config_path && *config_path &&
+	    kl_config_apply_file(config_path, &fs, &k.cfg, &err) < 0) {
+		fprintf(stderr, "kubelet: %s\n", err->msg);
+		return 1;
+	}
+	endpoint = k.cfg.runtime_endpoint;
+	pod_log_dir = k.cfg.pod_log_dir;
 	if (mkdir_p(root_dir) < 0 || mkdir_p(pod_log_dir) < 0) {
 		fprintf(stderr, "kubelet: cannot create %s or %s\n", root_dir, pod_log_dir);
 		return 1;
@@ -171,6 +184,7 @@ int main(int argc, char **argv)
 	}
 	uv_loop_t *loop = uv_default_loop();
 	k.loop = loop;
+	k.kubeconfig = kc;
 	if (kc_client_new(loop, kc, &k.kc, &err) < 0 || ckgrpc_loop_new(loop, &k.grpc, &err) < 0 ||
 	    cri_client_new(k.grpc, &(cri_client_opts){.endpoint = endpoint}, &k.cri, &err) < 0 ||
 	    cri_client_new(NULL, &(cri_client_opts){.endpoint = endpoint}, &k.cri_sync, &err) < 0) {
@@ -199,6 +213,7 @@ int main(int argc, char **argv)
 	cri_client_free(k.cri);
 	cri_client_free(k.cri_sync);
 	free(k.runtime_version);
+	kl_config_free_alloc(&k.cfg);
 	free(k.node_uid);
 	ck_flags_free(&fs);
 	return 0;

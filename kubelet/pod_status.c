@@ -109,7 +109,8 @@ typedef struct phase_counts {
 
 /* The containerStatus of one spec container; updates the counts. */
 static cJSON *container_status(const cJSON *spec, const char *uid, const kl_runtime_pod *rp,
-                               const kl_waiting *w, phase_counts *pc, bool *ready)
+                               const kl_waiting *w, const char *default_reason, bool init,
+                               phase_counts *pc, bool *ready)
 {
 	const char *name = ck_json_get_str(spec, "name", "");
 	const cri_container *prev = NULL;
@@ -121,6 +122,12 @@ static cJSON *container_status(const cJSON *spec, const char *uid, const kl_runt
 	*ready = false;
 	bool started = false;
 	if (cur && cur->state == CRI_CONTAINER_RUNNING) {
+		const kl_probe_result *pr = NULL;
+		for (size_t i = 0; i < rp->n_probes; i++)
+			if (!strcmp(rp->probes[i].cid, cur->id))
+				pr = &rp->probes[i];
+		bool startup_ok = !ck_json_get(spec, "startupProbe") || (pr && pr->started == 1);
+		bool ready_ok = !ck_json_get(spec, "readinessProbe") || (pr && pr->ready == 1);
 		cJSON *r = cJSON_CreateObject();
 		_cleanup_free_ char *st = kl_time_ns(cur->started_at);
 		cJSON_AddStringToObject(r, "startedAt", st);
@@ -128,7 +135,9 @@ static cJSON *container_status(const cJSON *spec, const char *uid, const kl_runt
 		cJSON_AddItemToObject(state, "running", r);
 		if (prev && prev->state == CRI_CONTAINER_EXITED)
 			last = terminated_json(prev);
-		*ready = started = true;
+		/* an init container is ready once it completed */
+		*ready = !init && startup_ok && ready_ok;
+		started = startup_ok;
 		pc->running++;
 	} else if (cur && cur->state == CRI_CONTAINER_EXITED) {
 		if (wt) {
@@ -145,14 +154,13 @@ static cJSON *container_status(const cJSON *spec, const char *uid, const kl_runt
 			pc->succeeded++;
 		else
 			pc->failed++;
+		*ready = init && cur->exit_code == 0 && !wt;
 	} else if (cur && cur->state == CRI_CONTAINER_UNKNOWN) {
-		state =
-		    waiting_json(wt ? wt->reason : "ContainerCreating", wt ? wt->message : NULL);
+		state = waiting_json(wt ? wt->reason : default_reason, wt ? wt->message : NULL);
 		pc->unknown++;
 	} else {
 		/* Created but not started, or not created yet. */
-		state =
-		    waiting_json(wt ? wt->reason : "ContainerCreating", wt ? wt->message : NULL);
+		state = waiting_json(wt ? wt->reason : default_reason, wt ? wt->message : NULL);
 		if (prev && prev->state == CRI_CONTAINER_EXITED) {
 			last = terminated_json(prev);
 			pc->stopped++;
@@ -196,16 +204,20 @@ static const char *phase_of(const char *restart_policy, const phase_counts *pc)
 	return "Pending";
 }
 
+/* The statuses of spec.containers (init false) or spec.initContainers (init true); the
+ * names of those not ready go to unready. */
 static cJSON *container_statuses(const cJSON *pod, const kl_runtime_pod *rp, const kl_waiting *w,
-                                 phase_counts *pc, ck_buf *unready)
+                                 bool init, const char *default_reason, phase_counts *pc,
+                                 ck_buf *unready)
 {
 	const char *uid = ck_json_get_str(pod, "metadata.uid", NULL);
 	cJSON *arr = cJSON_CreateArray();
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	cJSON_ArrayForEach(c, ck_json_get(pod, init ? "spec.initContainers" : "spec.containers"))
 	{
 		bool ready;
-		cJSON_AddItemToArray(arr, container_status(c, uid, rp, w, pc, &ready));
+		cJSON_AddItemToArray(
+		    arr, container_status(c, uid, rp, w, default_reason, init, pc, &ready));
 		if (!ready) {
 			if (unready->len)
 				ck_buf_putc(unready, ' ');
@@ -215,13 +227,45 @@ static cJSON *container_statuses(const cJSON *pod, const kl_runtime_pod *rp, con
 	return arr;
 }
 
+/* Init containers: whether all completed, and whether one failed for good. */
+typedef struct init_state {
+	bool initialized, failed;
+	cJSON *statuses;
+	ck_buf incomplete;
+} init_state;
+
+static void init_compute(const cJSON *pod, const kl_runtime_pod *rp, const kl_waiting *w,
+                         init_state *is)
+{
+	phase_counts ipc = {0};
+	is->statuses =
+	    container_statuses(pod, rp, w, true, "PodInitializing", &ipc, &is->incomplete);
+	is->initialized = is->incomplete.len == 0;
+	is->failed = ipc.failed > 0 &&
+	             !strcmp(ck_json_get_str(pod, "spec.restartPolicy", "Always"), "Never");
+}
+
+static const char *phase_with_init(const cJSON *pod, const init_state *is, const phase_counts *pc)
+{
+	if (is->failed)
+		return "Failed";
+	if (!is->initialized)
+		return "Pending";
+	return phase_of(ck_json_get_str(pod, "spec.restartPolicy", "Always"), pc);
+}
+
 const char *pod_status_phase(const cJSON *pod, const kl_runtime_pod *rp, const kl_waiting *w)
 {
 	phase_counts pc = {0};
+	init_state is = {0};
+	init_compute(pod, rp, w, &is);
 	_cleanup_(ck_buf_free) ck_buf unready = {0};
-	cJSON *arr = container_statuses(pod, rp, w, &pc, &unready);
+	cJSON *arr = container_statuses(pod, rp, w, false, "ContainerCreating", &pc, &unready);
 	cJSON_Delete(arr);
-	return phase_of(ck_json_get_str(pod, "spec.restartPolicy", "Always"), &pc);
+	const char *phase = phase_with_init(pod, &is, &pc);
+	cJSON_Delete(is.statuses);
+	ck_buf_free(&is.incomplete);
+	return phase;
 }
 
 /* A condition, keeping the old lastTransitionTime when its status is unchanged. */
@@ -277,9 +321,13 @@ cJSON *pod_status_compute(const cJSON *pod, const kl_runtime_pod *rp, const kl_w
 	const cJSON *old = ck_json_get(pod, "status");
 	_cleanup_free_ char *now_s = ck_time_rfc3339(now, false);
 	phase_counts pc = {0};
+	init_state is = {0};
+	init_compute(pod, rp, w, &is);
 	_cleanup_(ck_buf_free) ck_buf unready = {0};
-	cJSON *cstat = container_statuses(pod, rp, w, &pc, &unready);
-	const char *phase = phase_of(ck_json_get_str(pod, "spec.restartPolicy", "Always"), &pc);
+	cJSON *cstat = container_statuses(pod, rp, w, false,
+	                                  is.initialized ? "ContainerCreating" : "PodInitializing",
+	                                  &pc, &unready);
+	const char *phase = phase_with_init(pod, &is, &pc);
 
 	cJSON *st = cJSON_CreateObject();
 	cJSON_AddStringToObject(st, "phase", phase);
@@ -294,7 +342,13 @@ cJSON *pod_status_compute(const cJSON *pod, const kl_runtime_pod *rp, const kl_w
 		free(msg);
 		msg = NULL;
 	}
-	cJSON_AddItemToArray(conds, condition(old, "Initialized", true, NULL, NULL, now_s));
+	_cleanup_free_ char *imsg =
+	    is.initialized
+	        ? NULL
+	        : ck_asprintf("containers with incomplete status: [%s]", is.incomplete.s);
+	cJSON_AddItemToArray(conds, condition(old, "Initialized", is.initialized,
+	                                      is.initialized ? NULL : "ContainersNotInitialized",
+	                                      imsg, now_s));
 	cJSON_AddItemToArray(conds, condition(old, "Ready", all_ready, reason, msg, now_s));
 	cJSON_AddItemToArray(conds,
 	                     condition(old, "ContainersReady", all_ready, reason, msg, now_s));
@@ -326,6 +380,11 @@ cJSON *pod_status_compute(const cJSON *pod, const kl_runtime_pod *rp, const kl_w
 		cJSON_AddItemToObject(st, "podIPs", ips);
 	}
 	cJSON_AddStringToObject(st, "startTime", ck_json_get_str(old, "startTime", now_s));
+	if (cJSON_GetArraySize(is.statuses) > 0)
+		cJSON_AddItemToObject(st, "initContainerStatuses", is.statuses);
+	else
+		cJSON_Delete(is.statuses);
+	ck_buf_free(&is.incomplete);
 	cJSON_AddItemToObject(st, "containerStatuses", cstat);
 	const char *qos = ck_json_get_str(old, "qosClass", NULL);
 	if (qos)

@@ -199,6 +199,12 @@ void pod_sync_out_clear(pod_sync_out *out)
 		out->events = n;
 	}
 	free(out->error);
+	for (size_t i = 0; i < out->n_running; i++) {
+		free(out->running[i].name);
+		free(out->running[i].id);
+	}
+	free(out->running);
+	free(out->pod_ip);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -265,8 +271,9 @@ static const char *label(char *const *labels, const char *key)
 
 /* Stops the running containers of sandboxes matching (uid == NULL: every sandbox whose
  * uid differs from keep_uid), then stops and removes those sandboxes. */
-static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char *keep_uid,
-                           int64_t grace_s, pod_sync_out *out, const cJSON *pod, bool events)
+static void kill_sandboxes(const kl_config *cfg, cri_client *cri, const kl_runtime_pod *rp,
+                           const char *keep_uid, int64_t grace_s, pod_sync_out *out,
+                           const cJSON *pod, bool events)
 {
 	for (size_t i = 0; i < rp->n_containers; i++) {
 		const cri_container *c = &rp->containers[i];
@@ -296,6 +303,8 @@ static void kill_sandboxes(cri_client *cri, const kl_runtime_pod *rp, const char
 		cri_remove_sandbox(cri, s->id, cb_done, &r);
 		if (r.rc < 0 && r.rc != -ENOENT)
 			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
+		else if (!out->failed)
+			volumes_remove(cfg, s->uid);
 		res_clear(&r);
 	}
 }
@@ -605,7 +614,7 @@ static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cf
 /* Creates and starts attempt `attempt` of container c in sandbox sid. */
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
                             const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
-                            pod_sync_out *out, kl_waiting **w)
+                            const kl_volumes *vols, pod_sync_out *out, kl_waiting **w)
 {
 	const cJSON *pod = in->pod;
 	const char *name = ck_json_get_str(c, "name", "");
@@ -677,6 +686,9 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	}
 	if (lim_mem > 0)
 		cc.memory_limit = lim_mem / 1000;
+	_cleanup_strv_ char **mount_paths = NULL;
+	_cleanup_free_ cri_mount *mounts = volumes_mounts(vols, c, &cc.n_mounts, &mount_paths);
+	cc.mounts = mounts;
 	res r = {0};
 	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
 	if (r.rc < 0) {
@@ -701,6 +713,70 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	add_event(out, name, "Normal", "Started", "Started container %s", name);
 }
 
+/* Back-off of a failed container: the first restart at once, then 10 s doubling to
+ * 5 min after its last exit. True (with the CrashLoopBackOff waiting reason, an event
+ * and a requeue) while restarting must wait. */
+static bool in_back_off(const cri_container *cur, const char *name, const struct sandbox_cfg *sc,
+                        int64_t now, pod_sync_out *out, kl_waiting **w)
+{
+	if (cur->attempt == 0)
+		return false;
+	int64_t delay = backoff_ms((int)cur->attempt);
+	int64_t due = cur->finished_at / 1000000 + delay;
+	if (now >= due)
+		return false;
+	_cleanup_free_ char *m =
+	    ck_asprintf("back-off %llds restarting failed container=%s pod=%s_%s(%s)",
+	                (long long)(delay / 1000), name, sc->c.name, sc->c.namespace, sc->c.uid);
+	add_waiting(w, name, "CrashLoopBackOff", m);
+	add_event(out, name, "Warning", "BackOff",
+	          "Back-off restarting failed container %s in pod %s_%s(%s)", name, sc->c.name,
+	          sc->c.namespace, sc->c.uid);
+	requeue_min(out, due - now);
+	return true;
+}
+
+/* Runs the init containers one after the other. True once all completed (exit 0) in
+ * this sandbox; false while one runs, waits or failed. */
+static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const char *sid,
+                                bool fresh, const struct sandbox_cfg *sc, const char *pod_ip,
+                                const kl_volumes *vols, int64_t now, pod_sync_out *out,
+                                kl_waiting **w)
+{
+	const cJSON *pod = in->pod;
+	const char *uid = sc->c.uid;
+	const char *policy = ck_json_get_str(pod, "spec.restartPolicy", "Always");
+	const cJSON *ic;
+	cJSON_ArrayForEach(ic, ck_json_get(pod, "spec.initContainers"))
+	{
+		const char *name = ck_json_get_str(ic, "name", "");
+		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
+		bool in_sandbox = cur && cur->sandbox_id && !strcmp(cur->sandbox_id, sid);
+		/* A new sandbox runs them all again, as upstream does. */
+		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED && cur->exit_code == 0)
+			continue;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_RUNNING)
+			return false;
+		if (cur && in_sandbox && cur->state == CRI_CONTAINER_CREATED) {
+			res r = {0};
+			cri_start_container(in->cri, cur->id, cb_done, &r);
+			res_clear(&r);
+			return false;
+		}
+		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED) {
+			if (!strcmp(policy, "Never"))
+				return false; /* the pod failed */
+			if (in_back_off(cur, name, sc, now, out, w))
+				return false;
+		}
+		if (ensure_image(in, ic, sc, out, w))
+			start_container(in, ic, sid, sc, cur ? cur->attempt + 1 : 0, pod_ip, vols,
+			                out, w);
+		return false;
+	}
+	return true;
+}
+
 /* Whether an exited container should run again under the pod's restartPolicy. */
 static bool should_restart(const char *policy, const cri_container *c)
 {
@@ -721,6 +797,15 @@ static bool pod_done(const cJSON *pod, const kl_runtime_pod *rp, const char *uid
 	if (!strcmp(policy, "Always"))
 		return false;
 	const cJSON *c;
+	if (!strcmp(policy, "Never")) {
+		cJSON_ArrayForEach(c, ck_json_get(pod, "spec.initContainers"))
+		{
+			const cri_container *cur =
+			    pod_status_current(rp, uid, ck_json_get_str(c, "name", ""), NULL);
+			if (cur && cur->state == CRI_CONTAINER_EXITED && cur->exit_code != 0)
+				return true;
+		}
+	}
 	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
 	{
 		const cri_container *cur =
@@ -834,11 +919,20 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		fresh = true;
 	}
 
+	kl_volumes vols = {0};
+	_cleanup_free_ char *vol_error = NULL;
+	if (volumes_setup(in, &vols, &vol_error) < 0) {
+		add_event(out, NULL, "Warning", "FailedMount", "%s", vol_error);
+		requeue_min(out, 3000);
+		return;
+	}
 	sandbox_cfg sc;
 	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
 	int64_t now = now_ms();
+	bool initialized = run_init_containers(in, rp, sid, fresh, &sc, pod_ip, &vols, now, out, w);
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	const cJSON *containers = initialized ? ck_json_get(pod, "spec.containers") : NULL;
+	cJSON_ArrayForEach(c, containers)
 	{
 		const char *name = ck_json_get_str(c, "name", "");
 		const cri_container *cur = pod_status_current(rp, uid, name, NULL);
@@ -863,26 +957,8 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 			if (cur->state == CRI_CONTAINER_EXITED && !fresh) {
 				if (!should_restart(policy, cur))
 					continue;
-				/* Back-off: the first restart at once, then 10 s doubling. */
-				if (cur->attempt > 0) {
-					int64_t delay = backoff_ms((int)cur->attempt);
-					int64_t due = cur->finished_at / 1000000 + delay;
-					if (now < due) {
-						_cleanup_free_ char *m = ck_asprintf(
-						    "back-off %llds restarting failed container=%s "
-						    "pod=%s_%s(%s)",
-						    (long long)(delay / 1000), name, sc.c.name,
-						    sc.c.namespace, uid);
-						add_waiting(w, name, "CrashLoopBackOff", m);
-						add_event(
-						    out, name, "Warning", "BackOff",
-						    "Back-off restarting failed container %s in "
-						    "pod %s_%s(%s)",
-						    name, sc.c.name, sc.c.namespace, uid);
-						requeue_min(out, due - now);
-						continue;
-					}
-				}
+				if (in_back_off(cur, name, &sc, now, out, w))
+					continue;
 			} else if (fresh && cur->state == CRI_CONTAINER_EXITED &&
 			           !should_restart(policy, cur)) {
 				continue;
@@ -890,9 +966,10 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		}
 		if (!ensure_image(in, c, &sc, out, w))
 			continue;
-		start_container(in, c, sid, &sc, next_attempt, pod_ip, out, w);
+		start_container(in, c, sid, &sc, next_attempt, pod_ip, &vols, out, w);
 	}
 	sandbox_cfg_clear(&sc);
+	volumes_clear(&vols);
 
 	/* Dead sandboxes of this pod go once a new one runs. */
 	if (fresh) {
@@ -926,7 +1003,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	const char *uid = pod ? ck_json_get_str(pod, "metadata.uid", "") : NULL;
 
 	/* Sandboxes of a pod that is gone, or of an older pod with this name. */
-	kill_sandboxes(in->cri, &rp, uid, 2, out, NULL, false);
+	kill_sandboxes(in->cfg, in->cri, &rp, uid, 2, out, NULL, false);
 	if (!pod) {
 		kl_runtime_pod_clear(&rp);
 		return;
@@ -937,10 +1014,12 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 		int64_t grace =
 		    ck_json_get_int(pod, "metadata.deletionGracePeriodSeconds",
 		                    ck_json_get_int(pod, "spec.terminationGracePeriodSeconds", 30));
-		kill_sandboxes(in->cri, &rp, NULL, grace, out, pod, true);
+		kill_sandboxes(in->cfg, in->cri, &rp, NULL, grace, out, pod, true);
 		kl_runtime_pod_clear(&rp);
-		if (!out->failed)
+		if (!out->failed) {
+			volumes_remove(in->cfg, uid);
 			out->delete_pod = true;
+		}
 		return;
 	}
 
@@ -951,9 +1030,23 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	/* The status from what the runtime says now. */
 	if (query_runtime(in->cri, ns, name, &rp, &msg) == 0) {
 		gc_containers(in, &rp, uid);
+		rp.probes = in->probes;
+		rp.n_probes = in->n_probes;
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		out->status = pod_status_compute(pod, &rp, w, in->node_ip, &now);
+		for (size_t i = 0; i < rp.n_containers; i++) {
+			const cri_container *c = &rp.containers[i];
+			if (c->state != CRI_CONTAINER_RUNNING ||
+			    strcmp(label(c->labels, KL_LABEL_POD_UID), uid))
+				continue;
+			out->running =
+			    ck_realloc(out->running, (out->n_running + 1) * sizeof(kl_running));
+			out->running[out->n_running++] =
+			    (kl_running){ck_strdup(c->name), ck_strdup(c->id)};
+		}
+		const char *ip = ck_json_get_str(out->status, "podIP", NULL);
+		out->pod_ip = ip ? ck_strdup(ip) : NULL;
 	} else {
 		set_error(out, "runtime: %s", msg);
 	}

@@ -200,6 +200,9 @@ static void work_done(uv_work_t *w, int status)
 	int result = 0;
 	if (!pw->stopping) {
 		write_results(pw, j);
+		if (!j->out.failed || !j->in.pod)
+			probe_update(pw->k, j->in.key, j->in.pod, j->out.running, j->out.n_running,
+			             j->out.pod_ip);
 		if (j->out.error)
 			CK_V(1, "pod %s: sync: %s", j->in.key, j->out.error);
 		if (j->out.failed)
@@ -212,6 +215,7 @@ static void work_done(uv_work_t *w, int status)
 	}
 	cJSON_Delete(j->in.pod);
 	free(j->in.key);
+	probe_results_free(j->in.probes, j->in.n_probes);
 	pod_sync_out_clear(&j->out);
 	free(j);
 }
@@ -230,6 +234,8 @@ static int sync_pod(const char *key, void *data)
 	j->pw = pw;
 	j->in.cfg = &k->cfg;
 	j->in.cri = k->cri_sync;
+	j->in.kubeconfig = k->kubeconfig;
+	j->in.probes = probe_results(k, key, &j->in.n_probes);
 	j->in.node_ip = node_status_ip(k);
 	j->in.key = ck_strdup(key);
 	j->in.pod = pod ? ck_json_dup(pod) : NULL;

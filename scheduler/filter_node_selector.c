@@ -60,7 +60,7 @@ static const char *label(const cJSON *node, const char *key)
 	return cJSON_IsString(l) ? l->valuestring : NULL;
 }
 
-static bool term_matches(const cJSON *term, const cJSON *node)
+bool sched_term_matches(const cJSON *term, const cJSON *node)
 {
 	const cJSON *exprs = ck_json_get(term, "matchExpressions");
 	const cJSON *fields = ck_json_get(term, "matchFields");
@@ -99,7 +99,7 @@ char *filter_node_selector(const cJSON *pod, const sched_node_info *ni)
 		const cJSON *term;
 		cJSON_ArrayForEach(term, ck_json_get(req, "nodeSelectorTerms"))
 		{
-			if (term_matches(term, ni->node)) {
+			if (sched_term_matches(term, ni->node)) {
 				any = true;
 				break;
 			}

@@ -6,7 +6,8 @@
 #include "scheduler.h"
 
 static const sched_filter_fn filters[] = {
-    filter_unschedulable, filter_node_ready, filter_taints, filter_node_selector, filter_resources,
+    filter_unschedulable, filter_node_ready, filter_taints,
+    filter_node_selector, filter_node_ports, filter_resources,
 };
 
 char *sched_filter_node(const cJSON *pod, const sched_node_info *ni)
@@ -26,6 +27,8 @@ static int cmp_str(const void *a, const void *b)
 
 char *sched_failure_message(char *const *reasons, size_t n)
 {
+	if (n == 0)
+		return ck_strdup("no nodes available to schedule pods");
 	/* Each reason may list several ("Insufficient cpu, Insufficient memory"): count each. */
 	char **all = NULL;
 	for (size_t i = 0; i < n; i++) {

@@ -23,6 +23,7 @@ typedef struct assumed {
 	char *node;
 	sched_res req;
 	uint64_t at;
+	cJSON *pod; /* as it was bound: its host ports count too */
 } assumed;
 
 typedef struct binding {
@@ -50,6 +51,7 @@ static void assumed_free(void *p)
 	assumed *a = p;
 	if (a) {
 		free(a->node);
+		cJSON_Delete(a->pod);
 		free(a);
 	}
 }
@@ -160,29 +162,36 @@ static void on_node_update(const cJSON *old, const cJSON *new, void *data)
 
 /* ---- one scheduling attempt ---- */
 
-static void node_requested(scheduler *s, const char *node, sched_res *out)
+/* Fills ni for node: its active pods (ni->pods malloc'd, borrowed entries) and their
+ * requests, assumed pods included. */
+static void node_info(scheduler *s, const cJSON *node, sched_node_info *ni)
 {
-	memset(out, 0, sizeof(*out));
+	memset(ni, 0, sizeof(*ni));
+	ni->node = node;
+	const char *name = kc_obj_name(node);
 	size_t n = 0;
-	_cleanup_free_ const cJSON **pods = informer_by_index(s->pods, INDEX_NODE, node, &n);
+	_cleanup_free_ const cJSON **pods = informer_by_index(s->pods, INDEX_NODE, name, &n);
+	ni->pods = ck_calloc(n + ck_map_len(s->assumed) + 1, sizeof(*ni->pods));
 	for (size_t i = 0; i < n; i++) {
 		if (!sched_pod_active(pods[i]))
 			continue;
 		sched_res r;
 		sched_pod_requests(pods[i], &r);
-		out->cpu_milli += r.cpu_milli;
-		out->memory += r.memory;
-		out->pods++;
+		ni->requested.cpu_milli += r.cpu_milli;
+		ni->requested.memory += r.memory;
+		ni->requested.pods++;
+		ni->pods[ni->n_pods++] = pods[i];
 	}
 	ck_map_iter it = CK_MAP_ITER_INIT;
 	void *v;
 	while (ck_map_next(s->assumed, &it, NULL, &v)) {
 		assumed *a = v;
-		if (strcmp(a->node, node))
+		if (strcmp(a->node, name))
 			continue;
-		out->cpu_milli += a->req.cpu_milli;
-		out->memory += a->req.memory;
-		out->pods++;
+		ni->requested.cpu_milli += a->req.cpu_milli;
+		ni->requested.memory += a->req.memory;
+		ni->requested.pods++;
+		ni->pods[ni->n_pods++] = a->pod;
 	}
 }
 
@@ -242,6 +251,14 @@ static void on_bind_done(int rc, const ck_err *err, void *user)
 	wq_done(s->q, key, result);
 }
 
+/* reasons has NULL holes (nodes that fit): not a strv. */
+static void free_reasons(char **reasons, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(reasons[i]);
+	free(reasons);
+}
+
 static int schedule_one(const char *key, void *data)
 {
 	scheduler *s = data;
@@ -254,39 +271,35 @@ static int schedule_one(const char *key, void *data)
 	size_t n = 0;
 	_cleanup_free_ const cJSON **nodes = informer_list(s->nodes, &n);
 	char **reasons = ck_calloc(n + 1, sizeof(char *));
-	const char *best = NULL;
-	int64_t best_score = -1;
-	int ties = 0;
+	sched_node_info *feasible = ck_calloc(n + 1, sizeof(*feasible));
+	size_t n_feasible = 0;
 	for (size_t i = 0; i < n; i++) {
-		sched_node_info ni = {.node = nodes[i]};
-		node_requested(s, kc_obj_name(nodes[i]), &ni.requested);
+		sched_node_info ni;
+		node_info(s, nodes[i], &ni);
 		reasons[i] = sched_filter_node(pod, &ni);
-		if (reasons[i])
-			continue;
-		int64_t score = score_least_allocated(pod, &ni);
-		if (score > best_score) {
-			best_score = score;
-			best = kc_obj_name(nodes[i]);
-			ties = 1;
-		} else if (score == best_score) {
-			/* Reservoir sampling among equal scores, as upstream. */
-			s->seed = s->seed * 6364136223846793005ULL + 1442695040888963407ULL;
-			if ((s->seed >> 33) % (uint64_t)++ties == 0)
-				best = kc_obj_name(nodes[i]);
-		}
+		free(ni.pods);
+		ni.pods = NULL;
+		ni.n_pods = 0;
+		if (!reasons[i])
+			feasible[n_feasible++] = ni;
 	}
-	if (!best) {
+	if (!n_feasible) {
+		free(feasible);
 		_cleanup_free_ char *msg = sched_failure_message(reasons, n);
-		ck_strv_free(reasons);
+		free_reasons(reasons, n);
 		CK_V(2, "pod %s is unschedulable: %s", key, msg);
 		if (sched_set_unschedulable(s->c, pod, msg))
 			sched_event(s->c, pod, "Warning", "FailedScheduling", "Scheduling", msg);
 		return -EAGAIN;
 	}
-	ck_strv_free(reasons);
+	const char *best =
+	    kc_obj_name(feasible[sched_pick(pod, feasible, n_feasible, &s->seed)].node);
+	free(feasible);
+	free_reasons(reasons, n);
 	assumed *a = ck_calloc(1, sizeof(*a));
 	a->node = ck_strdup(best);
 	sched_pod_requests(pod, &a->req);
+	a->pod = ck_json_dup(pod);
 	a->at = uv_now(s->loop);
 	ck_map_set(s->assumed, key, a);
 	binding *b = ck_calloc(1, sizeof(*b));

@@ -5,6 +5,7 @@
 #define CK_SCHEDULER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -22,10 +23,12 @@ typedef struct sched_res {
 	int64_t pods;
 } sched_res;
 
-/* A node and what the pods on it (bound or assumed) request. */
+/* A node, the active pods on it (bound or assumed) and what they request. */
 typedef struct sched_node_info {
 	const cJSON *node;
 	sched_res requested;
+	const cJSON **pods;
+	size_t n_pods;
 } sched_node_info;
 
 /* Effective requests of a pod: max(sum of containers, each init container) + overhead;
@@ -48,17 +51,32 @@ char *filter_node_ready(const cJSON *pod, const sched_node_info *ni);
 char *filter_unschedulable(const cJSON *pod, const sched_node_info *ni);
 char *filter_taints(const cJSON *pod, const sched_node_info *ni);
 char *filter_node_selector(const cJSON *pod, const sched_node_info *ni);
+char *filter_node_ports(const cJSON *pod, const sched_node_info *ni);
 char *filter_resources(const cJSON *pod, const sched_node_info *ni);
 
 /* Runs the filters in order; NULL when the node fits, else the first failure's reason. */
 char *sched_filter_node(const cJSON *pod, const sched_node_info *ni);
 
+/* True when the node selector term (matchExpressions on labels, matchFields on
+ * metadata.name, ANDed; an empty term matches nothing) matches the node. */
+bool sched_term_matches(const cJSON *term, const cJSON *node);
+
 /* Least allocated score in [0, 100]: free share of cpu and memory after placing the pod,
  * averaged. */
 int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni);
+/* NodeAffinity: sum of the weights of the pod's preferred terms the node matches (raw). */
+int64_t score_node_affinity_raw(const cJSON *pod, const cJSON *node);
+/* TaintToleration: number of PreferNoSchedule taints the pod does not tolerate (raw). */
+int64_t score_taints_raw(const cJSON *pod, const cJSON *node);
+
+/* Picks among the n feasible nodes (ni) the best by upstream's weighted sum: least
+ * allocated x1, node affinity x2 (normalized to the best), taint toleration x3 (reversed).
+ * Ties are broken by *seed (reservoir sampling). Returns the index. n > 0. */
+size_t sched_pick(const cJSON *pod, const sched_node_info *ni, size_t n, uint64_t *seed);
 
 /* "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable." from the
- * reasons of the n nodes (reasons[i] NULL for a node that fit). malloc'd. */
+ * reasons of the n nodes (reasons[i] NULL for a node that fit); with no node at all, upstream's
+ * "no nodes available to schedule pods". malloc'd. */
 char *sched_failure_message(char *const *reasons, size_t n);
 
 /* ---- API writes (bind.c) ---- */
@@ -75,6 +93,29 @@ void sched_event(kc_client *c, const cJSON *pod, const char *type, const char *r
 /* Sets the PodScheduled=False condition (reason Unschedulable) unless already so with the
  * same message (fire and forget). Returns true when it sent a change. */
 bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message);
+
+/* ---- leader election (leader.c) ---- */
+typedef struct leader leader;
+typedef struct leader_opts {
+	const char *namespace_; /* NULL: kube-system */
+	const char *name;       /* the Lease: "kube-scheduler" */
+	const char *identity;   /* NULL: <hostname>_<unique> */
+	int lease_duration_ms;  /* 0: 15 s */
+	int renew_deadline_ms;  /* 0: 10 s */
+	int retry_period_ms;    /* 0: 2 s */
+	void (*on_started_leading)(void *data);
+	void (*on_stopped_leading)(void *data);
+	void *data;
+} leader_opts;
+/* Starts campaigning at once (timers on the client's loop). o's strings are copied. */
+int leader_new(kc_client *c, const leader_opts *o, leader **out);
+const char *leader_identity(const leader *l);
+bool leader_leading(const leader *l);
+/* Stops campaigning; when leading, hands the lease back (no holder) so that another
+ * candidate takes over at once. done (may be NULL) runs when finished. */
+void leader_release(leader *l, void (*done)(void *data), void *data);
+/* Stops and frees (once its timer closed). Accepts NULL. */
+void leader_free(leader *l);
 
 /* ---- the scheduler (scheduler.c) ---- */
 typedef struct scheduler scheduler;

@@ -136,6 +136,8 @@ def main():
     def stages(key_a, key_b):
         return [pods[n][key_b] - pods[n][key_a] for n in names if key_a in pods[n] and key_b in pods[n]]
     print()
+    print("(API times are when the bench's own watch saw the change: they can trail the kubelet,")
+    print(" which acts on its watch, by tens of ms; CRI times are containerd's own log stamps.)")
     print("stage                          p50 ms   p99 ms")
     for label, a, b in (("created -> scheduled", "created", "sched"),
                         ("scheduled -> RunPodSandbox call", "sched", "sbx_begin"),

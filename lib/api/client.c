@@ -594,9 +594,12 @@ int kc_watch_start(kc_client *c, const kc_resource *r, const char *ns, const kc_
 	w->on_end = on_end;
 	w->user = user;
 	w->dec = kc_watch_decoder_new(on_watch_event, w);
+	/* The server ends a watch after timeoutSeconds; past that (plus slack) the connection
+	 * is presumed dead. */
+	int timeout_ms = o && o->timeout_seconds > 0 ? (o->timeout_seconds + 60) * 1000 : -1;
 	httpc_request req = {
 	    .path = q,
-	    .timeout_ms = -1,
+	    .timeout_ms = timeout_ms,
 	    .on_chunk = on_watch_chunk,
 	    .on_done = on_watch_done,
 	    .user = w,

@@ -16,19 +16,18 @@ static void on_created(kc_result *res, void *user)
 		CK_V(2, "event not recorded: %s", res->err ? res->err->msg : ck_strerror(res->rc));
 }
 
-cJSON *ev_build(const kc_resource *r, const cJSON *obj, const ev_source *src, const char *type,
-                const char *reason, const char *message)
+cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
+                const ev_source *src, const char *type, const char *reason, const char *message,
+                const struct timespec *now)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	_cleanup_free_ char *ts = ck_time_rfc3339(&now, false);
+	_cleanup_free_ char *ts = ck_time_rfc3339(now, false);
 	const char *ns = kc_obj_namespace(obj);
 	if (!*ns)
 		ns = "default";
 	/* Unique per event as upstream's "<name>.<hex nanoseconds>". */
 	_cleanup_free_ char *name =
 	    ck_asprintf("%s.%" PRIx64, kc_obj_name(obj),
-	                (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+	                (uint64_t)now->tv_sec * 1000000000u + (uint64_t)now->tv_nsec);
 	_cleanup_free_ char *api_version = r->group && *r->group
 	                                       ? ck_asprintf("%s/%s", r->group, r->version)
 	                                       : ck_strdup(r->version);
@@ -46,6 +45,8 @@ cJSON *ev_build(const kc_resource *r, const cJSON *obj, const ev_source *src, co
 	cJSON_AddStringToObject(io, "name", kc_obj_name(obj));
 	cJSON_AddStringToObject(io, "uid", kc_obj_uid(obj));
 	cJSON_AddStringToObject(io, "resourceVersion", kc_obj_resource_version(obj));
+	if (field_path)
+		cJSON_AddStringToObject(io, "fieldPath", field_path);
 	cJSON_AddStringToObject(ev, "reason", reason);
 	cJSON_AddStringToObject(ev, "message", message);
 	cJSON *source = cJSON_AddObjectToObject(ev, "source");
@@ -57,18 +58,23 @@ cJSON *ev_build(const kc_resource *r, const cJSON *obj, const ev_source *src, co
 	cJSON_AddNumberToObject(ev, "count", 1);
 	cJSON_AddStringToObject(ev, "type", type);
 	cJSON_AddStringToObject(ev, "reportingComponent", src->component);
-	cJSON_AddStringToObject(ev, "reportingInstance", src->host ? src->host : src->component);
+	cJSON_AddStringToObject(ev, "reportingInstance",
+	                        src->instance ? src->instance
+	                        : src->host   ? src->host
+	                                      : src->component);
 	return ev;
 }
 
-void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const ev_source *src,
-               const char *type, const char *reason, const char *fmt, ...)
+void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char *field_path,
+               const ev_source *src, const char *type, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	_cleanup_free_ char *msg = ck_vasprintf(fmt, ap);
 	va_end(ap);
-	_cleanup_json_ cJSON *ev = ev_build(r, obj, src, type, reason, msg);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	_cleanup_json_ cJSON *ev = ev_build(r, obj, field_path, src, type, reason, msg, &now);
 	const char *ns = ck_json_get_str(ev, "metadata.namespace", "default");
 	if (kc_create(c, &KC_EVENTS, ns, ev, on_created, NULL) < 0)
 		CK_V(2, "event %s not recorded", reason);

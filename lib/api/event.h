@@ -6,24 +6,30 @@
 #ifndef CK_API_EVENT_H
 #define CK_API_EVENT_H
 
+#include <time.h>
+
 #include <cjson/cJSON.h>
 
 #include "api/client.h"
 
-/* Who reports: source.component / reportingComponent and source.host (may be NULL). */
+/* Who reports: source.component / reportingComponent, source.host, reportingInstance. */
 typedef struct ev_source {
 	const char *component; /* "default-scheduler", "kubelet", "replicaset-controller" */
 	const char *host;      /* node name for the kubelet; NULL otherwise */
+	const char *instance;  /* reportingInstance; NULL: host, else component */
 } ev_source;
 
-/* Builds the Event for obj (of resource r, for involvedObject kind/apiVersion):
- * type "Normal" or "Warning", reason in CamelCase, message from fmt. Returns a new object. */
-cJSON *ev_build(const kc_resource *r, const cJSON *obj, const ev_source *src, const char *type,
-                const char *reason, const char *message);
+/* Builds the Event for obj (of resource r, for involvedObject kind/apiVersion), at time now:
+ * field_path (NULL: none) names a part of obj ("spec.containers{web}"), type is "Normal"
+ * or "Warning", reason CamelCase. Returns a new object. */
+cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
+                const ev_source *src, const char *type, const char *reason, const char *message,
+                const struct timespec *now);
 
-/* Creates the Event in obj's namespace ("default" for cluster-scoped objects). */
-void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const ev_source *src,
-               const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+/* Creates the Event (built at the current time) in obj's namespace ("default" for
+ * cluster-scoped objects). */
+void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char *field_path,
+               const ev_source *src, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
 #endif

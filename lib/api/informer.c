@@ -502,15 +502,18 @@ static void on_watch_end(int rc, const ck_err *err, void *user)
 		start_list(inf, NULL);
 		return;
 	}
+	uint64_t lived = uv_now(kc_client_loop(inf->c)) - inf->watch_started;
 	if (rc < 0) {
 		CK_V(2, "informer %s: watch failed: %s", inf->res->resource,
 		     err ? err->msg : ck_strerror(rc));
+		/* A watch that served a while before failing starts the backoff over. */
+		if (lived > 60000)
+			inf->failures = 0;
 		backoff(inf, false);
 		return;
 	}
 	/* A normal end (server timeout): watch again from where we are, unless the
 	 * server keeps closing at once. */
-	uint64_t lived = uv_now(kc_client_loop(inf->c)) - inf->watch_started;
 	if (inf->watch_events == 0 && lived < 1000) {
 		backoff(inf, false);
 		return;

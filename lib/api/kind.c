@@ -19,6 +19,8 @@ static const kind_desc *const *all_kinds(size_t *n)
 			size_t n;
 		} groups[] = {
 		    {kind_core, kind_core_n},
+		    {kind_pods, kind_pods_n},
+		    {kind_services, kind_services_n},
 		    {kind_apps, kind_apps_n},
 		    {kind_coordination, kind_coordination_n},
 		    {kind_events, kind_events_n},
@@ -232,4 +234,38 @@ bool kind_dns1123_subdomain(const char *s)
 			return true;
 		p = dot + 1;
 	}
+}
+
+const char *const kind_category_all[] = {"all", NULL};
+
+const char *kind_str(const cJSON *o, const char *path)
+{
+	return ck_json_get_str(o, path, "");
+}
+
+void kind_default_str(cJSON *o, const char *key, const char *val)
+{
+	if (!cJSON_GetObjectItemCaseSensitive(o, key))
+		cJSON_AddStringToObject(o, key, val);
+}
+
+void kind_default_int(cJSON *o, const char *key, long long val)
+{
+	if (!cJSON_GetObjectItemCaseSensitive(o, key))
+		cJSON_AddNumberToObject(o, key, (double)val);
+}
+
+cJSON *kind_child_object(cJSON *o, const char *key)
+{
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsObject(c)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+		c = cJSON_AddObjectToObject(o, key);
+	}
+	return c;
+}
+
+int kind_cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }

@@ -58,6 +58,8 @@ typedef struct kind_desc {
 	bool name_is_label; /* names are RFC 1123 labels (namespaces) rather than subdomains */
 	const char *etcd_resource; /* key segment under the prefix: "pods", "minions" */
 	unsigned subresources;     /* enum kind_subresource bits */
+	/* Fields an update never changes (kept from the stored object). NULL-terminated. */
+	const char *const *immutable;
 	/* Field selectors beyond metadata.name and metadata.namespace (dotted JSON paths). */
 	const char *const *field_labels;
 	/* Table columns (NAME first); cells() appends one cell per column to row. */
@@ -132,9 +134,26 @@ void kind_event_cells(const cJSON *ev, time_t now, cJSON *row);
 #define KIND_EVENT_COLUMNS 10
 extern const kind_column kind_event_columns[KIND_EVENT_COLUMNS];
 
-/* Group descriptions, one array per file. */
+/* Small helpers the kind files share. */
+/* The string at path, "" when missing or not a string. */
+const char *kind_str(const cJSON *o, const char *path);
+/* Sets key of o to val unless o has key. */
+void kind_default_str(cJSON *o, const char *key, const char *val);
+void kind_default_int(cJSON *o, const char *key, long long val);
+/* The object at key of o, made {} when missing or not an object. */
+cJSON *kind_child_object(cJSON *o, const char *key);
+/* qsort comparator for arrays of C strings. */
+int kind_cmp_strp(const void *a, const void *b);
+/* The "all" category (kubectl get all). */
+extern const char *const kind_category_all[];
+
+/* Descriptions, one array per file. */
 extern const kind_desc kind_core[];
 extern const size_t kind_core_n;
+extern const kind_desc kind_pods[];
+extern const size_t kind_pods_n;
+extern const kind_desc kind_services[];
+extern const size_t kind_services_n;
 extern const kind_desc kind_apps[];
 extern const size_t kind_apps_n;
 extern const kind_desc kind_coordination[];

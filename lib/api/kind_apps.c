@@ -8,11 +8,6 @@
 #include "base/error.h"
 #include "base/json.h"
 
-static const char *str_at(const cJSON *o, const char *path)
-{
-	return ck_json_get_str(o, path, "");
-}
-
 static void workload_defaults(cJSON *obj)
 {
 	cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
@@ -31,7 +26,7 @@ static void deployment_defaults(cJSON *d)
 		return;
 	if (!ck_json_get(spec, "strategy.type"))
 		ck_json_set_str(spec, "strategy.type", "RollingUpdate");
-	if (!strcmp(str_at(spec, "strategy.type"), "RollingUpdate")) {
+	if (!strcmp(kind_str(spec, "strategy.type"), "RollingUpdate")) {
 		if (!ck_json_get(spec, "strategy.rollingUpdate.maxUnavailable"))
 			ck_json_set_str(spec, "strategy.rollingUpdate.maxUnavailable", "25%");
 		if (!ck_json_get(spec, "strategy.rollingUpdate.maxSurge"))
@@ -94,8 +89,8 @@ static void workload_wide_cells(const cJSON *obj, cJSON *row)
 	const cJSON *c;
 	cJSON_ArrayForEach(c, ck_json_get(obj, "spec.template.spec.containers"))
 	{
-		char *n = ck_asprintf("%s%s%s", names, *names ? "," : "", str_at(c, "name"));
-		char *i = ck_asprintf("%s%s%s", images, *images ? "," : "", str_at(c, "image"));
+		char *n = ck_asprintf("%s%s%s", names, *names ? "," : "", kind_str(c, "name"));
+		char *i = ck_asprintf("%s%s%s", images, *images ? "," : "", kind_str(c, "image"));
 		free(names);
 		free(images);
 		names = n;
@@ -112,23 +107,23 @@ static void workload_wide_cells(const cJSON *obj, cJSON *row)
 
 static void deployment_cells(const cJSON *d, time_t now, cJSON *row)
 {
-	kind_cell_str(row, str_at(d, "metadata.name"));
+	kind_cell_str(row, kind_str(d, "metadata.name"));
 	kind_cell_take(row, ck_asprintf("%lld/%lld",
 	                                (long long)ck_json_get_int(d, "status.readyReplicas", 0),
 	                                (long long)ck_json_get_int(d, "spec.replicas", 0)));
 	kind_cell_int(row, ck_json_get_int(d, "status.updatedReplicas", 0));
 	kind_cell_int(row, ck_json_get_int(d, "status.availableReplicas", 0));
-	kind_cell_take(row, kind_age(str_at(d, "metadata.creationTimestamp"), now));
+	kind_cell_take(row, kind_age(kind_str(d, "metadata.creationTimestamp"), now));
 	workload_wide_cells(d, row);
 }
 
 static void replicaset_cells(const cJSON *rs, time_t now, cJSON *row)
 {
-	kind_cell_str(row, str_at(rs, "metadata.name"));
+	kind_cell_str(row, kind_str(rs, "metadata.name"));
 	kind_cell_int(row, ck_json_get_int(rs, "spec.replicas", 0));
 	kind_cell_int(row, ck_json_get_int(rs, "status.replicas", 0));
 	kind_cell_int(row, ck_json_get_int(rs, "status.readyReplicas", 0));
-	kind_cell_take(row, kind_age(str_at(rs, "metadata.creationTimestamp"), now));
+	kind_cell_take(row, kind_age(kind_str(rs, "metadata.creationTimestamp"), now));
 	workload_wide_cells(rs, row);
 }
 
@@ -177,7 +172,6 @@ static const kind_column replicaset_columns[] = {
 
 static const char *const deploy_short[] = {"deploy", NULL};
 static const char *const rs_short[] = {"rs", NULL};
-static const char *const all_cat[] = {"all", NULL};
 
 const kind_desc kind_apps[] = {
     {.group = "apps",
@@ -186,7 +180,7 @@ const kind_desc kind_apps[] = {
      .plural = "deployments",
      .singular = "deployment",
      .short_names = deploy_short,
-     .categories = all_cat,
+     .categories = kind_category_all,
      .namespaced = true,
      .etcd_resource = "deployments",
      .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
@@ -201,7 +195,7 @@ const kind_desc kind_apps[] = {
      .plural = "replicasets",
      .singular = "replicaset",
      .short_names = rs_short,
-     .categories = all_cat,
+     .categories = kind_category_all,
      .namespaced = true,
      .etcd_resource = "replicasets",
      .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,

@@ -309,6 +309,13 @@ int kubeconfig_resolve(const kubeconfig_overrides *o, kubeconfig **out, ck_err *
 				return ck_err_errno(err, rc, "in-cluster configuration");
 		}
 	}
+	if (!kc && !o->default_paths && (!o->server || !*o->server)) {
+		/* Neither --kubeconfig nor --master: in-cluster, as upstream's
+		 * BuildConfigFromFlags. */
+		rc = in_cluster(&kc, err);
+		if (rc < 0 && rc != -ENOENT)
+			return ck_err_errno(err, rc, "in-cluster configuration");
+	}
 	if (!kc)
 		kc = ck_calloc(1, sizeof(*kc));
 	if (o->server && *o->server) {

@@ -44,7 +44,8 @@ typedef struct kubeconfig_overrides {
 	bool insecure_skip_tls_verify; /* --insecure-skip-tls-verify */
 	/* kubectl-style lookup when kubeconfig is NULL: $KUBECONFIG (first existing file of
 	 * the colon-separated list), then ~/.kube/config, then in-cluster service account.
-	 * Components leave this false: then without --kubeconfig only --master is used. */
+	 * Components leave this false: then without --kubeconfig only --master is used, and
+	 * with neither, the in-cluster service account (KUBERNETES_SERVICE_HOST/PORT). */
 	bool default_paths;
 } kubeconfig_overrides;
 

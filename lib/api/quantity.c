@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 
-#define MAX_DIGITS 18 /* significant digits kept in the mantissa (fits in int64) */
+#define MAX_DIGITS 18 /* 10^n fits in int64 for n <= 18 */
 
 static bool mul_i64(int64_t a, int64_t b, int64_t *out)
 {
@@ -36,7 +36,7 @@ static int scale(int64_t mant, bool sticky, int exp10, int exp2, int64_t *out)
 		if (!mul_i64(v, 10, &v))
 			return -ERANGE;
 	if (exp10 < 0) {
-		if (exp10 < -MAX_DIGITS - 1) {
+		if (-exp10 > MAX_DIGITS) {
 			*out = (v > 0 || (v == 0 && sticky)) ? 1 : 0;
 			return 0;
 		}
@@ -75,7 +75,7 @@ int quantity_parse(const char *s, quantity *out)
 				frac++;
 			continue;
 		}
-		if (digits < MAX_DIGITS) {
+		if (mant <= (INT64_MAX - d) / 10) {
 			mant = mant * 10 + d;
 			digits++;
 			if (dot)

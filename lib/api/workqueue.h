@@ -37,7 +37,8 @@ typedef struct wq_opts {
 /* Creates a queue on loop; sync is called with data for each key. Returns 0 and *out. */
 int wq_new(uv_loop_t *loop, const wq_opts *opts, wq_sync_fn sync, void *data, wq **out);
 /* Stops processing, drops all keys and frees the queue (once its loop handles closed).
- * Accepts NULL. Not from within a sync. */
+ * Accepts NULL. Not from within a sync; syncs still running (WQ_ASYNC) must be cancelled
+ * first: wq_done must not be called after wq_free. */
 void wq_free(wq *q);
 
 /* Adds key now (no-op when already waiting). key is copied. */

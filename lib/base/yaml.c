@@ -368,6 +368,10 @@ static bool needs_quotes(const char *s)
 			return true;
 	if (strchr("-?:,[]{}#&*!|>'\"%@` ", s[0]))
 		return true;
+	/* YAML 1.1 readers take some digit strings as ints (1_000), sexagesimals (12:30) or
+	 * timestamps: quote anything starting like a number. */
+	if ((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '.')
+		return true;
 	if (s[strlen(s) - 1] == ' ' || s[strlen(s) - 1] == ':')
 		return true;
 	for (const char *p = s; *p; p++) {

@@ -4,10 +4,12 @@
  * Asynchronous: every call returns at once and its callback runs later on the
  * client's libuv loop thread, exactly once, also on failure (then with result NULL).
  * Results passed to callbacks are owned by the client and valid only during the
- * callback (copy what you keep). A key length of 0 means strlen(key). Errors come as codes a caller
- * acts on: CK_EUNAVAILABLE  no member answered (after failover across --etcd-servers) CK_ECOMPACTED
- * the requested revision was compacted (watch, range at revision) CK_ECONFLICT     a txn compare
- * failed where the call expresses one (etcd_put_if) -ETIMEDOUT       the call's deadline passed
+ * callback (copy what you keep). A key length of 0 means strlen(key).
+ * Errors come as codes a caller acts on:
+ *   CK_EUNAVAILABLE  no member answered (after failover across --etcd-servers)
+ *   CK_ECOMPACTED    the requested revision was compacted (watch, range at revision)
+ *   CK_ECONFLICT     a txn compare failed where the call expresses one (etcd_put_if)
+ *   -ETIMEDOUT       the call's deadline passed
  *   -EINVAL          bad arguments / protocol error
  * Several endpoints: calls go to one member; on UNAVAILABLE the client moves to the
  * next member and retries the call within its deadline when that is safe: always for
@@ -29,8 +31,8 @@
 typedef struct etcd_client etcd_client;
 
 typedef struct etcd_client_opts {
-	const char
-	    *endpoints; /* "http://127.0.0.1:2379,http://127.0.0.1:22379" or bare host:port */
+	/* "http://127.0.0.1:2379,http://127.0.0.1:22379", https://, or bare host:port */
+	const char *endpoints;
 	int timeout_ms; /* per-call deadline; 0: 5000 */
 	/* TLS to etcd (optional, all PEM paths) */
 	const char *ca_file, *cert_file, *key_file;
@@ -56,6 +58,7 @@ typedef struct etcd_endpoint {
  * skipped; a trailing "/" after host:port allowed). Returns the number of endpoints (> 0)
  * and *out (free with etcd_endpoints_free), or -EINVAL with err. */
 int etcd_parse_endpoints(const char *s, etcd_endpoint **out, ck_err **err);
+/* Frees the n endpoints of etcd_parse_endpoints; accepts NULL. */
 void etcd_endpoints_free(etcd_endpoint *eps, size_t n);
 
 /* The range_end that selects every key with prefix key[0..len): key with trailing 0xff
@@ -91,6 +94,9 @@ typedef struct etcd_range_req {
 } etcd_range_req;
 
 typedef void (*etcd_range_cb)(int rc, const etcd_range_result *res, const ck_err *err, void *data);
+/* Reads key, the prefix, or [key, range_end), in key order (linearizable). The request
+ * is copied. rc CK_ECOMPACTED when req->revision was compacted, -ERANGE when it is in
+ * the future. */
 void etcd_range(etcd_client *c, const etcd_range_req *req, etcd_range_cb cb, void *data);
 
 /* Result of writes: the new store revision (the written key's mod_revision), and for
@@ -103,9 +109,13 @@ typedef struct etcd_write_result {
 } etcd_write_result;
 typedef void (*etcd_write_cb)(int rc, const etcd_write_result *res, const ck_err *err, void *data);
 
+/* Writes key = val unconditionally (lease 0: none); res->revision is the key's new
+ * mod_revision. Key and value are copied. */
 void etcd_put(etcd_client *c, const void *key, size_t key_len, const void *val, size_t val_len,
               int64_t lease, etcd_write_cb cb, void *data);
-/* Deletes key (or the prefix when prefix). res->prev_kv holds the single deleted kv. */
+/* Deletes key (or the prefix when prefix); res->deleted counts the keys. For a single
+ * key res->prev_kv holds the deleted kv (NULL when it did not exist); prefix deletes do
+ * not fetch previous values. */
 void etcd_delete(etcd_client *c, const void *key, size_t key_len, bool prefix, etcd_write_cb cb,
                  void *data);
 

@@ -84,7 +84,8 @@ int ckgrpc_loop_new(uv_loop_t *loop, ckgrpc_loop **out, ck_err **err);
 /* Cancels every call and stream still in flight, runs their callbacks (rc -ECANCELED
  * unless they had already finished) before returning, stops the drain thread and
  * closes the uv_async (the memory goes in its close callback: run the loop once more
- * to release it). Accepts NULL; returns NULL. On the loop's thread only. */
+ * to release it). Accepts NULL; returns NULL. On the loop's thread only, and not from
+ * inside one of this ckgrpc_loop's callbacks. */
 ckgrpc_loop *ckgrpc_loop_free(ckgrpc_loop *l);
 uv_loop_t *ckgrpc_loop_uv(const ckgrpc_loop *l);
 

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -218,6 +222,12 @@ static int xfer_init(xfer *x, const client_opts *o, const httpc_request *r)
 	return 0;
 }
 
+/* Connection sockets are close-on-exec: components start processes. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static void set_blob(CURL *e, CURLoption opt, const char *pem)
 {
 	struct curl_blob b = {.data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY};
@@ -249,9 +259,13 @@ static int xfer_setup(xfer *x)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms > 0 ? (long)x->timeout_ms : 0L);
+	/* Long watches: notice a peer that vanished without a reset within about a minute. */
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	if (!strcmp(x->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (x->req_body || strcmp(x->method, "GET")) {
@@ -604,6 +618,45 @@ static void dispatch(httpc *c)
 		client_destroy(c);
 }
 
+/* Open descriptors below 1024, as a bitmap. */
+typedef struct fd_snapshot {
+	unsigned char bits[128];
+} fd_snapshot;
+
+static void snapshot_fds(fd_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (!*end && fd >= 0 && fd < 1024 && fd != dirfd(d))
+			s->bits[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	}
+	closedir(d);
+}
+
+/* libcurl 7.88 creates the multi handle's wake-up socketpair without close-on-exec:
+ * mark the sockets that appeared since before. */
+static void cloexec_new_sockets(const fd_snapshot *before)
+{
+	fd_snapshot now;
+	snapshot_fds(&now);
+	for (int fd = 3; fd < 1024; fd++) {
+		bool was = before->bits[fd / 8] & (1u << (fd % 8));
+		bool is = now.bits[fd / 8] & (1u << (fd % 8));
+		struct stat st;
+		if (!is || was || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+			continue;
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+}
+
 int httpc_new(uv_loop_t *loop, const httpc_opts *opts, httpc **out, ck_err **err)
 {
 	pthread_once(&curl_once, curl_init_once);
@@ -615,7 +668,10 @@ int httpc_new(uv_loop_t *loop, const httpc_opts *opts, httpc **out, ck_err **err
 		return rc;
 	}
 	c->loop = loop;
+	fd_snapshot before;
+	snapshot_fds(&before);
 	c->multi = curl_multi_init();
+	cloexec_new_sockets(&before);
 	if (!c->multi) {
 		opts_clear(&c->o);
 		free(c);
@@ -721,6 +777,7 @@ size_t httpc_in_flight(const httpc *c)
 struct httpc_sync {
 	client_opts o;
 	CURL *easy; /* kept between calls for its connection */
+	bool performed;
 };
 
 int httpc_sync_new(const httpc_opts *opts, httpc_sync **out, ck_err **err)
@@ -791,7 +848,14 @@ int httpc_sync_do(httpc_sync *s, const httpc_request *r, httpc_response *resp, c
 		curl_easy_setopt(x.easy, CURLOPT_WRITEFUNCTION, on_sync_write);
 		curl_easy_setopt(x.easy, CURLOPT_WRITEDATA, &ss);
 		x.attempts++;
+		/* The first perform creates the easy handle's own multi (and its socketpair). */
+		fd_snapshot before;
+		if (!s->performed)
+			snapshot_fds(&before);
 		res = curl_easy_perform(x.easy);
+		if (!s->performed)
+			cloexec_new_sockets(&before);
+		s->performed = true;
 		if (res == CURLE_OK || !xfer_retryable(&x, res))
 			break;
 		/* A blocking CLI call: waiting out the backoff here blocks nothing else. */

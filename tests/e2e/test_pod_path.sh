@@ -14,8 +14,8 @@
 #      from the API and from containerd;
 #   7. deploy/lab down leaves the machine as it was.
 # Then the same core checks with kubectl 1.27 and 1.33, a pod with a missing image
-# (ErrImagePull / ImagePullBackOff), and a fault test (scheduler, controller-manager and
-# kubelet killed and restarted: convergence, no duplicate pods).
+# (ErrImagePull / ImagePullBackOff), and a fault test (scheduler, controller-manager,
+# kubelet and containerd killed and restarted: convergence, no duplicate pods).
 # Env: CKUBE_SOURCE_DIR, CKUBE_BINARY_DIR (set by ctest); CKUBE_E2E_KEEP=1 keeps the lab
 # up after the run (for debugging; run `deploy/lab down --dir DIR --purge` after).
 set -euo pipefail
@@ -337,10 +337,11 @@ k get pod noimage
 k delete pod noimage --wait=false
 pass
 
-check "fault: scheduler, controller-manager and kubelet killed and restarted converge without duplicates"
+check "fault: scheduler, controller-manager, kubelet and containerd killed and restarted converge without duplicates"
 k create deployment fault --image=nginx --replicas=2
 until_ok 120 "2 Running fault pods" count_running "$K132" app=fault 2
-for c in kube-scheduler kube-controller-manager "$NODE.kubelet"; do
+first=$(running_pods "$K132" app=fault)
+for c in kube-scheduler kube-controller-manager "$NODE.kubelet" "$NODE.containerd"; do
 	read -r pid _ <"$DIR/run/$c.pid"
 	kill -KILL "$pid"
 done
@@ -354,5 +355,11 @@ n=$(k get pods -l app=fault --no-headers | wc -l)
 [[ $(k get replicasets -l app=fault -o name | wc -l) -eq 1 ]] || fail "more than one ReplicaSet for fault"
 sandboxes=$(cri_pods | awk '$2 == "SANDBOX_READY" && $4 ~ /^fault-/' | wc -l)
 [[ $sandboxes -eq 3 ]] || fail "expected 3 ready fault sandboxes on $NODE, found $sandboxes"
+# the pods that ran before the faults are the same pods, still running
+now=$(running_pods "$K132" app=fault)
+for pod in $first; do
+	grep -qx "$pod" <<<"$now" || fail "$pod was not running after the restarts"
+	[[ $(restart_count "$pod") -eq 0 ]] || fail "$pod's container was restarted by the faults"
+done
 k delete deployment fault
 pass

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -94,6 +95,51 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void rm_rf(const char *dir)
 {
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Removes harness dirs left by test processes that died without cleaning up (killed
+ * by a timeout): each dir names its owner's pid in the file "owner". */
+static void sweep_stale_dirs(const char *base)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "ckube-etcd-", 11) != 0)
+			continue;
+		_cleanup_free_ char *dir = ck_asprintf("%s/%s", base, de->d_name);
+		_cleanup_free_ char *owner = ck_asprintf("%s/owner", dir);
+		_cleanup_close_ int fd = open(owner, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		char buf[32];
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		char *end = NULL;
+		errno = 0;
+		long pid = strtol(buf, &end, 10);
+		if (errno || end == buf || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			rm_rf(dir);
+	}
+	closedir(d);
+}
+
+static int write_owner(const char *dir, ck_err **err)
+{
+	_cleanup_free_ char *path = ck_asprintf("%s/owner", dir);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ck_err_errno(err, -errno, "open %s", path);
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)len) != len)
+		return ck_err_errno(err, -errno, "write %s", path);
+	return 0;
 }
 
 /* Picks 2*n distinct free loopback ports: all sockets stay bound until every port is
@@ -450,6 +496,7 @@ int etcd_harness_start_opts(const etcd_harness_opts *opts, etcd_harness **out, c
 	if (n < 1 || n > HARNESS_MAX_MEMBERS)
 		return ck_err_set(err, -EINVAL, "etcd harness: %d members (1..%d)", n,
 		                  HARNESS_MAX_MEMBERS);
+	sweep_stale_dirs(tmp_base());
 	etcd_harness *h = ck_calloc(1, sizeof(*h));
 	h->n = n;
 	h->dir = ck_asprintf("%s/ckube-etcd-XXXXXX", tmp_base());
@@ -468,7 +515,9 @@ int etcd_harness_start_opts(const etcd_harness_opts *opts, etcd_harness **out, c
 		h->m[i].log_path = ck_asprintf("%s/member-%d.log", h->dir, i);
 	}
 	registry_add(h);
-	int r = h->tls ? make_certs(h, err) : 0;
+	int r = write_owner(h->dir, err);
+	if (r == 0 && h->tls)
+		r = make_certs(h, err);
 	if (r == 0)
 		r = start_members(h, err);
 	if (r < 0) {

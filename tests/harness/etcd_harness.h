@@ -12,10 +12,12 @@
  * /tmp. Members run with short raft timings (heartbeat 50 ms, election 500 ms), send
  * watch progress notifications every second (to watches asking for them), die with
  * the test process (PR_SET_PDEATHSIG), and every harness still running at exit() is
- * stopped and its dir removed. Start returns once every member serves a linearizable
+ * stopped and its dir removed (dirs of test processes that were killed are swept at the
+ * next start: each holds its owner's pid). Start returns once every member serves a linearizable
  * read (so a cluster has a leader), or fails after 30 s with the log's tail in err.
  *
- * Not thread-safe: drive a harness from one thread. Blocking: not for use on a loop
+ * Not thread-safe: drive a harness from one thread, one that lives as long as the
+ * members (PR_SET_PDEATHSIG follows the thread that started them). Blocking: not for use on a loop
  * thread that must keep running (call it before uv_run or from the test body). */
 #ifndef CK_TESTS_ETCD_HARNESS_H
 #define CK_TESTS_ETCD_HARNESS_H

@@ -71,7 +71,7 @@ curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 \
 start_apiserver() {
 	local port=$1 log=$2
 	"$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$EP" --secure-port=0 \
-		--insecure-port="$port" >"$log" 2>&1 &
+		--insecure-port="$port" --service-cluster-ip-range=10.96.0.0/28 >"$log" 2>&1 &
 	PIDS+=($!)
 	curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 \
 		"http://127.0.0.1:$port/readyz" >/dev/null || fail "kube-apiserver did not start"
@@ -201,6 +201,12 @@ EOE
 	expect "$v create event" "event/p2.abc created" "$K" create -f "$TMP/event-$v.yaml"
 	expect "$v get events" "Normal +Scheduled +pod/p2 +Successfully assigned" "$K" get events -n "$ns"
 
+	expect "$v create service" "service/web created" "$K" create service clusterip web --tcp=80:8080 -n "$ns"
+	expect "$v expose" "service/dpy-nginx exposed" "$K" expose deployment dpy-nginx --port=80 -n "$ns"
+	expect "$v services" "^web +ClusterIP +10\.96\.0\.([2-9]|1[0-4]) +<none> +80/TCP +[0-9]+s +app=web$" "$K" get svc -o wide -n "$ns"
+	expect "$v service defaults" "^8080 TCP None Cluster$" "$K" get svc web -n "$ns" \
+		-o 'jsonpath={.spec.ports[0].targetPort} {.spec.ports[0].protocol} {.spec.sessionAffinity} {.spec.internalTrafficPolicy}'
+	expect "$v delete service" 'service "web" deleted' "$K" delete svc web -n "$ns"
 	expect "$v delete deployment" 'deployment.apps "dpy-nginx" deleted' "$K" delete deployment dpy-nginx -n "$ns"
 	expect "$v delete node" "node \"$node-b\" deleted" "$K" delete node "$node-b"
 done
@@ -272,6 +278,43 @@ check "events.k8s.io as core" 200 "$(api "$S/api/v1/namespaces/default/events/ev
 	'"apiVersion":"v1".*"involvedObject":\{"kind":"Pod","name":"api1"\},"message":"hi there"'
 check "events.k8s.io selector" 200 "$(api "$S/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3Dapi1")" '"name":"ev2"'
 
+# Cluster IPs are unique across apiservers and come back when a service goes; the first
+# address is the "kubernetes" service's.
+check "kubernetes service" 200 "$(api "$S/api/v1/namespaces/default/services/kubernetes")" \
+	'"clusterIP":"10.96.0.1".*"ports":\[\{"name":"https","port":443,"protocol":"TCP","targetPort":6443\}\]'
+check "taken cluster IP" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"fixed2"},"spec":{"clusterIP":"10.96.0.1","ports":[{"port":443}]}}')" \
+	'spec.clusterIP: Invalid value: \\"10.96.0.1\\": provided IP is already allocated'
+check "out of range IP" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"fixed3"},"spec":{"clusterIP":"10.1.0.1","ports":[{"port":443}]}}')" \
+	'The range of valid IPs is 10.96.0.0/28'
+check "dynamic cluster IP" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"dyn"},"spec":{"ports":[{"port":443}]}}')" '"clusterIP":"10.96.0.([2-9]|1[0-4])"'
+IP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["clusterIP"])' "$TMP/body")
+check "cluster IP immutable" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/services/dyn" -d '{"spec":{"clusterIP":"10.96.0.15"}}')" "\"clusterIP\":\"$IP\""
+check "delete service" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/services/dyn")" '"name":"dyn"'
+check "IP given back" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d "{\"metadata\":{\"name\":\"again\"},\"spec\":{\"clusterIP\":\"$IP\",\"ports\":[{\"port\":80}]}}")" "\"clusterIP\":\"$IP\""
+# A deleted namespace takes its objects along and gives its services' IPs back.
+check "ns create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces" -d '{"metadata":{"name":"gone"}}')" '"phase":"Active"'
+check "svc in ns" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/gone/services" \
+	-d '{"metadata":{"name":"s"},"spec":{"ports":[{"port":80}]}}')" '"clusterIP"'
+IP2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec"]["clusterIP"])' "$TMP/body")
+check "ns dry-run delete" 200 "$(api -XDELETE "$S/api/v1/namespaces/gone?dryRun=All")" '"name":"gone"'
+check "ns kept" 200 "$(api "$S/api/v1/namespaces/gone/services/s")" '"name":"s"'
+check "ns delete" 200 "$(api -XDELETE "$S/api/v1/namespaces/gone")" '"name":"gone"'
+eventually "ns content gone" '"items":\[\]' curl -s "$S/api/v1/namespaces/gone/services"
+eventually "ns IP given back" '"clusterIP":"'"$IP2"'"' curl -s -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d "{\"metadata\":{\"name\":\"reuse\"},\"spec\":{\"clusterIP\":\"$IP2\",\"ports\":[{\"port\":80}]}}"
+check "system ns kept" 403 "$(api -XDELETE "$S/api/v1/namespaces/kube-system")" 'this namespace may not be deleted'
+for i in $(seq 11); do
+	api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+		-d "{\"metadata\":{\"name\":\"fill$i\"},\"spec\":{\"ports\":[{\"port\":80}]}}" >/dev/null
+done
+check "range full" 500 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"one-too-many"},"spec":{"ports":[{"port":80}]}}')" 'range is full'
+
 # dryRun answers as the write would, and stores nothing.
 check "dry-run patch" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
 	"$S/api/v1/namespaces/default/pods/api1?dryRun=All" -d '{"metadata":{"labels":{"dry":"run"}}}')" '"dry":"run"'
@@ -282,6 +325,10 @@ check "dry-run stored nothing" 200 "$(api "$S/api/v1/namespaces/default/pods/api
 grep -q '"dry"' "$TMP/body" && fail "dry-run patch was stored"
 check "dry-run created nothing" 404 "$(api "$S/api/v1/namespaces/default/configmaps/dry")" 'not found'
 
+check "delete precondition" 409 "$(api -XDELETE -H "$J" "$S/api/v1/namespaces/default/pods/api1" \
+	-d '{"preconditions":{"uid":"not-this-one"}}')" \
+	'Precondition failed: UID in precondition: not-this-one, UID in object meta: [0-9a-f-]{36}'
+
 # Finalizers hold a delete until they are removed.
 check "finalizer create" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/configmaps" \
 	-d '{"metadata":{"name":"fin","finalizers":["x/y"]}}')" '"finalizers"'
@@ -290,6 +337,12 @@ check "finalizer kept" 200 "$(api "$S/api/v1/namespaces/default/configmaps/fin")
 check "finalizer removed" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
 	"$S/api/v1/namespaces/default/configmaps/fin" -d '{"metadata":{"finalizers":null}}')" '"name":"fin"'
 check "finalizer gone" 404 "$(api "$S/api/v1/namespaces/default/configmaps/fin")" 'not found'
+
+# A list at resourceVersion=0 comes from the watch cache: the same objects.
+check "list rv=0" 200 "$(api "$S/api/v1/namespaces/default/pods?resourceVersion=0&labelSelector=a%3Db")" \
+	'^\{"kind":"PodList","apiVersion":"v1","metadata":\{"resourceVersion":"[0-9]+"\},"items":\[\{"kind":"Pod".*"name":"api1"'
+check "list rv=0 table" 200 "$(api -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$S/api/v1/nodes?resourceVersion=0")" \
+	'"rows":\[\{"cells":\["node-1-27","Ready","worker"'
 
 # Watch: from a list's resourceVersion, with timeoutSeconds ending the stream.
 api "$S/api/v1/namespaces/default/pods" >/dev/null

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -700,6 +701,220 @@ static void test_resources_applied(void **state)
 	cJSON_Delete(res);
 }
 
+/* configMap, secret, downwardAPI, emptyDir and hostPath volumes; a missing configMap
+ * holds the pod in ContainerCreating until it exists. */
+static void test_volumes(void **state)
+{
+	char *host = ck_asprintf("%s/hostdir", E->tmp);
+	char *pod_json = ck_asprintf(
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"vols\","
+	    "\"labels\":{\"tier\":\"db\"}},\"spec\":{\"nodeName\":\"" NODE "\","
+	    "\"terminationGracePeriodSeconds\":1,\"volumes\":["
+	    "{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\"}},"
+	    "{\"name\":\"s\",\"secret\":{\"secretName\":\"sec\",\"items\":[{\"key\":"
+	    "\"password\",\"path\":\"db/pw\"}]}},"
+	    "{\"name\":\"d\",\"downwardAPI\":{\"items\":[{\"path\":\"labels\",\"fieldRef\":"
+	    "{\"fieldPath\":\"metadata.labels\"}}]}},"
+	    "{\"name\":\"e\",\"emptyDir\":{}},"
+	    "{\"name\":\"h\",\"hostPath\":{\"path\":\"%s\",\"type\":\"DirectoryOrCreate\"}}],"
+	    "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	    "\"command\":[\"sh\",\"-c\",\"echo hi > /scratch/x; echo from-pod > "
+	    "/host/f; " SERVE_SCRIPT "\"],"
+	    "\"volumeMounts\":[{\"name\":\"c\",\"mountPath\":\"/etc/cfg\"},"
+	    "{\"name\":\"s\",\"mountPath\":\"/etc/sec\",\"readOnly\":true},"
+	    "{\"name\":\"d\",\"mountPath\":\"/etc/info\"},"
+	    "{\"name\":\"e\",\"mountPath\":\"/scratch\"},"
+	    "{\"name\":\"h\",\"mountPath\":\"/host\"}]}]}}",
+	    host);
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/secrets",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"sec\"},"
+	        "\"data\":{\"password\":\"czNjcmV0\"}}",
+	        NULL);
+	cJSON_Delete(res);
+	res = api("POST", "/api/v1/namespaces/default/pods", pod_json, NULL);
+	cJSON_Delete(res);
+	/* No configMap yet: the pod waits, with a FailedMount event. */
+	double end = now_ms() + 15000;
+	bool failed_mount = false;
+	while (!failed_mount && now_ms() < end) {
+		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+		{
+			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "vols") &&
+			    !strcmp(ck_json_get_str(e, "reason", ""), "FailedMount") &&
+			    strstr(ck_json_get_str(e, "message", ""),
+			           "configmap \"cfg\" not found"))
+				failed_mount = true;
+		}
+		cJSON_Delete(evs);
+		if (!failed_mount)
+			pause_ms(100);
+	}
+	assert_true(failed_mount);
+	cJSON *pod = get_pod("vols");
+	assert_false(is_running(pod, NULL));
+	cJSON_Delete(pod);
+	res = api("POST", "/api/v1/namespaces/default/configmaps",
+	          "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cfg\"},"
+	          "\"data\":{\"greeting\":\"hello\"}}",
+	          NULL);
+	cJSON_Delete(res);
+	pod = eventually_pod("vols", is_running, NULL, 30000, "Running with volumes");
+	const char *cid =
+	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
+	const char *cat[] = {"sh", "-c",
+	                     "cat /etc/cfg/greeting; echo; cat /etc/sec/db/pw; echo; "
+	                     "cat /etc/info/labels; cat /scratch/x; touch /etc/sec/no 2>/dev/null "
+	                     "|| echo ro",
+	                     NULL};
+	exec_out x = {0};
+	cri_exec_sync(E->cri, cid, cat, 10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	assert_string_equal(x.out, "hello\ns3cret\ntier=\"db\"\nhi\nro\n");
+	free(x.out);
+	char *hf = ck_asprintf("%s/f", host);
+	char *argv[] = {"cat", hf, NULL};
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_equal(out, "from-pod\n");
+	free(out);
+	free(hf);
+	/* Deleting the pod removes its volume directories (not the hostPath). */
+	char *vdir =
+	    ck_asprintf("%s/kubelet/pods/%s", E->tmp, ck_json_get_str(pod, "metadata.uid", ""));
+	assert_int_equal(access(vdir, F_OK), 0);
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/vols", NULL, NULL);
+	cJSON_Delete(res);
+	assert_true(gone("vols", 20000));
+	assert_int_equal(access(vdir, F_OK), -1);
+	assert_int_equal(access(host, F_OK), 0);
+	free(vdir);
+	free(host);
+	free(pod_json);
+}
+
+static int kubelet_get(const char *path_query, int max_time_s, char **out);
+
+static bool is_ready(const cJSON *pod, void *data)
+{
+	const cJSON *cs = cstatus(pod);
+	return cs && ck_json_get_bool(cs, "ready", false) == *(bool *)data &&
+	       ck_json_get(cs, "state.running");
+}
+
+/* Probes: readiness by httpGet (to a server this test runs on 127.0.0.1), liveness by
+ * exec; a failed liveness probe restarts the container. */
+static void test_probes(void **state)
+{
+	char *www = ck_asprintf("%s/www", E->tmp);
+	assert_int_equal(mkdir(www, 0755), 0);
+	int port = free_port();
+	char *addr = ck_asprintf("127.0.0.1:%d", port);
+	char *hlog = ck_asprintf("%s/httpd.log", E->tmp);
+	char *hargv[] = {"/bin/busybox", "httpd", "-f", "-p", addr, "-h", www, NULL};
+	pid_t httpd = spawn(hargv, hlog);
+	char *pod_json = ck_asprintf(
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"probed\"},"
+	    "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":2,"
+	    "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	    "\"command\":[\"sh\",\"-c\",\"touch /tmp/alive; " SERVE_SCRIPT "\"],"
+	    "\"readinessProbe\":{\"httpGet\":{\"host\":\"127.0.0.1\",\"port\":%d,"
+	    "\"path\":\"/ok.html\"},\"periodSeconds\":1},"
+	    "\"livenessProbe\":{\"exec\":{\"command\":[\"test\",\"-f\",\"/tmp/alive\"]},"
+	    "\"periodSeconds\":1,\"failureThreshold\":1}}]}}",
+	    port);
+	cJSON *res = api("POST", "/api/v1/namespaces/default/pods", pod_json, NULL);
+	cJSON_Delete(res);
+	/* Running but not ready: the page is missing (404). */
+	bool no = false, yes = true;
+	cJSON *pod = eventually_pod("probed", is_ready, &no, 30000, "Running and unready");
+	assert_string_equal(ck_json_get_str(pod, "status.phase", ""), "Running");
+	cJSON_Delete(pod);
+	pause_ms(1500);
+	pod = get_pod("probed");
+	assert_false(ck_json_get_bool(cstatus(pod), "ready", true));
+	cJSON_Delete(pod);
+	char *page = ck_asprintf("%s/ok.html", www);
+	FILE *f = fopen(page, "we");
+	assert_non_null(f);
+	fputs("ok\n", f);
+	fclose(f);
+	pod = eventually_pod("probed", is_ready, &yes, 30000, "ready");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
+	{
+		if (!strcmp(ck_json_get_str(c, "type", ""), "Ready"))
+			assert_string_equal(ck_json_get_str(c, "status", ""), "True");
+	}
+	const char *cid =
+	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
+	/* Liveness: remove the file the probe tests; the container is killed and restarted. */
+	const char *rm[] = {"rm", "/tmp/alive", NULL};
+	exec_out x = {0};
+	cri_exec_sync(E->cri, cid, rm, 10, on_exec, &x);
+	assert_int_equal(x.rc, 0);
+	free(x.out);
+	cJSON_Delete(pod);
+	int one = 1;
+	pod = eventually_pod("probed", restarted, &one, 30000, "restarted by liveness");
+	cJSON_Delete(pod);
+	pod = eventually_pod("probed", is_ready, &yes, 30000, "ready again");
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/probed", NULL, NULL);
+	cJSON_Delete(res);
+	stop_pid(&httpd, SIGKILL);
+	free(page);
+	free(pod_json);
+	free(hlog);
+	free(addr);
+	free(www);
+}
+
+/* Init containers run to completion, in order, before the app containers. */
+static void test_init_containers(void **state)
+{
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"inits\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":1,"
+	        "\"volumes\":[{\"name\":\"work\",\"emptyDir\":{}}],"
+	        "\"initContainers\":["
+	        "{\"name\":\"one\",\"image\":\"" BUSYBOX_IMAGE "\",\"command\":[\"sh\",\"-c\","
+	        "\"sleep 0.3; echo one >> /work/order\"],\"volumeMounts\":[{\"name\":\"work\","
+	        "\"mountPath\":\"/work\"}]},"
+	        "{\"name\":\"two\",\"image\":\"" BUSYBOX_IMAGE "\",\"command\":[\"sh\",\"-c\","
+	        "\"echo two >> /work/order\"],\"volumeMounts\":[{\"name\":\"work\","
+	        "\"mountPath\":\"/work\"}]}],"
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"command\":[\"sh\",\"-c\",\"cat /work/order; " SERVE_SCRIPT "\"],"
+	        "\"volumeMounts\":[{\"name\":\"work\",\"mountPath\":\"/work\"}]}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	cJSON *pod = eventually_pod("inits", is_running, NULL, 30000, "Running after init");
+	const cJSON *ics = ck_json_get(pod, "status.initContainerStatuses");
+	assert_int_equal(cJSON_GetArraySize(ics), 2);
+	for (int i = 0; i < 2; i++) {
+		const cJSON *s = cJSON_GetArrayItem(ics, i);
+		assert_string_equal(ck_json_get_str(s, "state.terminated.reason", ""), "Completed");
+		assert_true(ck_json_get_bool(s, "ready", false));
+	}
+	cJSON_Delete(pod);
+	char *out = NULL;
+	double end = now_ms() + 5000;
+	do {
+		free(out);
+		out = NULL;
+		kubelet_get("/containerLogs/default/inits/main", 5, &out);
+	} while (strncmp(out, "one\ntwo\nstarted", 15) && now_ms() < end && (pause_ms(100), true));
+	assert_true(!strncmp(out, "one\ntwo\nstarted", 15));
+	free(out);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/inits", NULL, NULL);
+	cJSON_Delete(res);
+}
+
 /* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
 static int kubelet_get(const char *path_query, int max_time_s, char **out)
 {
@@ -861,6 +1076,9 @@ int main(void)
 	    cmocka_unit_test(test_delete_honours_grace_period),
 	    cmocka_unit_test(test_kubelet_api_logs),
 	    cmocka_unit_test(test_resources_applied),
+	    cmocka_unit_test(test_volumes),
+	    cmocka_unit_test(test_init_containers),
+	    cmocka_unit_test(test_probes),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};

@@ -24,12 +24,12 @@ EOF2
 		\"conditions\":[{\"type\":\"Ready\",\"status\":\"$ready\",\"reason\":\"KubeletReady\"}]}}" >/dev/null
 }
 
-# pod NAME CPU [EXTRA-SPEC-JSON-FIELDS]
+# pod NAME CPU [EXTRA-SPEC-JSON-FIELDS] [EXTRA-CONTAINER-JSON-FIELDS]
 pod() {
-	local name=$1 cpu=$2 extra=${3:-}
+	local name=$1 cpu=$2 extra=${3:-} cextra=${4:-}
 	k create -f - <<EOF2 >/dev/null
 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"$name","namespace":"default"},
- "spec":{"containers":[{"name":"c","image":"pause","resources":{"requests":{"cpu":"$cpu","memory":"64Mi"}}}]$extra}}
+ "spec":{"containers":[{"name":"c","image":"pause","resources":{"requests":{"cpu":"$cpu","memory":"64Mi"}}$cextra}]$extra}}
 EOF2
 }
 node_of() { k get pod "$1" -o jsonpath='{.spec.nodeName}'; }
@@ -92,4 +92,11 @@ h_eventually 20 "r4 unschedulable" "Unschedulable" \
 	k get pod r4 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}'
 k delete pod gpu --grace-period=0 --force >/dev/null 2>&1 || k delete pod gpu >/dev/null
 h_eventually 30 "r4 on n2 once gpu is gone" "^n2$" node_of r4
+# Host ports: the second pod asking for 8080 on hdd nodes (only n1) waits.
+pod hp1 10m ',"nodeSelector":{"disk":"hdd"}' ',"ports":[{"containerPort":80,"hostPort":8080}]'
+pod hp2 10m ',"nodeSelector":{"disk":"hdd"}' ',"ports":[{"containerPort":80,"hostPort":8080}]'
+hp_state() { echo "$(node_of hp1)$(node_of hp2)"; }
+h_eventually 20 "one of hp1, hp2 on n1" "^n1$" hp_state
+h_eventually 20 "the other waits for the port" "didn't have free ports for the requested pod ports" \
+	k get pod hp1 hp2 -o jsonpath='{.items[*].status.conditions[?(@.type=="PodScheduled")].message}'
 echo "PASS"

@@ -16,12 +16,16 @@ static void test_build_namespaced(void **state)
 	                       "\"uid\":\"u-1\",\"resourceVersion\":\"42\"}}";
 	_cleanup_json_ cJSON *pod = ck_json_parse(pod_json, strlen(pod_json), NULL);
 	ev_source src = {.component = "kubelet", .host = "w1-k8s"};
-	_cleanup_json_ cJSON *ev =
-	    ev_build(&KC_PODS, pod, &src, "Normal", "Started", "Started container web");
+	struct timespec now = {.tv_sec = 1795000000, .tv_nsec = 5};
+	_cleanup_json_ cJSON *ev = ev_build(&KC_PODS, pod, "spec.containers{web}", &src, "Normal",
+	                                    "Started", "Started container web", &now);
 
 	assert_string_equal(ck_json_get_str(ev, "kind", ""), "Event");
 	assert_string_equal(ck_json_get_str(ev, "metadata.namespace", ""), "prod");
-	assert_true(strncmp(ck_json_get_str(ev, "metadata.name", ""), "web.", 4) == 0);
+	assert_string_equal(ck_json_get_str(ev, "metadata.name", ""), "web.18e91efd5bd38005");
+	assert_string_equal(ck_json_get_str(ev, "involvedObject.fieldPath", ""),
+	                    "spec.containers{web}");
+	assert_string_equal(ck_json_get_str(ev, "reportingInstance", ""), "w1-k8s");
 	assert_string_equal(ck_json_get_str(ev, "involvedObject.kind", ""), "Pod");
 	assert_string_equal(ck_json_get_str(ev, "involvedObject.apiVersion", ""), "v1");
 	assert_string_equal(ck_json_get_str(ev, "involvedObject.uid", ""), "u-1");
@@ -40,13 +44,17 @@ static void test_build_cluster_scoped(void **state)
 	const char *node_json = "{\"metadata\":{\"name\":\"w1-k8s\",\"uid\":\"n-1\"}}";
 	_cleanup_json_ cJSON *node = ck_json_parse(node_json, strlen(node_json), NULL);
 	ev_source src = {.component = "replicaset-controller"};
-	_cleanup_json_ cJSON *ev = ev_build(&KC_DEPLOYMENTS, node, &src, "Warning", "X", "m");
+	struct timespec now = {0};
+	_cleanup_json_ cJSON *ev =
+	    ev_build(&KC_DEPLOYMENTS, node, NULL, &src, "Warning", "X", "m", &now);
 
 	/* Events about cluster-scoped objects live in "default" and carry no namespace. */
 	assert_string_equal(ck_json_get_str(ev, "metadata.namespace", ""), "default");
 	assert_null(ck_json_get(ev, "involvedObject.namespace"));
 	assert_string_equal(ck_json_get_str(ev, "involvedObject.apiVersion", ""), "apps/v1");
 	assert_null(ck_json_get(ev, "source.host"));
+	assert_null(ck_json_get(ev, "involvedObject.fieldPath"));
+	assert_string_equal(ck_json_get_str(ev, "reportingInstance", ""), "replicaset-controller");
 }
 
 int main(void)

@@ -1,5 +1,8 @@
 /* http_client against a tiny HTTP/1.1 server on 127.0.0.1 written here on the same loop. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -253,8 +256,53 @@ static httpc *new_client(uv_loop_t *loop, peer *p, const char *token)
 	return c;
 }
 
+/* Marks open descriptors in seen (up to 1024). */
+static void open_fds(bool seen[1024])
+{
+	memset(seen, 0, 1024 * sizeof(bool));
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (!*end && fd >= 0 && fd < 1024 && fd != dirfd(d))
+			seen[fd] = true;
+	}
+	closedir(d);
+}
+
+/* The first descriptor opened since before[] was taken without FD_CLOEXEC, or -1. */
+static int first_inheritable_fd(const bool before[1024])
+{
+	bool now[1024];
+	open_fds(now);
+	for (int fd = 3; fd < 1024; fd++) {
+		if (!now[fd] || before[fd])
+			continue;
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			return fd;
+	}
+	return -1;
+}
+
+static void assert_no_new_inheritable_fds(const bool before[1024])
+{
+	int fd = first_inheritable_fd(before);
+	if (fd >= 0) {
+		char link[64], target[256] = "";
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = 0;
+		fail_msg("fd %d (%s) is not close-on-exec", fd, target);
+	}
+}
+
 static void test_get_and_keepalive(void **state)
 {
+	bool fds_before[1024];
+	open_fds(fds_before);
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	peer p = {0};
@@ -281,6 +329,8 @@ static void test_get_and_keepalive(void **state)
 	assert_int_equal(r2.status, 404);
 	assert_int_equal(p.accepted, 1);
 	assert_int_equal(httpc_in_flight(c), 0);
+	/* Every descriptor the client opened is close-on-exec. */
+	assert_no_new_inheritable_fds(fds_before);
 	httpc_free(c);
 	teardown_loop(&loop, &p);
 	result_clear(&r1);
@@ -489,6 +539,8 @@ static void test_free_from_callback(void **state)
 typedef struct sync_arg {
 	int port;
 	int rc, status, chunks;
+	int inheritable_fd; /* a descriptor the client left inheritable, or -1 */
+	bool fds_before[1024];
 	char *body;
 	uv_async_t done;
 } sync_arg;
@@ -522,6 +574,8 @@ static void sync_thread(void *p)
 			a->chunks = -1;
 		httpc_response_clear(&r2);
 	}
+	/* Checked while the connection is still open. */
+	a->inheritable_fd = first_inheritable_fd(a->fds_before);
 	httpc_sync_free(s);
 	free(url);
 	uv_async_send(&a->done);
@@ -539,6 +593,7 @@ static void test_sync(void **state)
 	peer p = {0};
 	peer_listen(&p, &loop, 0);
 	sync_arg a = {.port = p.port};
+	open_fds(a.fds_before);
 	uv_async_init(&loop, &a.done, on_sync_done);
 	uv_thread_t th;
 	uv_thread_create(&th, sync_thread, &a);
@@ -550,6 +605,7 @@ static void test_sync(void **state)
 	assert_string_equal(a.body, "POST b noauth");
 	assert_true(a.chunks >= 2);
 	assert_int_equal(p.accepted, 1);
+	assert_int_equal(a.inheritable_fd, -1);
 	free(a.body);
 	teardown_loop(&loop, &p);
 }

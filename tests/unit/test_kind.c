@@ -267,6 +267,49 @@ static void test_defaults_and_validation(void **state)
 	cJSON_Delete(p);
 }
 
+static void test_services(void **state)
+{
+	const kind_desc *k = kind_by_resource("", "v1", "services");
+	cJSON *svc =
+	    parse("{\"metadata\":{\"name\":\"s\"},\"spec\":{\"type\":\"NodePort\","
+	          "\"selector\":{\"b\":\"2\",\"a\":\"1\"},\"ports\":[{\"name\":\"h\",\"port\":80,"
+	          "\"nodePort\":30080},{\"name\":\"u\",\"port\":53,\"protocol\":\"UDP\"}]}}");
+	k->defaults(svc);
+	assert_int_equal(
+	    ck_json_get_int(cJSON_GetArrayItem(ck_json_get(svc, "spec.ports"), 0), "targetPort", 0),
+	    80);
+	assert_string_equal(ck_json_get_str(svc, "spec.externalTrafficPolicy", ""), "Cluster");
+	ck_json_set_str(svc, "spec.clusterIP", "10.0.0.7");
+	kind_causes c = {0};
+	k->validate(svc, &c);
+	assert_null(c.list);
+	cJSON *row = cJSON_CreateArray();
+	k->cells(svc, 0, row);
+	char *s = ck_json_print(row);
+	assert_string_equal(s,
+	                    "[\"s\",\"NodePort\",\"10.0.0.7\",\"<none>\",\"80:30080/TCP,53/UDP\","
+	                    "\"<unknown>\",\"a=1,b=2\"]");
+	free(s);
+	cJSON_Delete(row);
+	ck_json_set_str(svc, "spec.type", "Bogus");
+	k->validate(svc, &c);
+	assert_non_null(c.list);
+	cJSON_Delete(c.list);
+	cJSON_Delete(svc);
+	const kind_desc *ep = kind_by_resource("", "v1", "endpoints");
+	cJSON *e = parse(
+	    "{\"metadata\":{\"name\":\"e\"},\"subsets\":[{\"addresses\":[{\"ip\":\"1.1.1.1\"},"
+	    "{\"ip\":\"1.1.1.2\"}],\"ports\":[{\"port\":80},{\"port\":81}]}]}");
+	row = cJSON_CreateArray();
+	ep->cells(e, 0, row);
+	s = ck_json_print(row);
+	assert_string_equal(
+	    s, "[\"e\",\"1.1.1.1:80,1.1.1.1:81,1.1.1.2:80 + 1 more...\",\"<unknown>\"]");
+	free(s);
+	cJSON_Delete(row);
+	cJSON_Delete(e);
+}
+
 static void test_event_versions(void **state)
 {
 	const kind_desc *k = kind_by_resource("events.k8s.io", "v1", "events");
@@ -335,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_pod_cells),
 	    cmocka_unit_test(test_node_and_workload_cells),
 	    cmocka_unit_test(test_defaults_and_validation),
+	    cmocka_unit_test(test_services),
 	    cmocka_unit_test(test_event_versions),
 	    cmocka_unit_test(test_names_and_merge_keys),
 	};

@@ -1,5 +1,5 @@
 /* The kubelet's Node and Event objects (kubelet/node_status.c and kubelet/events.c,
- * compiled into this test): labels from --node-labels, taints from
+ * from kubelet_core): labels from --node-labels, taints from
  * --register-with-taints, capacity from the machine, nodeInfo, conditions; the Event's
  * involvedObject, fieldPath and source. */
 #include <setjmp.h>
@@ -8,8 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../kubelet/events.c"
-#include "../../kubelet/node_status.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "kubelet.h"
 
 static void test_node_object(void **state)
 {

@@ -1,5 +1,5 @@
-/* The kubelet's PodStatus computation (kubelet/pod_status.c, a pure function compiled
- * into this test): container states, restart counts, last states, phases per
+/* The kubelet's PodStatus computation (kubelet/pod_status.c, a pure function, from
+ * kubelet_core): container states, restart counts, last states, phases per
  * restartPolicy, conditions and their transition times, pod IPs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../kubelet/pod_status.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "kubelet.h"
 
 #define UID "u-1"
 
@@ -298,6 +302,56 @@ static void test_current_instance(void **state)
 	free(t);
 }
 
+static void add_named(kl_runtime_pod *rp, const char *name, const char *id,
+                      enum cri_container_state st, int exit_code)
+{
+	add_ct(rp, id, 0, st, exit_code, UID);
+	free(rp->containers[rp->n_containers - 1].name);
+	rp->containers[rp->n_containers - 1].name = ck_strdup(name);
+}
+
+static void test_init_containers(void **state)
+{
+	cJSON *pod = pod_with("Never", NULL);
+	const char *ic = "[{\"name\":\"init\",\"image\":\"busybox:1\"}]";
+	ck_json_set(pod, "spec.initContainers", ck_json_parse(ic, strlen(ic), NULL));
+	kl_runtime_pod rp = {0};
+	add_named(&rp, "init", "i0", CRI_CONTAINER_RUNNING, 0);
+	cJSON *st = compute(pod, &rp, NULL);
+	assert_string_equal(ck_json_get_str(st, "phase", ""), "Pending");
+	const cJSON *ini = cond(st, "Initialized");
+	assert_string_equal(ck_json_get_str(ini, "status", ""), "False");
+	assert_string_equal(ck_json_get_str(ini, "reason", ""), "ContainersNotInitialized");
+	assert_string_equal(ck_json_get_str(ini, "message", ""),
+	                    "containers with incomplete status: [init]");
+	assert_string_equal(ck_json_get_str(cs0(st), "state.waiting.reason", ""),
+	                    "PodInitializing");
+	const cJSON *is = cJSON_GetArrayItem(ck_json_get(st, "initContainerStatuses"), 0);
+	assert_string_equal(ck_json_get_str(is, "name", ""), "init");
+	assert_non_null(ck_json_get(is, "state.running"));
+	assert_false(ck_json_get_bool(is, "ready", true));
+	cJSON_Delete(st);
+
+	rp.containers[0].state = CRI_CONTAINER_EXITED;
+	st = compute(pod, &rp, NULL);
+	assert_string_equal(ck_json_get_str(cond(st, "Initialized"), "status", ""), "True");
+	is = cJSON_GetArrayItem(ck_json_get(st, "initContainerStatuses"), 0);
+	assert_true(ck_json_get_bool(is, "ready", false));
+	assert_string_equal(ck_json_get_str(is, "state.terminated.reason", ""), "Completed");
+	assert_string_equal(ck_json_get_str(cs0(st), "state.waiting.reason", ""),
+	                    "ContainerCreating");
+	assert_string_equal(ck_json_get_str(st, "phase", ""), "Pending");
+	cJSON_Delete(st);
+
+	rp.containers[0].exit_code = 1;
+	st = compute(pod, &rp, NULL);
+	assert_string_equal(ck_json_get_str(st, "phase", ""), "Failed");
+	assert_string_equal(pod_status_phase(pod, &rp, NULL), "Failed");
+	cJSON_Delete(st);
+	kl_runtime_pod_clear(&rp);
+	cJSON_Delete(pod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +363,7 @@ int main(void)
 	    cmocka_unit_test(test_transition_times_kept),
 	    cmocka_unit_test(test_host_network_uses_host_ip),
 	    cmocka_unit_test(test_current_instance),
+	    cmocka_unit_test(test_init_containers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

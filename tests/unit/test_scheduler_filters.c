@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "../../scheduler/filter_node_ports.c"
 #include "../../scheduler/filter_node_ready.c"
 #include "../../scheduler/filter_node_selector.c"
 #include "../../scheduler/filter_resources.c"
@@ -153,6 +154,49 @@ static void test_node_selector(void **state)
 	check(filter_node_selector, AFF("[{}]"), node, miss);
 }
 
+static void test_node_ports(void **state)
+{
+	cJSON *node = J("{}");
+	cJSON *used =
+	    J("{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8080},"
+	      "{\"containerPort\":53,\"hostPort\":53,\"protocol\":\"UDP\",\"hostIP\":\"10.0.0.1\"}]"
+	      "}]}}");
+	const cJSON *pods[] = {used};
+	sched_node_info ni = {.node = node, .pods = pods, .n_pods = 1};
+	const char *busy = "node(s) didn't have free ports for the requested pod ports";
+	struct {
+		const char *pod;
+		const char *want;
+	} cases[] = {
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80}]}]}}", NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8080}]}]}}",
+	     busy},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8080,"
+	     "\"protocol\":\"UDP\"}]}]}}",
+	     NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":80,\"hostPort\":8081}]}]}}",
+	     NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"hostPort\":53,\"protocol\":\"UDP\","
+	     "\"hostIP\":\"10.0.0.2\"}]}]}}",
+	     NULL},
+	    {"{\"spec\":{\"containers\":[{\"ports\":[{\"hostPort\":53,\"protocol\":\"UDP\"}]}]}}",
+	     busy},
+	    {"{\"spec\":{\"containers\":[{},{\"ports\":[{\"hostPort\":53,\"protocol\":\"UDP\","
+	     "\"hostIP\":\"10.0.0.1\"}]}]}}",
+	     busy},
+	};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(cases); i++) {
+		cJSON *pod = J(cases[i].pod);
+		char *got = filter_node_ports(pod, &ni);
+		if (cases[i].want ? !got || strcmp(got, cases[i].want) : got != NULL)
+			fail_msg("case %zu: got %s", i, got ? got : "(fit)");
+		free(got);
+		cJSON_Delete(pod);
+	}
+	cJSON_Delete(used);
+	cJSON_Delete(node);
+}
+
 static const char *node_small = "{\"metadata\":{\"name\":\"n\"},\"status\":{\"allocatable\":{"
                                 "\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"3\"}}}";
 
@@ -221,7 +265,7 @@ static void test_chain_message_score(void **state)
 	                         "memory, 1 node(s) were unschedulable.");
 	free(msg);
 	msg = sched_failure_message(NULL, 0);
-	assert_string_equal(msg, "0/0 nodes are available.");
+	assert_string_equal(msg, "no nodes available to schedule pods");
 	free(msg);
 
 	/* The chain reports the first failure in upstream's order. */
@@ -254,14 +298,65 @@ static void test_chain_message_score(void **state)
 	cJSON_Delete(node);
 }
 
+static void test_pick(void **state)
+{
+	const char *alloc =
+	    "\"status\":{\"allocatable\":{\"cpu\":\"4\",\"memory\":\"8Gi\",\"pods\":\"110\"}}";
+	char *s0 = ck_asprintf("{\"metadata\":{\"name\":\"plain\"},%s}", alloc);
+	char *s1 = ck_asprintf("{\"metadata\":{\"name\":\"ssd\",\"labels\":{\"disk\":\"ssd\"}},%s}",
+	                       alloc);
+	char *s2 =
+	    ck_asprintf("{\"metadata\":{\"name\":\"soft\",\"labels\":{\"disk\":\"ssd\"}},\"spec\":{"
+	                "\"taints\":[{\"key\":\"k\",\"effect\":\"PreferNoSchedule\"}]},%s}",
+	                alloc);
+	cJSON *n0 = J(s0), *n1 = J(s1), *n2 = J(s2);
+	sched_node_info ni[] = {{.node = n0}, {.node = n1}, {.node = n2}};
+	uint64_t seed = 1;
+	/* Preferred ssd: ssd wins (soft has an untolerated PreferNoSchedule taint). */
+	cJSON *pod = J("{\"spec\":{\"affinity\":{\"nodeAffinity\":{"
+	               "\"preferredDuringSchedulingIgnoredDuringExecution\":"
+	               "[{\"weight\":10,\"preference\":{\"matchExpressions\":[{\"key\":\"disk\","
+	               "\"operator\":\"In\",\"values\":[\"ssd\"]}]}}]}}}}");
+	assert_int_equal(score_node_affinity_raw(pod, n1), 10);
+	assert_int_equal(score_node_affinity_raw(pod, n0), 0);
+	assert_int_equal(score_taints_raw(pod, n2), 1);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(sched_pick(pod, ni, 3, &seed), 1);
+	cJSON_Delete(pod);
+	/* Tolerating the soft taint: ssd and soft tie; both get picked over many draws, never
+	 * plain. */
+	pod = J("{\"spec\":{\"tolerations\":[{\"operator\":\"Exists\"}],\"affinity\":{"
+	        "\"nodeAffinity\":{\"preferredDuringSchedulingIgnoredDuringExecution\":"
+	        "[{\"weight\":10,\"preference\":{\"matchExpressions\":[{\"key\":\"disk\","
+	        "\"operator\":\"In\",\"values\":[\"ssd\"]}]}}]}}}}");
+	int seen[3] = {0};
+	for (int i = 0; i < 200; i++)
+		seen[sched_pick(pod, ni, 3, &seed)]++;
+	assert_int_equal(seen[0], 0);
+	assert_true(seen[1] > 20 && seen[2] > 20);
+	cJSON_Delete(pod);
+	/* Less allocated wins otherwise. */
+	pod = J("{}");
+	ni[0].requested.cpu_milli = 3000;
+	ni[1].requested.cpu_milli = 1000;
+	ni[2].requested.cpu_milli = 0;
+	assert_int_equal(sched_pick(pod, ni, 2, &seed), 1);
+	cJSON_Delete(pod);
+	cJSON_Delete(n0);
+	cJSON_Delete(n1);
+	cJSON_Delete(n2);
+	free(s0);
+	free(s1);
+	free(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_taints),
-	    cmocka_unit_test(test_unschedulable_and_ready),
-	    cmocka_unit_test(test_node_selector),
-	    cmocka_unit_test(test_resources),
-	    cmocka_unit_test(test_chain_message_score),
+	    cmocka_unit_test(test_taints),        cmocka_unit_test(test_unschedulable_and_ready),
+	    cmocka_unit_test(test_node_selector), cmocka_unit_test(test_node_ports),
+	    cmocka_unit_test(test_resources),     cmocka_unit_test(test_chain_message_score),
+	    cmocka_unit_test(test_pick),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,7 +58,7 @@ static void test_anchors_and_merge(void **state)
 {
 	cJSON *j = parse("base: &b {x: 1, y: 2}\nuse: *b\nmerged:\n  <<: *b\n  y: 3\n");
 	assert_json(j, "{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},\"merged\":{\"x\":1,"
-		       "\"y\":3}}");
+	               "\"y\":3}}");
 	cJSON_Delete(j);
 }
 
@@ -120,6 +120,14 @@ static void test_print_round_trip(void **state)
 	cJSON_Delete(back);
 	cJSON_Delete(j);
 	free(y);
+	const char *quoted =
+	    "{\"t\":\"2026-11-24T03:32:41Z\",\"u\":\"1_000\",\"ip\":\"10.0.0.1\",\"p\":\"a-b\"}";
+	j = ck_json_parse(quoted, strlen(quoted), NULL);
+	y = ck_yaml_print(j);
+	assert_string_equal(
+	    y, "t: \"2026-11-24T03:32:41Z\"\nu: \"1_000\"\nip: \"10.0.0.1\"\np: a-b\n");
+	free(y);
+	cJSON_Delete(j);
 	cJSON *s = cJSON_CreateString("plain");
 	y = ck_yaml_print(s);
 	assert_string_equal(y, "plain\n");

@@ -1,0 +1,419 @@
+/* kind_pod: core/v1 Pods: upstream's defaulting (also for workload templates), validation,
+ * the status a pod starts with and the printer's READY/STATUS/RESTARTS logic. */
+#include "api/kind.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/json.h"
+
+static bool image_is_latest(const char *image)
+{
+	if (strchr(image, '@'))
+		return false;
+	const char *slash = strrchr(image, '/');
+	const char *colon = strrchr(slash ? slash : image, ':');
+	return !colon || !strcmp(colon, ":latest");
+}
+
+static void probe_defaults(cJSON *probe)
+{
+	if (!cJSON_IsObject(probe))
+		return;
+	kind_default_int(probe, "timeoutSeconds", 1);
+	kind_default_int(probe, "periodSeconds", 10);
+	kind_default_int(probe, "successThreshold", 1);
+	kind_default_int(probe, "failureThreshold", 3);
+	cJSON *http = cJSON_GetObjectItemCaseSensitive(probe, "httpGet");
+	if (cJSON_IsObject(http)) {
+		kind_default_str(http, "path", "/");
+		kind_default_str(http, "scheme", "HTTP");
+	}
+}
+
+static void container_defaults(cJSON *c)
+{
+	if (!cJSON_IsObject(c))
+		return;
+	const char *image = ck_json_get_str(c, "image", "");
+	kind_default_str(c, "imagePullPolicy", image_is_latest(image) ? "Always" : "IfNotPresent");
+	kind_default_str(c, "terminationMessagePath", "/dev/termination-log");
+	kind_default_str(c, "terminationMessagePolicy", "File");
+	kind_child_object(c, "resources");
+	cJSON *port;
+	cJSON_ArrayForEach(port, cJSON_GetObjectItemCaseSensitive(c, "ports"))
+	{
+		if (cJSON_IsObject(port))
+			kind_default_str(port, "protocol", "TCP");
+	}
+	cJSON *env;
+	cJSON_ArrayForEach(env, cJSON_GetObjectItemCaseSensitive(c, "env"))
+	{
+		cJSON *ref = ck_json_get(env, "valueFrom.fieldRef");
+		if (cJSON_IsObject(ref))
+			kind_default_str(ref, "apiVersion", "v1");
+	}
+	probe_defaults(cJSON_GetObjectItemCaseSensitive(c, "livenessProbe"));
+	probe_defaults(cJSON_GetObjectItemCaseSensitive(c, "readinessProbe"));
+	probe_defaults(cJSON_GetObjectItemCaseSensitive(c, "startupProbe"));
+}
+
+static void add_toleration(cJSON *spec, const char *key)
+{
+	cJSON *tols = cJSON_GetObjectItemCaseSensitive(spec, "tolerations");
+	if (!cJSON_IsArray(tols)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "tolerations");
+		tols = cJSON_AddArrayToObject(spec, "tolerations");
+	}
+	cJSON *t;
+	cJSON_ArrayForEach(t, tols)
+	{
+		const char *k = ck_json_get_str(t, "key", "");
+		const char *effect = ck_json_get_str(t, "effect", "");
+		if (!strcmp(k, key) && (!*effect || !strcmp(effect, "NoExecute")))
+			return;
+	}
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "key", key);
+	cJSON_AddStringToObject(t, "operator", "Exists");
+	cJSON_AddStringToObject(t, "effect", "NoExecute");
+	cJSON_AddNumberToObject(t, "tolerationSeconds", 300);
+	cJSON_AddItemToArray(tols, t);
+}
+
+void kind_pod_spec_defaults(cJSON *spec)
+{
+	if (!cJSON_IsObject(spec))
+		return;
+	kind_default_str(spec, "restartPolicy", "Always");
+	kind_default_int(spec, "terminationGracePeriodSeconds", 30);
+	kind_default_str(spec, "dnsPolicy", "ClusterFirst");
+	kind_child_object(spec, "securityContext");
+	kind_default_str(spec, "schedulerName", "default-scheduler");
+	cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "containers"))
+	{
+		container_defaults(c);
+	}
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "initContainers"))
+	{
+		container_defaults(c);
+	}
+}
+
+static void pod_defaults(cJSON *pod)
+{
+	cJSON *spec = kind_child_object(pod, "spec");
+	kind_pod_spec_defaults(spec);
+	/* What upstream's admission adds to every pod: service account, priority and the
+	 * not-ready/unreachable tolerations. */
+	kind_default_str(spec, "serviceAccountName", "default");
+	kind_default_str(spec, "serviceAccount",
+	                 ck_json_get_str(spec, "serviceAccountName", "default"));
+	if (!cJSON_GetObjectItemCaseSensitive(spec, "enableServiceLinks"))
+		cJSON_AddBoolToObject(spec, "enableServiceLinks", true);
+	kind_default_int(spec, "priority", 0);
+	kind_default_str(spec, "preemptionPolicy", "PreemptLowerPriority");
+	add_toleration(spec, "node.kubernetes.io/not-ready");
+	add_toleration(spec, "node.kubernetes.io/unreachable");
+}
+
+static bool resources_empty(const cJSON *c, const char *which)
+{
+	const cJSON *r = ck_json_get(c, which);
+	return !r || !cJSON_IsObject(r) || !r->child;
+}
+
+static const char *pod_qos(const cJSON *pod)
+{
+	bool any = false, guaranteed = true;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "spec.containers"))
+	{
+		bool req = !resources_empty(c, "resources.requests");
+		bool lim = !resources_empty(c, "resources.limits");
+		any |= req || lim;
+		const cJSON *cpu = ck_json_get(c, "resources.limits.cpu");
+		const cJSON *mem = ck_json_get(c, "resources.limits.memory");
+		if (!cpu || !mem)
+			guaranteed = false;
+		const cJSON *rcpu = ck_json_get(c, "resources.requests.cpu");
+		const cJSON *rmem = ck_json_get(c, "resources.requests.memory");
+		if ((rcpu && !ck_json_equal(rcpu, cpu)) || (rmem && !ck_json_equal(rmem, mem)))
+			guaranteed = false;
+	}
+	if (!any)
+		return "BestEffort";
+	return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+static void pod_create_status(cJSON *pod)
+{
+	cJSON *status = cJSON_CreateObject();
+	cJSON_AddStringToObject(status, "phase", "Pending");
+	cJSON_AddStringToObject(status, "qosClass", pod_qos(pod));
+	cJSON_DeleteItemFromObjectCaseSensitive(pod, "status");
+	cJSON_AddItemToObject(pod, "status", status);
+}
+
+static void containers_validate(const cJSON *list, const char *path, bool required,
+                                kind_causes *causes)
+{
+	if (required && cJSON_GetArraySize(list) == 0) {
+		kind_cause_required(causes, path);
+		return;
+	}
+	int i = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, list)
+	{
+		_cleanup_free_ char *p = ck_asprintf("%s[%d]", path, i);
+		const char *name = ck_json_get_str(c, "name", "");
+		_cleanup_free_ char *pn = ck_asprintf("%s.name", p);
+		if (!*name)
+			kind_cause_required(causes, pn);
+		else if (!kind_dns1123_label(name))
+			kind_cause_invalid(causes, pn, name, KIND_DNS1123_LABEL_MSG);
+		for (const cJSON *o = list->child; o != c; o = o->next)
+			if (*name && !strcmp(ck_json_get_str(o, "name", ""), name))
+				kind_cause_add(causes, "FieldValueDuplicate", pn,
+				               "Duplicate value: \"%s\"", name);
+		if (!*ck_json_get_str(c, "image", "")) {
+			_cleanup_free_ char *pi = ck_asprintf("%s.image", p);
+			kind_cause_required(causes, pi);
+		}
+		int j = 0;
+		const cJSON *port;
+		cJSON_ArrayForEach(port, cJSON_GetObjectItemCaseSensitive(c, "ports"))
+		{
+			int64_t cp = ck_json_get_int(port, "containerPort", 0);
+			if (cp < 1 || cp > 65535) {
+				_cleanup_free_ char *pp =
+				    ck_asprintf("%s.ports[%d].containerPort", p, j);
+				_cleanup_free_ char *v = ck_asprintf("%lld", (long long)cp);
+				kind_cause_invalid(causes, pp, v,
+				                   "must be between 1 and 65535, inclusive");
+			}
+			j++;
+		}
+		i++;
+	}
+}
+
+void kind_pod_spec_validate(const cJSON *spec, const char *path, kind_causes *causes)
+{
+	_cleanup_free_ char *pc = ck_asprintf("%s.containers", path);
+	containers_validate(ck_json_get(spec, "containers"), pc, true, causes);
+	_cleanup_free_ char *pi = ck_asprintf("%s.initContainers", path);
+	containers_validate(ck_json_get(spec, "initContainers"), pi, false, causes);
+	const char *rp = ck_json_get_str(spec, "restartPolicy", "Always");
+	if (strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never")) {
+		_cleanup_free_ char *pr = ck_asprintf("%s.restartPolicy", path);
+		kind_cause_add(causes, "FieldValueNotSupported", pr,
+		               "Unsupported value: \"%s\": supported values: \"Always\", "
+		               "\"OnFailure\", \"Never\"",
+		               rp);
+	}
+}
+
+static void pod_validate(const cJSON *pod, kind_causes *causes)
+{
+	kind_pod_spec_validate(ck_json_get(pod, "spec"), "spec", causes);
+}
+
+static const cJSON *state_of(const cJSON *cs, const char *state)
+{
+	const cJSON *s = ck_json_get(cs, "state");
+	const cJSON *v = s ? cJSON_GetObjectItemCaseSensitive(s, state) : NULL;
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+static bool has_condition(const cJSON *pod, const char *type, bool need_true)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
+	{
+		if (!strcmp(kind_str(c, "type"), type))
+			return !need_true || !strcmp(kind_str(c, "status"), "True");
+	}
+	return false;
+}
+
+static char *terminated_reason(const cJSON *t, const char *prefix)
+{
+	const char *reason = kind_str(t, "reason");
+	if (*reason)
+		return ck_asprintf("%s%s", prefix, reason);
+	long long sig = ck_json_get_int(t, "signal", 0);
+	if (sig)
+		return ck_asprintf("%sSignal:%lld", prefix, sig);
+	return ck_asprintf("%sExitCode:%lld", prefix, (long long)ck_json_get_int(t, "exitCode", 0));
+}
+
+/* The STATUS column as upstream's printer derives it from phase, reasons and container
+ * states. Sets *ready and *restarts and the newest restart time (seconds, 0 when none). */
+static char *pod_reason(const cJSON *pod, int *ready, long long *restarts, time_t *last_restart)
+{
+	const char *phase = kind_str(pod, "status.phase");
+	const char *sreason = kind_str(pod, "status.reason");
+	char *reason = ck_strdup(*sreason ? sreason : phase);
+	*ready = 0;
+	*restarts = 0;
+	*last_restart = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
+	{
+		if (!strcmp(kind_str(c, "type"), "PodScheduled") &&
+		    !strcmp(kind_str(c, "reason"), "SchedulingGated")) {
+			free(reason);
+			reason = ck_strdup("SchedulingGated");
+		}
+	}
+	bool initializing = false;
+	const cJSON *inits = ck_json_get(pod, "status.initContainerStatuses");
+	int n_init_spec = cJSON_GetArraySize(ck_json_get(pod, "spec.initContainers"));
+	int i = 0;
+	cJSON_ArrayForEach(c, inits)
+	{
+		*restarts += ck_json_get_int(c, "restartCount", 0);
+		const cJSON *term = state_of(c, "terminated");
+		const cJSON *wait = state_of(c, "waiting");
+		if (term && ck_json_get_int(term, "exitCode", 0) == 0) {
+			i++;
+			continue;
+		}
+		free(reason);
+		if (term)
+			reason = terminated_reason(term, "Init:");
+		else if (wait && *kind_str(wait, "reason") &&
+		         strcmp(kind_str(wait, "reason"), "PodInitializing"))
+			reason = ck_asprintf("Init:%s", kind_str(wait, "reason"));
+		else
+			reason = ck_asprintf("Init:%d/%d", i, n_init_spec);
+		initializing = true;
+		break;
+	}
+	if (!initializing || has_condition(pod, "Initialized", true)) {
+		*restarts = 0;
+		bool running = false;
+		const cJSON *list = ck_json_get(pod, "status.containerStatuses");
+		for (int k = cJSON_GetArraySize(list) - 1; k >= 0; k--) {
+			c = cJSON_GetArrayItem(list, k);
+			*restarts += ck_json_get_int(c, "restartCount", 0);
+			const cJSON *wait = state_of(c, "waiting");
+			const cJSON *term = state_of(c, "terminated");
+			const cJSON *last = ck_json_get(c, "lastState.terminated");
+			struct timespec ts;
+			if (last && !ck_time_parse_rfc3339(kind_str(last, "finishedAt"), &ts) &&
+			    ts.tv_sec > *last_restart)
+				*last_restart = ts.tv_sec;
+			if (wait && *kind_str(wait, "reason")) {
+				free(reason);
+				reason = ck_strdup(kind_str(wait, "reason"));
+			} else if (term) {
+				free(reason);
+				reason = terminated_reason(term, "");
+			} else if (ck_json_get_bool(c, "ready", false) && state_of(c, "running")) {
+				running = true;
+				(*ready)++;
+			}
+		}
+		if (!strcmp(reason, "Completed") && running) {
+			free(reason);
+			reason =
+			    ck_strdup(has_condition(pod, "Ready", true) ? "Running" : "NotReady");
+		}
+	}
+	if (ck_json_get(pod, "metadata.deletionTimestamp")) {
+		if (!strcmp(sreason, "NodeLost")) {
+			free(reason);
+			reason = ck_strdup("Unknown");
+		} else if (strcmp(phase, "Succeeded") && strcmp(phase, "Failed")) {
+			free(reason);
+			reason = ck_strdup("Terminating");
+		}
+	}
+	return reason;
+}
+
+static void pod_cells(const cJSON *pod, time_t now, cJSON *row)
+{
+	int ready;
+	long long restarts;
+	time_t last_restart;
+	_cleanup_free_ char *reason = pod_reason(pod, &ready, &restarts, &last_restart);
+	kind_cell_str(row, kind_str(pod, "metadata.name"));
+	kind_cell_take(row, ck_asprintf("%d/%d", ready,
+	                                cJSON_GetArraySize(ck_json_get(pod, "spec.containers"))));
+	kind_cell_str(row, reason);
+	if (restarts && last_restart) {
+		_cleanup_free_ char *when =
+		    ck_time_rfc3339(&(struct timespec){last_restart, 0}, false);
+		_cleanup_free_ char *ago = kind_age(when, now);
+		kind_cell_take(row, ck_asprintf("%lld (%s ago)", restarts, ago));
+	} else {
+		kind_cell_take(row, ck_asprintf("%lld", restarts));
+	}
+	kind_cell_take(row, kind_age(kind_str(pod, "metadata.creationTimestamp"), now));
+	kind_cell_none(row, kind_str(pod, "status.podIP"));
+	kind_cell_none(row, kind_str(pod, "spec.nodeName"));
+	kind_cell_none(row, kind_str(pod, "status.nominatedNodeName"));
+	const cJSON *gates = ck_json_get(pod, "spec.readinessGates");
+	int n_gates = cJSON_GetArraySize(gates), true_gates = 0;
+	const cJSON *g;
+	cJSON_ArrayForEach(g, gates)
+	{
+		if (has_condition(pod, kind_str(g, "conditionType"), true))
+			true_gates++;
+	}
+	if (n_gates)
+		kind_cell_take(row, ck_asprintf("%d/%d", true_gates, n_gates));
+	else
+		kind_cell_none(row, NULL);
+}
+
+static const kind_column pod_columns[] = {
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Ready", "string", "", 0, "The aggregate readiness state of this pod for accepting traffic."},
+    {"Status", "string", "", 0, "The aggregate status of the containers in this pod."},
+    {"Restarts", "string", "", 0,
+     "The number of times the containers in this pod have been restarted and when the last "
+     "container in this pod has restarted."},
+    {"Age", "string", "", 0, "Time since the object was created."},
+    {"IP", "string", "", 1, "IP address allocated to the pod."},
+    {"Node", "string", "", 1, "Name of the node the pod is assigned to."},
+    {"Nominated Node", "string", "", 1, "Node the scheduler nominated for preemption."},
+    {"Readiness Gates", "string", "", 1, "Readiness gates that hold."},
+};
+
+static const char *const pod_short[] = {"po", NULL};
+static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.nominatedNodeName",
+                                         NULL};
+
+const kind_desc kind_pods[] = {
+    {.group = "",
+     .version = "v1",
+     .kind = "Pod",
+     .plural = "pods",
+     .singular = "pod",
+     .short_names = pod_short,
+     .categories = kind_category_all,
+     .namespaced = true,
+     .etcd_resource = "pods",
+     .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING | KIND_SUB_LOG,
+     .field_labels = pod_fields,
+     .columns = KIND_COLUMNS(pod_columns),
+     .cells = pod_cells,
+     .defaults = pod_defaults,
+     .validate = pod_validate,
+     .create_status = pod_create_status},
+};
+const size_t kind_pods_n = CK_ARRAY_SIZE(kind_pods);
