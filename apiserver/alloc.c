@@ -1,4 +1,4 @@
-/* alloc: service cluster IPs as etcd keys. */
+/* alloc: unique values as etcd keys. */
 #include "alloc.h"
 
 #include <arpa/inet.h>
@@ -7,12 +7,13 @@
 #include <sys/random.h>
 
 #include "base/json.h"
+#include "server.h"
 #include "status.h"
 #include "storage.h"
 
 #define ALLOC_MAX_ATTEMPTS 8
 
-int alloc_parse_range(const char *cidr, uint32_t *base, uint32_t *size, ck_err **err)
+int alloc_ip_pool(const char *cidr, alloc_pool *out, ck_err **err)
 {
 	const char *slash = cidr ? strchr(cidr, '/') : NULL;
 	if (!slash)
@@ -24,28 +25,70 @@ int alloc_parse_range(const char *cidr, uint32_t *base, uint32_t *size, ck_err *
 	struct in_addr in;
 	if (errno || *end || bits < 8 || bits > 30 || inet_pton(AF_INET, addr, &in) != 1)
 		return ck_err_set(err, -EINVAL, "invalid IPv4 CIDR \"%s\" (prefix 8..30)", cidr);
-	*size = 1u << (32 - bits);
-	*base = ntohl(in.s_addr) & ~(*size - 1);
+	uint32_t size = 1u << (32 - bits);
+	*out = (alloc_pool){.name = "serviceips",
+	                    .first = ntohl(in.s_addr) & ~(size - 1),
+	                    .size = size,
+	                    .lo = 2,
+	                    .hi = size - 1,
+	                    .ip = true,
+	                    .range = cidr};
 	return 0;
 }
 
-static char *ip_text(uint32_t ip)
+void alloc_node_port_pool(alloc_pool *out)
 {
-	struct in_addr in = {.s_addr = htonl(ip)};
+	*out = (alloc_pool){.name = "servicenodeports",
+	                    .first = 30000,
+	                    .size = 2768,
+	                    .lo = 0,
+	                    .hi = 2768,
+	                    .range = "30000-32767"};
+}
+
+char *alloc_value_text(const alloc_pool *p, uint32_t off)
+{
+	uint32_t v = p->first + off;
+	if (!p->ip)
+		return ck_asprintf("%u", v);
+	struct in_addr in = {.s_addr = htonl(v)};
 	char buf[INET_ADDRSTRLEN];
 	return ck_strdup(inet_ntop(AF_INET, &in, buf, sizeof(buf)));
 }
 
-static char *ip_key(const apiserver *s, const char *ip)
+/* The offset of text in p, or UINT32_MAX when it is not a value of p. */
+static uint32_t value_offset(const alloc_pool *p, const char *text)
 {
-	return ck_asprintf("%s/ckube/serviceips/%s", s->prefix, ip);
+	uint32_t v;
+	if (p->ip) {
+		struct in_addr in;
+		if (inet_pton(AF_INET, text, &in) != 1)
+			return UINT32_MAX;
+		v = ntohl(in.s_addr);
+	} else {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(text, &end, 10);
+		if (errno || *end || !*text || n > UINT32_MAX)
+			return UINT32_MAX;
+		v = (uint32_t)n;
+	}
+	uint32_t off = v - p->first;
+	return off < p->size ? off : UINT32_MAX;
+}
+
+char *alloc_value_key(const apiserver *s, const alloc_pool *p, const char *value)
+{
+	return ck_asprintf("%s/ckube/%s/%s", s->prefix, p->name, value);
 }
 
 typedef struct alloc_op {
 	api_req *r;
+	const alloc_pool *pool;
 	alloc_done_fn done;
-	char *want; /* NULL: any */
-	char *ip;   /* being reserved */
+	char *field;
+	char *want;  /* NULL: any */
+	char *value; /* being reserved */
 	int attempts;
 } alloc_op;
 
@@ -53,18 +96,19 @@ static void op_finish(alloc_op *op, bool ok)
 {
 	api_req *r = op->r;
 	alloc_done_fn done = op->done;
-	char *ip = ok ? CK_TAKE_PTR(op->ip) : NULL;
-	free(op->ip);
+	char *value = ok ? CK_TAKE_PTR(op->value) : NULL;
+	free(op->value);
 	free(op->want);
+	free(op->field);
 	free(op);
-	done(r, ip);
+	done(r, value);
 }
 
-static void invalid_ip(alloc_op *op, const char *why)
+static void invalid_value(alloc_op *op, const char *why)
 {
 	cJSON *causes = cJSON_CreateArray();
 	kind_causes c = {causes};
-	kind_cause_invalid(&c, "spec.clusterIP", op->want, why);
+	kind_cause_invalid(&c, op->field, op->want, why);
 	status_invalid(op->r->x, op->r->rt.kind, ck_json_get_str(op->r->body, "metadata.name", ""),
 	               causes);
 	op_finish(op, false);
@@ -76,18 +120,19 @@ static void reserved(int rc, const etcd_write_result *res, const ck_err *err, vo
 {
 	alloc_op *op = data;
 	if (rc == CK_ECONFLICT && op->want) {
-		invalid_ip(op, "provided IP is already allocated");
+		invalid_value(op, op->pool->ip ? "provided IP is already allocated"
+		                               : "provided port is already allocated");
 		return;
 	}
 	if (rc == CK_ECONFLICT && ++op->attempts < ALLOC_MAX_ATTEMPTS) {
 		/* Another apiserver took it in between: look again. */
-		free(op->ip);
-		op->ip = NULL;
+		free(op->value);
+		op->value = NULL;
 		scan_used(op);
 		return;
 	}
 	if (rc < 0) {
-		status_internal(op->r->x, "failed to allocate a service IP: %s",
+		status_internal(op->r->x, "failed to allocate %s: %s", op->field,
 		                err ? err->msg : ck_strerror(rc));
 		op_finish(op, false);
 		return;
@@ -97,7 +142,7 @@ static void reserved(int rc, const etcd_write_result *res, const ck_err *err, vo
 
 static void reserve(alloc_op *op)
 {
-	_cleanup_free_ char *key = ip_key(op->r->srv, op->ip);
+	_cleanup_free_ char *key = alloc_value_key(op->r->srv, op->pool, op->value);
 	_cleanup_free_ char *owner =
 	    ck_asprintf("%s/%s", op->r->rt.ns, ck_json_get_str(op->r->body, "metadata.name", ""));
 	etcd_put_if(op->r->srv->etcd, key, strlen(key), 0, owner, strlen(owner), 0, reserved, op);
@@ -106,86 +151,81 @@ static void reserve(alloc_op *op)
 static void used_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
 {
 	alloc_op *op = data;
-	const apiserver *s = op->r->srv;
+	const alloc_pool *p = op->pool;
 	if (rc < 0) {
-		status_internal(op->r->x, "failed to allocate a service IP: %s",
+		status_internal(op->r->x, "failed to allocate %s: %s", op->field,
 		                err ? err->msg : ck_strerror(rc));
 		op_finish(op, false);
 		return;
 	}
-	/* Offsets 0 (network), 1 (the kubernetes service) and size-1 (broadcast) are not
-	 * handed out. */
-	uint8_t *used = ck_calloc(s->svc_size, 1);
-	_cleanup_free_ char *prefix = ip_key(s, "");
+	uint8_t *used = ck_calloc(p->size, 1);
+	_cleanup_free_ char *prefix = alloc_value_key(op->r->srv, p, "");
+	size_t plen = strlen(prefix);
 	for (size_t i = 0; i < res->n_kvs; i++) {
-		_cleanup_free_ char *ip = ck_strndup((const char *)res->kvs[i].key + strlen(prefix),
-		                                     res->kvs[i].key_len - strlen(prefix));
-		struct in_addr in;
-		if (inet_pton(AF_INET, ip, &in) != 1)
+		if (res->kvs[i].key_len <= plen)
 			continue;
-		uint32_t off = ntohl(in.s_addr) - s->svc_base;
-		if (off < s->svc_size)
+		_cleanup_free_ char *v =
+		    ck_strndup((const char *)res->kvs[i].key + plen, res->kvs[i].key_len - plen);
+		uint32_t off = value_offset(p, v);
+		if (off != UINT32_MAX)
 			used[off] = 1;
 	}
 	uint32_t start;
 	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
 		start = 0;
-	uint32_t usable = s->svc_size - 3;
-	for (uint32_t i = 0; i < usable; i++) {
-		uint32_t off = 2 + (start + i) % usable;
+	uint32_t n = p->hi - p->lo;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t off = p->lo + (start + i) % n;
 		if (!used[off]) {
 			free(used);
-			op->ip = ip_text(s->svc_base + off);
+			op->value = alloc_value_text(p, off);
 			reserve(op);
 			return;
 		}
 	}
 	free(used);
-	status_internal(op->r->x, "failed to allocate a service IP: range is full");
+	status_internal(op->r->x, "failed to allocate %s: range is full", op->field);
 	op_finish(op, false);
 }
 
 static void scan_used(alloc_op *op)
 {
-	_cleanup_free_ char *prefix = ip_key(op->r->srv, "");
+	_cleanup_free_ char *prefix = alloc_value_key(op->r->srv, op->pool, "");
 	etcd_range(op->r->srv->etcd,
 	           &(etcd_range_req){.key = prefix, .prefix = true, .keys_only = true}, used_listed,
 	           op);
 }
 
-void alloc_service_ip(api_req *r, const char *want, alloc_done_fn done)
+void alloc_reserve(api_req *r, const alloc_pool *p, const char *want, const char *field,
+                   alloc_done_fn done)
 {
 	alloc_op *op = ck_calloc(1, sizeof(*op));
 	op->r = r;
+	op->pool = p;
 	op->done = done;
+	op->field = ck_strdup(field);
 	if (!want) {
 		scan_used(op);
 		return;
 	}
 	op->want = ck_strdup(want);
-	struct in_addr in;
-	const apiserver *s = r->srv;
-	uint32_t off =
-	    inet_pton(AF_INET, want, &in) == 1 ? ntohl(in.s_addr) - s->svc_base : UINT32_MAX;
-	if (off == 0 || off >= s->svc_size - 1) {
-		_cleanup_free_ char *net = ip_text(s->svc_base);
-		int bits = 32;
-		for (uint32_t n = s->svc_size; n > 1; n >>= 1)
-			bits--;
+	uint32_t off = value_offset(p, want);
+	/* Network and broadcast addresses are never anybody's. */
+	if (off == UINT32_MAX || (p->ip && (off == 0 || off == p->size - 1))) {
 		_cleanup_free_ char *why = ck_asprintf(
-		    "provided IP is not in the valid range. The range of valid IPs is %s/%d", net,
-		    bits);
-		invalid_ip(op, why);
+		    "provided %s is not in the valid range. The range of valid %ss is %s",
+		    p->ip ? "IP" : "port", p->ip ? "IP" : "port", p->range);
+		invalid_value(op, why);
 		return;
 	}
-	op->ip = ck_strdup(want);
+	op->value = ck_strdup(want);
 	reserve(op);
 }
 
-void alloc_release_service_ip(apiserver *s, const char *ip)
+void alloc_release(apiserver *s, const alloc_pool *p, const char *value)
 {
-	if (!ip || !*ip || !strcmp(ip, "None"))
+	if (!value || !*value || !strcmp(value, "None"))
 		return;
-	_cleanup_free_ char *key = ip_key(s, ip);
+	_cleanup_free_ char *key = alloc_value_key(s, p, value);
 	etcd_delete(s->etcd, key, strlen(key), false, storage_ignore_write, NULL);
 }

@@ -67,9 +67,7 @@ void server_bootstrap(apiserver *s, const char *advertise_address, int secure_po
 		create_object(s, b, "namespaces", NULL, ns);
 	}
 	/* The "kubernetes" service on the range's first address, as upstream. */
-	_cleanup_free_ char *ip =
-	    ck_asprintf("%u.%u.%u.%u", (s->svc_base + 1) >> 24, ((s->svc_base + 1) >> 16) & 255,
-	                ((s->svc_base + 1) >> 8) & 255, (s->svc_base + 1) & 255);
+	_cleanup_free_ char *ip = alloc_value_text(&s->svc_ips, 1);
 	int port = secure_port ? secure_port : 6443;
 	_cleanup_free_ char *svc = ck_asprintf(
 	    "{\"metadata\":{\"name\":\"kubernetes\",\"labels\":{\"component\":\"apiserver\","
@@ -78,7 +76,7 @@ void server_bootstrap(apiserver *s, const char *advertise_address, int secure_po
 	    "}",
 	    ip, ip, port);
 	create_object(s, b, "services", "default", svc);
-	_cleanup_free_ char *ip_key = ck_asprintf("%s/ckube/serviceips/%s", s->prefix, ip);
+	_cleanup_free_ char *ip_key = alloc_value_key(s, &s->svc_ips, ip);
 	put_if_absent(s, b, ip_key, "default/kubernetes");
 	if (advertise_address && *advertise_address) {
 		_cleanup_free_ char *ep = ck_asprintf(

@@ -10,7 +10,6 @@
 #include "base/log.h"
 #include "net/etcd.h"
 #include "net/http_server.h"
-#include "alloc.h"
 #include "server.h"
 #include "watch_cache.h"
 
@@ -140,7 +139,8 @@ int main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 	ck_err *err = NULL;
 	apiserver srv = {.loop = loop, .prefix = o.etcd_prefix};
-	if (alloc_parse_range(o.service_cluster_ip_range, &srv.svc_base, &srv.svc_size, &err) < 0) {
+	alloc_node_port_pool(&srv.node_ports);
+	if (alloc_ip_pool(o.service_cluster_ip_range, &srv.svc_ips, &err) < 0) {
 		fprintf(stderr, "kube-apiserver: --service-cluster-ip-range: %s\n", err->msg);
 		return 2;
 	}

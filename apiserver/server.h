@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
+#include "alloc.h"
 #include "api/kind.h"
 #include "net/etcd.h"
 #include "net/http_client.h"
@@ -30,8 +31,8 @@ typedef struct apiserver {
 	httpc *kubelet;
 	const char *kubelet_scheme;
 	char **kubelet_address_types;
-	/* --service-cluster-ip-range: first address and size (IPv4). */
-	uint32_t svc_base, svc_size;
+	/* Service cluster IPs (--service-cluster-ip-range) and node ports. */
+	alloc_pool svc_ips, node_ports;
 } apiserver;
 
 /* Output form a client asked for in Accept. */

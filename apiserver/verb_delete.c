@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "base/json.h"
-#include "alloc.h"
 #include "filter.h"
+#include "service.h"
 #include "status.h"
 #include "storage.h"
 
@@ -19,11 +19,6 @@ typedef struct delete_state {
 static bool is_namespace(const kind_desc *k)
 {
 	return !k->group[0] && !strcmp(k->plural, "namespaces");
-}
-
-static bool is_service(const kind_desc *k)
-{
-	return !k->group[0] && !strcmp(k->plural, "services");
 }
 
 typedef struct purge_op {
@@ -39,7 +34,7 @@ static void services_listed(int rc, const etcd_range_result *res, const ck_err *
 	for (size_t i = 0; rc >= 0 && i < res->n_kvs; i++) {
 		_cleanup_json_ cJSON *svc = storage_decode(
 		    k, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
-		alloc_release_service_ip(op->srv, ck_json_get_str(svc, "spec.clusterIP", ""));
+		service_release(op->srv, svc);
 	}
 	etcd_delete(op->srv->etcd, op->prefix, strlen(op->prefix), true, storage_ignore_write,
 	            NULL);
@@ -57,7 +52,7 @@ static void purge_namespace(apiserver *s, const char *ns)
 		if (!all[i]->namespaced)
 			continue;
 		char *prefix = storage_prefix(s, all[i], ns);
-		if (is_service(all[i])) {
+		if (service_is(all[i])) {
 			purge_op *op = ck_malloc(sizeof(*op));
 			*op = (purge_op){s, prefix};
 			etcd_range(s->etcd, &(etcd_range_req){.key = prefix, .prefix = true},
@@ -78,8 +73,8 @@ static void deleted(api_req *r, enum update_action action, const cJSON *obj)
 	}
 	if (action == UPDATE_DELETE && !r->dry_run && is_namespace(r->rt.kind))
 		purge_namespace(r->srv, r->rt.name);
-	if (action == UPDATE_DELETE && !r->dry_run && is_service(r->rt.kind))
-		alloc_release_service_ip(r->srv, ck_json_get_str(obj, "spec.clusterIP", ""));
+	if (action == UPDATE_DELETE && !r->dry_run && service_is(r->rt.kind))
+		service_release(r->srv, obj);
 	api_respond_object(r, 200, obj);
 	api_req_free(r);
 }

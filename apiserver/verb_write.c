@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
 #include "base/json.h"
 #include "defaults.h"
 #include "patch.h"
 #include "scale.h"
+#include "service.h"
 #include "status.h"
 #include "storage.h"
 #include "validate.h"
@@ -50,24 +50,10 @@ static int check_invalid(api_req *r, const cJSON *obj)
 
 /* ---- create ---- */
 
-/* What a create holds besides the object: the cluster IP reserved for a new service,
- * given back when the create fails. */
-typedef struct create_state {
-	char *cluster_ip;
-} create_state;
-
-static void create_state_free(void *p)
-{
-	create_state *cs = p;
-	free(cs->cluster_ip);
-	free(cs);
-}
-
 static void create_failed(api_req *r)
 {
-	create_state *cs = r->verb_data;
-	if (cs && cs->cluster_ip)
-		alloc_release_service_ip(r->srv, cs->cluster_ip);
+	if (service_is(r->rt.kind))
+		service_release_reserved(r);
 }
 
 static void created(api_req *r, enum update_action action, const cJSON *obj)
@@ -151,30 +137,12 @@ static void create_checked(api_req *r)
 	storage_get(r, key, create_in_namespace);
 }
 
-static void ip_allocated(api_req *r, char *ip)
+static void allocated(api_req *r, bool ok)
 {
-	if (!ip) {
+	if (ok)
+		create_checked(r);
+	else
 		api_req_free(r);
-		return;
-	}
-	ck_json_set_str(r->body, "spec.clusterIP", ip);
-	cJSON *ips = cJSON_CreateArray();
-	cJSON_AddItemToArray(ips, cJSON_CreateString(ip));
-	ck_json_set(r->body, "spec.clusterIPs", ips);
-	create_state *cs = ck_calloc(1, sizeof(*cs));
-	cs->cluster_ip = ip;
-	r->verb_data = cs;
-	r->verb_free = create_state_free;
-	create_checked(r);
-}
-
-/* Services other than headless and ExternalName ones get a cluster IP. */
-static bool needs_cluster_ip(const api_req *r)
-{
-	const kind_desc *k = r->rt.kind;
-	return !k->group[0] && !strcmp(k->plural, "services") &&
-	       strcmp(ck_json_get_str(r->body, "spec.type", ""), "ExternalName") &&
-	       strcmp(ck_json_get_str(r->body, "spec.clusterIP", ""), "None");
 }
 
 void verb_create(api_req *r)
@@ -192,9 +160,8 @@ void verb_create(api_req *r)
 		api_req_free(r);
 		return;
 	}
-	if (needs_cluster_ip(r)) {
-		const char *want = ck_json_get_str(r->body, "spec.clusterIP", "");
-		alloc_service_ip(r, *want ? want : NULL, ip_allocated);
+	if (service_is(r->rt.kind)) {
+		service_allocate(r, allocated);
 		return;
 	}
 	create_checked(r);

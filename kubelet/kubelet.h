@@ -80,6 +80,7 @@ typedef struct kubelet {
 	struct pleg *pleg;
 	struct kl_server *server;
 	struct probe_mgr *probes;
+	struct kl_events *events;
 } kubelet;
 
 /* ---- server.c ---- */
@@ -118,6 +119,8 @@ void node_lease_stop(kubelet *k);
  * container is non-NULL). type "Normal" or "Warning". Fire and forget. */
 void kl_event(kubelet *k, const cJSON *pod, const char *container, const char *type,
               const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Frees the cache of recent events. */
+void kl_events_free(kubelet *k);
 /* The Event object (for tests). */
 cJSON *kl_event_build(const char *node, const cJSON *pod, const char *container, const char *type,
                       const char *reason, const char *message, const struct timespec *now);
@@ -250,8 +253,9 @@ void volumes_clear(kl_volumes *v);
 /* The CRI mounts of container (its volumeMounts); strings they point at are pushed to
  * *owned (free with ck_strv_free). malloc'd array of *n. */
 cri_mount *volumes_mounts(const kl_volumes *v, const cJSON *container, size_t *n, char ***owned);
-/* Removes <root-dir>/pods/<uid> (the pod's volumes). */
-void volumes_remove(const kl_config *cfg, const char *uid);
+/* Removes the pod's directories: <root-dir>/pods/<uid> (volumes) and
+ * <pod-log-dir>/<ns>_<name>_<uid> (container logs). */
+void volumes_remove(const kl_config *cfg, const char *ns, const char *name, const char *uid);
 
 /* ---- pod_status.c ---- */
 /* The PodStatus of pod from the runtime's view (rp), waiting reasons decided by the sync

@@ -214,6 +214,7 @@ int main(int argc, char **argv)
 	cri_client_free(k.cri_sync);
 	free(k.runtime_version);
 	kl_config_free_alloc(&k.cfg);
+	kl_events_free(&k);
 	free(k.node_uid);
 	ck_flags_free(&fs);
 	return 0;

@@ -290,6 +290,9 @@ static void status_patched(kc_result *res, void *user)
 	if (res->rc < 0) {
 		CK_WARN("node status update failed: %s",
 		        res->err ? res->err->msg : ck_strerror(res->rc));
+		/* The Node was deleted: register it again on the next period. */
+		if (res->rc == -ENOENT)
+			ns->registered = false;
 		return;
 	}
 	cJSON_Delete(ns->last_conditions);
@@ -363,8 +366,12 @@ static void registered(node_status *ns, const cJSON *node)
 	ns->busy = true;
 	cri_status(k->cri, on_runtime_status, ns);
 	uv_timer_start(&ns->timer, node_status_tick, every, every);
-	if (ns->on_registered)
-		ns->on_registered(k);
+	/* The rest of the kubelet starts once, at the first registration. */
+	if (ns->on_registered) {
+		void (*cb)(kubelet *) = ns->on_registered;
+		ns->on_registered = NULL;
+		cb(k);
+	}
 }
 
 static void got_node(kc_result *res, void *user)

@@ -11,11 +11,14 @@
  * doubling to 5 min: CrashLoopBackOff), pulling its image per imagePullPolicy (with
  * ErrImagePull / ImagePullBackOff and its own back-off); finally read the runtime again
  * and compute the status. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/quantity.h"
 #include "base/json.h"
@@ -304,7 +307,7 @@ static void kill_sandboxes(const kl_config *cfg, cri_client *cri, const kl_runti
 		if (r.rc < 0 && r.rc != -ENOENT)
 			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
 		else if (!out->failed)
-			volumes_remove(cfg, s->uid);
+			volumes_remove(cfg, s->namespace, s->name, s->uid);
 		res_clear(&r);
 	}
 }
@@ -611,6 +614,120 @@ static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cf
 	return false;
 }
 
+/* <root-dir>/pods/<uid>/containers/<name>/<attempt>, created empty (world-writable: the
+ * container may run as any user). NULL when it cannot be made. */
+static char *termination_file(const kl_config *cfg, const char *uid, const char *name,
+                              uint32_t attempt)
+{
+	_cleanup_free_ char *dir =
+	    ck_asprintf("%s/pods/%s/containers/%s", cfg->root_dir, uid, name);
+	_cleanup_free_ char *p = ck_strdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+	char *path = ck_asprintf("%s/%u", dir, attempt);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		free(path);
+		return NULL;
+	}
+	fchmod(fd, 0666);
+	close(fd);
+	return path;
+}
+
+/* The end of a file, at most max bytes (at most max_lines lines). malloc'd or NULL. */
+static char *read_tail(const char *path, size_t max, int max_lines)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0)
+		return NULL;
+	off_t from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	char *buf = ck_malloc(max + 1);
+	ssize_t n = pread(fd, buf, max, from);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	if (max_lines > 0) {
+		char *p = buf + n;
+		int lines = 0;
+		if (p > buf && p[-1] == '\n')
+			p--;
+		while (p > buf && !(p[-1] == '\n' && ++lines == max_lines))
+			p--;
+		memmove(buf, p, strlen(p) + 1);
+	}
+	return buf;
+}
+
+/* Fills the message of exited containers: the termination message file, or with
+ * terminationMessagePolicy FallbackToLogsOnError and a failure, the log's last 80 lines
+ * (2 KiB), as upstream. */
+static void termination_messages(const pod_sync_in *in, kl_runtime_pod *rp)
+{
+	const cJSON *pod = in->pod;
+	const char *uid = ck_json_get_str(pod, "metadata.uid", "");
+	for (size_t i = 0; i < rp->n_containers; i++) {
+		cri_container *c = &rp->containers[i];
+		if (c->state != CRI_CONTAINER_EXITED || (c->message && *c->message) ||
+		    strcmp(label(c->labels, KL_LABEL_POD_UID), uid))
+			continue;
+		_cleanup_free_ char *path = ck_asprintf(
+		    "%s/pods/%s/containers/%s/%u", in->cfg->root_dir, uid, c->name, c->attempt);
+		char *msg = read_tail(path, 4096, 0);
+		if ((!msg || !*msg) && c->exit_code != 0 && c->log_path) {
+			const cJSON *spec = NULL, *x;
+			cJSON_ArrayForEach(x, ck_json_get(pod, "spec.containers"))
+			{
+				if (!strcmp(ck_json_get_str(x, "name", ""), c->name))
+					spec = x;
+			}
+			if (spec &&
+			    !strcmp(ck_json_get_str(spec, "terminationMessagePolicy", "File"),
+			            "FallbackToLogsOnError")) {
+				free(msg);
+				_cleanup_free_ char *raw = read_tail(c->log_path, 8192, 80);
+				/* CRI log lines: keep their content only. */
+				ck_buf b = {0};
+				for (char *line = raw, *next; line && *line; line = next) {
+					next = strchr(line, '\n');
+					if (next)
+						*next++ = 0;
+					char *content = line;
+					for (int f = 0; f < 3 && content; f++) {
+						content = strchr(content, ' ');
+						if (content)
+							content++;
+					}
+					if (content) {
+						ck_buf_puts(&b, content);
+						ck_buf_putc(&b, '\n');
+					}
+				}
+				msg = ck_buf_steal(&b);
+				if (strlen(msg) > 2048)
+					memmove(msg, msg + strlen(msg) - 2048, 2049);
+			}
+		}
+		if (msg && *msg) {
+			free(c->message);
+			c->message = msg;
+		} else {
+			free(msg);
+		}
+	}
+}
+
 /* Creates and starts attempt `attempt` of container c in sandbox sid. */
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
                             const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
@@ -688,6 +805,14 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 		cc.memory_limit = lim_mem / 1000;
 	_cleanup_strv_ char **mount_paths = NULL;
 	_cleanup_free_ cri_mount *mounts = volumes_mounts(vols, c, &cc.n_mounts, &mount_paths);
+	/* The termination message file, as upstream: a per-instance file of the kubelet's
+	 * mounted at terminationMessagePath (default /dev/termination-log). */
+	_cleanup_free_ char *tm = termination_file(in->cfg, sb->c.uid, name, attempt);
+	const char *tm_path = ck_json_get_str(c, "terminationMessagePath", "/dev/termination-log");
+	if (tm && *tm_path == '/') {
+		mounts = ck_realloc(mounts, (cc.n_mounts + 1) * sizeof(*mounts));
+		mounts[cc.n_mounts++] = (cri_mount){.container_path = tm_path, .host_path = tm};
+	}
 	cc.mounts = mounts;
 	res r = {0};
 	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
@@ -1017,7 +1142,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 		kill_sandboxes(in->cfg, in->cri, &rp, NULL, grace, out, pod, true);
 		kl_runtime_pod_clear(&rp);
 		if (!out->failed) {
-			volumes_remove(in->cfg, uid);
+			volumes_remove(in->cfg, ns, name, uid);
 			out->delete_pod = true;
 		}
 		return;
@@ -1030,6 +1155,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	/* The status from what the runtime says now. */
 	if (query_runtime(in->cri, ns, name, &rp, &msg) == 0) {
 		gc_containers(in, &rp, uid);
+		termination_messages(in, &rp);
 		rp.probes = in->probes;
 		rp.n_probes = in->n_probes;
 		struct timespec now;

@@ -47,13 +47,23 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-void volumes_remove(const kl_config *cfg, const char *uid)
+static bool safe_name(const char *s)
 {
-	if (!uid || !*uid || strchr(uid, '/') || !strcmp(uid, "..") || !strcmp(uid, "."))
+	return s && *s && !strchr(s, '/') && strcmp(s, "..") && strcmp(s, ".");
+}
+
+void volumes_remove(const kl_config *cfg, const char *ns, const char *name, const char *uid)
+{
+	if (!safe_name(uid))
 		return;
 	_cleanup_free_ char *dir = ck_asprintf("%s/pods/%s", cfg->root_dir, uid);
 	/* Depth first, never following symlinks nor crossing into other filesystems. */
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (safe_name(ns) && safe_name(name)) {
+		_cleanup_free_ char *logs =
+		    ck_asprintf("%s/%s_%s_%s", cfg->pod_log_dir, ns, name, uid);
+		nftw(logs, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
 }
 
 /* A relative path without "..", as upstream validates item paths. */

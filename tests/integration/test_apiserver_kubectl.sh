@@ -313,7 +313,23 @@ for i in $(seq 11); do
 		-d "{\"metadata\":{\"name\":\"fill$i\"},\"spec\":{\"ports\":[{\"port\":80}]}}" >/dev/null
 done
 check "range full" 500 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
-	-d '{"metadata":{"name":"one-too-many"},"spec":{"ports":[{"port":80}]}}')" 'range is full'
+	-d '{"metadata":{"name":"one-too-many"},"spec":{"ports":[{"port":80}]}}')" 'failed to allocate spec.clusterIP: range is full'
+
+# Node ports: one per port of NodePort services, unique, given back with the service.
+check "node ports" 201 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"np"},"spec":{"type":"NodePort","clusterIP":"None","ports":[{"name":"a","port":80,"nodePort":30080},{"name":"b","port":81}]}}')" \
+	'"nodePort":30080.*"nodePort":(3[0-2][0-9]{3})'
+check "node port taken" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"np2"},"spec":{"type":"NodePort","clusterIP":"None","ports":[{"port":80,"nodePort":30080}]}}')" \
+	'spec.ports\[0\].nodePort: Invalid value: \\"30080\\": provided port is already allocated'
+check "node port range" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"np3"},"spec":{"type":"NodePort","clusterIP":"None","ports":[{"port":80,"nodePort":80}]}}')" \
+	'The range of valid ports is 30000-32767'
+check "node port service gone" 200 "$(api -XDELETE "$S/api/v1/namespaces/default/services/np")" '"name":"np"'
+eventually "node port given back" '"nodePort":30080' curl -s -XPOST -H "$J" "$S/api/v1/namespaces/default/services" \
+	-d '{"metadata":{"name":"np4"},"spec":{"type":"NodePort","clusterIP":"None","ports":[{"port":80,"nodePort":30080}]}}'
+check "node port column" 200 "$(api -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$S/api/v1/namespaces/default/services/np4")" \
+	'"cells":\["np4","NodePort","None","<none>","80:30080/TCP"'
 
 # dryRun answers as the write would, and stores nothing.
 check "dry-run patch" 200 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \

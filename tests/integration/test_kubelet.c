@@ -605,12 +605,30 @@ static void test_crashing_container_restarts(void **state)
 
 static void test_completed_pod_succeeds(void **state)
 {
-	create_pod("job", BUSYBOX_IMAGE, "Never", "echo done");
+	create_pod("job", BUSYBOX_IMAGE, "Never",
+	           "echo done; printf bye-msg > /dev/termination-log");
 	cJSON *pod = eventually_pod("job", has_phase, "Succeeded", 60000, "Succeeded");
 	const cJSON *cs = cstatus(pod);
 	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", -1), 0);
 	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Completed");
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.message", ""), "bye-msg");
 	assert_int_equal(ck_json_get_int(cs, "restartCount", -1), 0);
+	cJSON_Delete(pod);
+	/* A failure with FallbackToLogsOnError: the log's tail is the message; Failed. */
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/pods",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"failer\"},"
+	        "\"spec\":{\"nodeName\":\"" NODE "\",\"restartPolicy\":\"Never\","
+	        "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	        "\"terminationMessagePolicy\":\"FallbackToLogsOnError\","
+	        "\"command\":[\"sh\",\"-c\",\"echo first; echo oops; exit 2\"]}]}}",
+	        NULL);
+	cJSON_Delete(res);
+	pod = eventually_pod("failer", has_phase, "Failed", 60000, "Failed");
+	cs = cstatus(pod);
+	assert_int_equal(ck_json_get_int(cs, "state.terminated.exitCode", 0), 2);
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.reason", ""), "Error");
+	assert_string_equal(ck_json_get_str(cs, "state.terminated.message", ""), "first\noops\n");
 	cJSON_Delete(pod);
 	/* Nothing runs any more for it. */
 	double end = now_ms() + 10000;
@@ -670,6 +688,14 @@ static void test_delete_pod(void **state)
 	listed k = runtime_containers("web2");
 	assert_int_equal(s.n, 0);
 	assert_int_equal(k.n, 0);
+	/* Its log directory went with it. */
+	char *argv[] = {"sh", "-c", NULL, NULL};
+	argv[2] = ck_asprintf("ls -d %s/default_web2_* 2>/dev/null | wc -l", E->ctrd->log_dir);
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_equal(out, "0\n");
+	free(out);
+	free(argv[2]);
 }
 
 /* Requests and limits reach the container's cgroups. */
@@ -1004,6 +1030,32 @@ static void test_delete_honours_grace_period(void **state)
 	assert_int_equal(runtime_containers("stubborn").n, 0);
 }
 
+/* Repeated events are counted on one Event: the missing image's pull failures. */
+static void test_events_aggregated(void **state)
+{
+	double end = now_ms() + 40000;
+	int count = 0, objects = 0;
+	while (now_ms() < end) {
+		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+		const cJSON *e;
+		count = objects = 0;
+		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+		{
+			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "ghost") &&
+			    !strcmp(ck_json_get_str(e, "message", ""), "Error: ErrImagePull")) {
+				objects++;
+				count = (int)ck_json_get_int(e, "count", 0);
+			}
+		}
+		cJSON_Delete(evs);
+		if (count >= 2)
+			break;
+		pause_ms(200);
+	}
+	assert_int_equal(objects, 1);
+	assert_true(count >= 2);
+}
+
 static void test_kubelet_restart_loses_nothing(void **state)
 {
 	cJSON *before = get_pod("web");
@@ -1040,6 +1092,29 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	} while (s.n && now_ms() < end && (pause_ms(100), true));
 	assert_int_equal(s.n, 0);
 	assert_int_equal(runtime_containers("job").n, 0);
+}
+
+/* A deleted Node object is registered again by the running kubelet. */
+static void test_node_reregisters(void **state)
+{
+	cJSON *node = api("GET", "/api/v1/nodes/" NODE, NULL, NULL);
+	_cleanup_free_ char *uid = ck_strdup(ck_json_get_str(node, "metadata.uid", ""));
+	cJSON_Delete(node);
+	cJSON *res = api("DELETE", "/api/v1/nodes/" NODE, NULL, NULL);
+	cJSON_Delete(res);
+	double end = now_ms() + 20000;
+	int rc = -1;
+	while (now_ms() < end) {
+		node = api("GET", "/api/v1/nodes/" NODE, NULL, &rc);
+		bool again = rc == 0 && strcmp(ck_json_get_str(node, "metadata.uid", ""), uid) &&
+		             ck_json_get(node, "status.nodeInfo");
+		cJSON_Delete(node);
+		if (again)
+			return;
+		pause_ms(100);
+	}
+	dump_logs();
+	fail_msg("node not registered again");
 }
 
 /* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
@@ -1079,7 +1154,9 @@ int main(void)
 	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_init_containers),
 	    cmocka_unit_test(test_probes),
+	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),
+	    cmocka_unit_test(test_node_reregisters),
 	    cmocka_unit_test(test_sigterm_keeps_pods),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
