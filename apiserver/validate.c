@@ -21,6 +21,22 @@ static void validate_labels(const cJSON *labels, kind_causes *c)
 	}
 }
 
+/* Upstream's limit on the total size of an object's annotations. */
+#define ANNOTATIONS_MAX 262144
+
+static void validate_annotations(const cJSON *annotations, kind_causes *c)
+{
+	size_t total = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, annotations)
+	{
+		total += strlen(a->string) + (cJSON_IsString(a) ? strlen(a->valuestring) : 0);
+	}
+	if (total > ANNOTATIONS_MAX)
+		kind_cause_add(c, "FieldValueTooLong", "metadata.annotations",
+		               "Too long: must have at most %d bytes", ANNOTATIONS_MAX);
+}
+
 cJSON *validate_object(const kind_desc *k, const cJSON *obj)
 {
 	kind_causes c = {0};
@@ -33,6 +49,7 @@ cJSON *validate_object(const kind_desc *k, const cJSON *obj)
 		                   k->name_is_label ? KIND_DNS1123_LABEL_MSG
 		                                    : KIND_DNS1123_SUBDOMAIN_MSG);
 	validate_labels(ck_json_get(obj, "metadata.labels"), &c);
+	validate_annotations(ck_json_get(obj, "metadata.annotations"), &c);
 	if (k->validate)
 		k->validate(obj, &c);
 	return c.list;

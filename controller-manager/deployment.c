@@ -164,7 +164,7 @@ static void scale_rs(cm_deployment *dc, const char *key, const cJSON *d, const c
 	if (rs_replicas(rs) == n)
 		return;
 	ev_record(dc->ctx->client, &KC_DEPLOYMENTS, d, NULL, &SOURCE, "Normal", "ScalingReplicaSet",
-	          "Scaled %s replica set %s from %" PRId64 " to %" PRId64,
+	          NULL, "Scaled %s replica set %s from %" PRId64 " to %" PRId64,
 	          n > rs_replicas(rs) ? "up" : "down", kc_obj_name(rs), rs_replicas(rs), n);
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
 	ck_json_set_int(patch, "spec.replicas", n);
@@ -211,7 +211,7 @@ static void create_rs(cm_deployment *dc, const char *key, const cJSON *d, const 
 	ck_json_set(rs, "spec.template", tmpl ? ck_json_dup(tmpl) : cJSON_CreateObject());
 	ck_json_set_str(rs, "spec.template.metadata.labels." HASH_LABEL "", hash);
 	ev_record(dc->ctx->client, &KC_DEPLOYMENTS, d, NULL, &SOURCE, "Normal", "ScalingReplicaSet",
-	          "Scaled up replica set %s from 0 to %" PRId64, name, replicas);
+	          NULL, "Scaled up replica set %s from 0 to %" PRId64, name, replicas);
 	write_ctx *w = write_new(dc, key);
 	if (kc_create(dc->ctx->client, &KC_REPLICASETS, kc_obj_namespace(d), rs, on_written, w) <
 	    0) {

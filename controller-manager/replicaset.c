@@ -117,7 +117,7 @@ static void on_pod_written(kc_result *res, void *user)
 		const char *name = kc_obj_name(res->obj ? res->obj : w->rs);
 		if (w->is_create)
 			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Normal",
-			          "SuccessfulCreate", "Created pod: %s", name);
+			          "SuccessfulCreate", NULL, "Created pod: %s", name);
 	} else {
 		/* The pod event that would meet this expectation will never come. */
 		exp_observe(rc, w->rs_key, w->is_create, !w->is_create);
@@ -125,7 +125,7 @@ static void on_pod_written(kc_result *res, void *user)
 		        res->err ? res->err->msg : ck_strerror(res->rc));
 		if (w->is_create)
 			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Warning",
-			          "FailedCreate", "Error creating: %s",
+			          "FailedCreate", NULL, "Error creating: %s",
 			          res->err ? res->err->msg : ck_strerror(res->rc));
 		wq_add_rate_limited(rc->queue, w->rs_key);
 	}
@@ -292,7 +292,8 @@ static int rs_sync(const char *key, void *data)
 				o.precondition_uid = kc_obj_uid(pod);
 				write_ctx *w = write_new(rc, key, false, rs);
 				ev_record(ctx->client, &KC_REPLICASETS, rs, NULL, &SOURCE, "Normal",
-				          "SuccessfulDelete", "Deleted pod: %s", kc_obj_name(pod));
+				          "SuccessfulDelete", NULL, "Deleted pod: %s",
+				          kc_obj_name(pod));
 				if (kc_delete(ctx->client, &KC_PODS, kc_obj_namespace(pod),
 				              kc_obj_name(pod), &o, on_pod_written, w) < 0) {
 					write_free(w);

@@ -1,8 +1,8 @@
-/* API writes of the scheduler: bindings, events, the PodScheduled condition. */
+/* API writes of the scheduler: bindings and the PodScheduled condition (events go through
+ * lib/api/event). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/json.h"
 #include "base/log.h"
@@ -68,54 +68,6 @@ static void on_fire_and_forget(kc_result *res, void *user)
 		CK_V(2, "scheduler: %s: %s", (const char *)user, res->err->msg);
 }
 
-static char *now_rfc3339(bool micro)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ck_time_rfc3339(&ts, micro);
-}
-
-void sched_event(kc_client *c, const cJSON *pod, const char *type, const char *reason,
-                 const char *action, const char *message)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	_cleanup_free_ char *now = now_rfc3339(false);
-	_cleanup_free_ char *name = ck_asprintf("%s.%llx", kc_obj_name(pod),
-	                                        (unsigned long long)ts.tv_sec * 1000000000ULL +
-	                                            (unsigned long long)ts.tv_nsec);
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	_cleanup_free_ char *instance = ck_asprintf("%s-%s", SCHED_NAME, host);
-	_cleanup_json_ cJSON *ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "apiVersion", "v1");
-	cJSON_AddStringToObject(ev, "kind", "Event");
-	cJSON *meta = cJSON_AddObjectToObject(ev, "metadata");
-	cJSON_AddStringToObject(meta, "name", name);
-	cJSON_AddStringToObject(meta, "namespace", kc_obj_namespace(pod));
-	cJSON *io = cJSON_AddObjectToObject(ev, "involvedObject");
-	cJSON_AddStringToObject(io, "apiVersion", "v1");
-	cJSON_AddStringToObject(io, "kind", "Pod");
-	cJSON_AddStringToObject(io, "namespace", kc_obj_namespace(pod));
-	cJSON_AddStringToObject(io, "name", kc_obj_name(pod));
-	cJSON_AddStringToObject(io, "uid", kc_obj_uid(pod));
-	cJSON_AddStringToObject(io, "resourceVersion", kc_obj_resource_version(pod));
-	cJSON_AddStringToObject(ev, "reason", reason);
-	cJSON_AddStringToObject(ev, "message", message);
-	cJSON_AddStringToObject(ev, "type", type);
-	cJSON *src = cJSON_AddObjectToObject(ev, "source");
-	cJSON_AddStringToObject(src, "component", SCHED_NAME);
-	cJSON_AddStringToObject(ev, "firstTimestamp", now);
-	cJSON_AddStringToObject(ev, "lastTimestamp", now);
-	cJSON_AddNumberToObject(ev, "count", 1);
-	cJSON_AddStringToObject(ev, "action", action);
-	cJSON_AddStringToObject(ev, "reportingComponent", SCHED_NAME);
-	cJSON_AddStringToObject(ev, "reportingInstance", instance);
-	if (kc_create(c, &KC_EVENTS, kc_obj_namespace(pod), ev, on_fire_and_forget,
-	              (void *)"creating an event") < 0)
-		CK_V(2, "scheduler: cannot send event %s", reason);
-}
-
 bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message)
 {
 	const cJSON *cond;
@@ -135,7 +87,9 @@ bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message
 		if (strcmp(ck_json_get_str(cond, "type", ""), "PodScheduled"))
 			cJSON_AddItemToArray(conds, ck_json_dup(cond));
 	}
-	_cleanup_free_ char *now = now_rfc3339(false);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	_cleanup_free_ char *now = ck_time_rfc3339(&ts, false);
 	cJSON *ps = cJSON_CreateObject();
 	cJSON_AddStringToObject(ps, "type", "PodScheduled");
 	cJSON_AddStringToObject(ps, "status", "False");

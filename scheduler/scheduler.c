@@ -6,7 +6,9 @@
  * their requests count on their node so that two pods do not take the same room. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "api/event.h"
 #include "api/informer.h"
 #include "api/workqueue.h"
 #include "base/json.h"
@@ -44,6 +46,8 @@ struct scheduler {
 	ck_map *assumed; /* pod key -> assumed */
 	binding *binds;  /* in flight */
 	uint64_t seed;
+	char *instance; /* reportingInstance of our events: default-scheduler-<host> */
+	ev_source events;
 };
 
 static void assumed_free(void *p)
@@ -233,7 +237,8 @@ static void on_bind_done(int rc, const ck_err *err, void *user)
 		    ck_asprintf("Successfully assigned %s/%s to %s", kc_obj_namespace(b->pod),
 		                kc_obj_name(b->pod), b->node);
 		CK_V(2, "%s", msg);
-		sched_event(s->c, b->pod, "Normal", "Scheduled", "Binding", msg);
+		ev_record(s->c, &KC_PODS, b->pod, NULL, &s->events, "Normal", "Scheduled",
+		          "Binding", "%s", msg);
 	} else if (rc == -EEXIST || rc == CK_ECONFLICT || rc == -ENOENT) {
 		/* Bound meanwhile (another scheduler, a restart) or deleted: nothing to do. */
 		CK_V(2, "binding %s: %s", b->key, err ? err->msg : ck_strerror(rc));
@@ -243,7 +248,8 @@ static void on_bind_done(int rc, const ck_err *err, void *user)
 		_cleanup_free_ char *msg =
 		    ck_asprintf("Binding rejected: %s", err ? err->msg : ck_strerror(rc));
 		CK_WARN("pod %s: %s", b->key, msg);
-		sched_event(s->c, b->pod, "Warning", "FailedScheduling", "Scheduling", msg);
+		ev_record(s->c, &KC_PODS, b->pod, NULL, &s->events, "Warning", "FailedScheduling",
+		          "Scheduling", "%s", msg);
 		result = rc < 0 ? rc : -EIO;
 	}
 	_cleanup_free_ char *key = ck_strdup(b->key);
@@ -289,7 +295,8 @@ static int schedule_one(const char *key, void *data)
 		free_reasons(reasons, n);
 		CK_V(2, "pod %s is unschedulable: %s", key, msg);
 		if (sched_set_unschedulable(s->c, pod, msg))
-			sched_event(s->c, pod, "Warning", "FailedScheduling", "Scheduling", msg);
+			ev_record(s->c, &KC_PODS, pod, NULL, &s->events, "Warning",
+			          "FailedScheduling", "Scheduling", "%s", msg);
 		return -EAGAIN;
 	}
 	const char *best =
@@ -330,6 +337,10 @@ int scheduler_new(kc_client *c, const scheduler_opts *o, scheduler **out, ck_err
 	s->name = ck_strdup(o && o->scheduler_name ? o->scheduler_name : SCHED_NAME);
 	s->assumed = ck_map_new(assumed_free);
 	s->seed = uv_hrtime();
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	s->instance = ck_asprintf("%s-%s", SCHED_NAME, host);
+	s->events = (ev_source){.component = SCHED_NAME, .instance = s->instance};
 	wq_opts qo = {
 	    .name = "scheduler",
 	    .workers = 16,
@@ -375,5 +386,6 @@ void scheduler_free(scheduler *s)
 	wq_free(s->q);
 	ck_map_free(s->assumed);
 	free(s->name);
+	free(s->instance);
 	free(s);
 }

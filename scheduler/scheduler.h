@@ -1,6 +1,6 @@
 /* kube-scheduler internals: the scheduling loop (scheduler.c), filters (filter_*.c, pure
  * functions over a pod and a node), the least-allocated score (score.c) and API writes
- * (bind.c: binding, events, the PodScheduled condition). */
+ * (bind.c: binding, the PodScheduled condition). */
 #ifndef CK_SCHEDULER_H
 #define CK_SCHEDULER_H
 
@@ -87,35 +87,9 @@ int sched_bind(kc_client *c, const cJSON *pod, const char *node, sched_bind_done
                void *user, kc_call **out);
 /* Cancels a binding in flight: done is not called. */
 void sched_bind_cancel(kc_call *call);
-/* Creates a core/v1 Event about the pod (fire and forget). type "Normal"/"Warning". */
-void sched_event(kc_client *c, const cJSON *pod, const char *type, const char *reason,
-                 const char *action, const char *message);
 /* Sets the PodScheduled=False condition (reason Unschedulable) unless already so with the
  * same message (fire and forget). Returns true when it sent a change. */
 bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message);
-
-/* ---- leader election (leader.c) ---- */
-typedef struct leader leader;
-typedef struct leader_opts {
-	const char *namespace_; /* NULL: kube-system */
-	const char *name;       /* the Lease: "kube-scheduler" */
-	const char *identity;   /* NULL: <hostname>_<unique> */
-	int lease_duration_ms;  /* 0: 15 s */
-	int renew_deadline_ms;  /* 0: 10 s */
-	int retry_period_ms;    /* 0: 2 s */
-	void (*on_started_leading)(void *data);
-	void (*on_stopped_leading)(void *data);
-	void *data;
-} leader_opts;
-/* Starts campaigning at once (timers on the client's loop). o's strings are copied. */
-int leader_new(kc_client *c, const leader_opts *o, leader **out);
-const char *leader_identity(const leader *l);
-bool leader_leading(const leader *l);
-/* Stops campaigning; when leading, hands the lease back (no holder) so that another
- * candidate takes over at once. done (may be NULL) runs when finished. */
-void leader_release(leader *l, void (*done)(void *data), void *data);
-/* Stops and frees (once its timer closed). Accepts NULL. */
-void leader_free(leader *l);
 
 /* ---- the scheduler (scheduler.c) ---- */
 typedef struct scheduler scheduler;

@@ -17,8 +17,8 @@ static void on_created(kc_result *res, void *user)
 }
 
 cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
-                const ev_source *src, const char *type, const char *reason, const char *message,
-                const struct timespec *now)
+                const ev_source *src, const char *type, const char *reason, const char *action,
+                const char *message, const struct timespec *now)
 {
 	_cleanup_free_ char *ts = ck_time_rfc3339(now, false);
 	const char *ns = kc_obj_namespace(obj);
@@ -57,6 +57,8 @@ cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
 	cJSON_AddStringToObject(ev, "lastTimestamp", ts);
 	cJSON_AddNumberToObject(ev, "count", 1);
 	cJSON_AddStringToObject(ev, "type", type);
+	if (action)
+		cJSON_AddStringToObject(ev, "action", action);
 	cJSON_AddStringToObject(ev, "reportingComponent", src->component);
 	cJSON_AddStringToObject(ev, "reportingInstance",
 	                        src->instance ? src->instance
@@ -66,7 +68,8 @@ cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
 }
 
 void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char *field_path,
-               const ev_source *src, const char *type, const char *reason, const char *fmt, ...)
+               const ev_source *src, const char *type, const char *reason, const char *action,
+               const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -74,7 +77,8 @@ void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char 
 	va_end(ap);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	_cleanup_json_ cJSON *ev = ev_build(r, obj, field_path, src, type, reason, msg, &now);
+	_cleanup_json_ cJSON *ev =
+	    ev_build(r, obj, field_path, src, type, reason, action, msg, &now);
 	const char *ns = ck_json_get_str(ev, "metadata.namespace", "default");
 	if (kc_create(c, &KC_EVENTS, ns, ev, on_created, NULL) < 0)
 		CK_V(2, "event %s not recorded", reason);

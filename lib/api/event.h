@@ -21,15 +21,17 @@ typedef struct ev_source {
 
 /* Builds the Event for obj (of resource r, for involvedObject kind/apiVersion), at time now:
  * field_path (NULL: none) names a part of obj ("spec.containers{web}"), type is "Normal"
- * or "Warning", reason CamelCase. Returns a new object. */
+ * or "Warning", reason CamelCase, action (NULL: none) what was done or failed, as
+ * upstream's events.k8s.io recorder sets it ("Binding", "Scheduling"). Returns a new
+ * object. */
 cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
-                const ev_source *src, const char *type, const char *reason, const char *message,
-                const struct timespec *now);
+                const ev_source *src, const char *type, const char *reason, const char *action,
+                const char *message, const struct timespec *now);
 
 /* Creates the Event (built at the current time) in obj's namespace ("default" for
  * cluster-scoped objects). */
 void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char *field_path,
-               const ev_source *src, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+               const ev_source *src, const char *type, const char *reason, const char *action,
+               const char *fmt, ...) __attribute__((format(printf, 9, 10)));
 
 #endif

@@ -18,7 +18,7 @@ static void test_build_namespaced(void **state)
 	ev_source src = {.component = "kubelet", .host = "w1-k8s"};
 	struct timespec now = {.tv_sec = 1795000000, .tv_nsec = 5};
 	_cleanup_json_ cJSON *ev = ev_build(&KC_PODS, pod, "spec.containers{web}", &src, "Normal",
-	                                    "Started", "Started container web", &now);
+	                                    "Started", NULL, "Started container web", &now);
 
 	assert_string_equal(ck_json_get_str(ev, "kind", ""), "Event");
 	assert_string_equal(ck_json_get_str(ev, "metadata.namespace", ""), "prod");
@@ -37,6 +37,7 @@ static void test_build_namespaced(void **state)
 	assert_int_equal(ck_json_get_int(ev, "count", 0), 1);
 	assert_string_equal(ck_json_get_str(ev, "type", ""), "Normal");
 	assert_non_null(ck_json_get(ev, "firstTimestamp"));
+	assert_null(ck_json_get(ev, "action"));
 }
 
 static void test_build_cluster_scoped(void **state)
@@ -46,7 +47,7 @@ static void test_build_cluster_scoped(void **state)
 	ev_source src = {.component = "replicaset-controller"};
 	struct timespec now = {0};
 	_cleanup_json_ cJSON *ev =
-	    ev_build(&KC_DEPLOYMENTS, node, NULL, &src, "Warning", "X", "m", &now);
+	    ev_build(&KC_DEPLOYMENTS, node, NULL, &src, "Warning", "X", "Scheduling", "m", &now);
 
 	/* Events about cluster-scoped objects live in "default" and carry no namespace. */
 	assert_string_equal(ck_json_get_str(ev, "metadata.namespace", ""), "default");
@@ -55,6 +56,7 @@ static void test_build_cluster_scoped(void **state)
 	assert_null(ck_json_get(ev, "source.host"));
 	assert_null(ck_json_get(ev, "involvedObject.fieldPath"));
 	assert_string_equal(ck_json_get_str(ev, "reportingInstance", ""), "replicaset-controller");
+	assert_string_equal(ck_json_get_str(ev, "action", ""), "Scheduling");
 }
 
 int main(void)
