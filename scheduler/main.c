@@ -1,5 +1,5 @@
 /* kube-scheduler: flags and wiring. The scheduling loop is scheduler.c; each filter has
- * its own file; leader election is leader.c. */
+ * its own file; leader election is lib/api/leader. */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "api/client.h"
 #include "api/kubeconfig.h"
+#include "api/leader.h"
 #include "base/flags.h"
 #include "base/log.h"
 #include "scheduler.h"
@@ -76,11 +77,14 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void on_started_leading(void *data)
 {
+	CK_INFO("leader election: %s acquired lease %s/%s", leader_identity(elector),
+	        opt_lease_namespace, opt_lease_name);
 	scheduler_start(sched);
 }
 
 static void on_stopped_leading(void *data)
 {
+	CK_WARN("leader election: lost lease %s/%s", opt_lease_namespace, opt_lease_name);
 	CK_ERROR("leaderelection lost");
 	exit_code = 1;
 	uv_stop(data);

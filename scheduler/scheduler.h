@@ -91,29 +91,6 @@ void sched_bind_cancel(kc_call *call);
  * same message (fire and forget). Returns true when it sent a change. */
 bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message);
 
-/* ---- leader election (leader.c) ---- */
-typedef struct leader leader;
-typedef struct leader_opts {
-	const char *namespace_; /* NULL: kube-system */
-	const char *name;       /* the Lease: "kube-scheduler" */
-	const char *identity;   /* NULL: <hostname>_<unique> */
-	int lease_duration_ms;  /* 0: 15 s */
-	int renew_deadline_ms;  /* 0: 10 s */
-	int retry_period_ms;    /* 0: 2 s */
-	void (*on_started_leading)(void *data);
-	void (*on_stopped_leading)(void *data);
-	void *data;
-} leader_opts;
-/* Starts campaigning at once (timers on the client's loop). o's strings are copied. */
-int leader_new(kc_client *c, const leader_opts *o, leader **out);
-const char *leader_identity(const leader *l);
-bool leader_leading(const leader *l);
-/* Stops campaigning; when leading, hands the lease back (no holder) so that another
- * candidate takes over at once. done (may be NULL) runs when finished. */
-void leader_release(leader *l, void (*done)(void *data), void *data);
-/* Stops and frees (once its timer closed). Accepts NULL. */
-void leader_free(leader *l);
-
 /* ---- the scheduler (scheduler.c) ---- */
 typedef struct scheduler scheduler;
 typedef struct scheduler_opts {

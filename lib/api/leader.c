@@ -1,9 +1,6 @@
-/* Leader election over a coordination.k8s.io/v1 Lease, as upstream's leaderelection:
- * every retry period the candidate reads the lease; it takes it when it is free or when
- * the holder has not renewed for leaseDurationSeconds (measured on the local clock from
- * when this candidate last saw the record change, so that clock skew does not matter),
- * and the holder renews it. A holder that cannot renew within the renew deadline has lost
- * the lease. Writes carry the resourceVersion read, so two candidates never both win. */
+/* leader: Lease-based leader election. See leader.h. */
+#include "api/leader.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,7 +8,6 @@
 
 #include "base/json.h"
 #include "base/log.h"
-#include "scheduler.h"
 
 struct leader {
 	kc_client *c;
@@ -46,7 +42,7 @@ static char *now_micro(void)
 static void lost(leader *l)
 {
 	l->leading = false;
-	CK_WARN("leader election: lost lease %s/%s", l->ns, l->name);
+	CK_V(2, "leader election: lost lease %s/%s", l->ns, l->name);
 	if (l->o.on_stopped_leading)
 		l->o.on_stopped_leading(l->o.data);
 }
@@ -60,8 +56,6 @@ static void on_write(kc_result *res, void *user)
 		l->last_renew_ok = now;
 		if (!l->leading) {
 			l->leading = true;
-			CK_INFO("leader election: %s acquired lease %s/%s", l->identity, l->ns,
-			        l->name);
 			if (l->o.on_started_leading)
 				l->o.on_started_leading(l->o.data);
 		}
