@@ -1,4 +1,6 @@
-/* discovery: /api, /apis, /apis/<g> and the APIResourceLists, from the kind tables. */
+/* discovery: /api, /apis, /apis/<g> and the APIResourceLists, from the kind tables; and the
+ * aggregated form (apidiscovery.k8s.io v2, or v2beta1 for kubectl before 1.30) of /api and
+ * /apis when the client's Accept asks for it, which saves kubectl a request per group. */
 #include "server.h"
 
 #include <string.h>
@@ -147,8 +149,131 @@ static cJSON *api_groups(void)
 	return l;
 }
 
+static cJSON *kind_ref(const char *group, const char *version, const char *kind)
+{
+	cJSON *k = cJSON_CreateObject();
+	cJSON_AddStringToObject(k, "group", group);
+	cJSON_AddStringToObject(k, "version", version);
+	cJSON_AddStringToObject(k, "kind", kind);
+	return k;
+}
+
+static cJSON *subresource(const kind_desc *k, const char *name, cJSON *response_kind,
+                          const char *const *verbs)
+{
+	cJSON *s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "subresource", name);
+	cJSON_AddItemToObject(s, "responseKind", response_kind);
+	cJSON_AddItemToObject(s, "verbs", strings(verbs));
+	return s;
+}
+
+static cJSON *aggregated_resource(const kind_desc *k)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "resource", k->plural);
+	cJSON_AddItemToObject(r, "responseKind", kind_ref(k->group, k->version, k->kind));
+	cJSON_AddStringToObject(r, "scope", k->namespaced ? "Namespaced" : "Cluster");
+	cJSON_AddStringToObject(r, "singularResource", k->singular);
+	cJSON_AddItemToObject(r, "verbs", strings(all_verbs));
+	if (k->short_names)
+		cJSON_AddItemToObject(r, "shortNames", strings(k->short_names));
+	if (k->categories)
+		cJSON_AddItemToObject(r, "categories", strings(k->categories));
+	cJSON *subs = cJSON_AddArrayToObject(r, "subresources");
+	if (k->subresources & KIND_SUB_BINDING)
+		cJSON_AddItemToArray(
+		    subs, subresource(k, "binding", kind_ref("", "v1", "Binding"), create_verb));
+	if (k->subresources & KIND_SUB_LOG)
+		cJSON_AddItemToArray(
+		    subs, subresource(k, "log", kind_ref(k->group, k->version, k->kind), get_verb));
+	if (k->subresources & KIND_SUB_SCALE)
+		cJSON_AddItemToArray(
+		    subs,
+		    subresource(k, "scale", kind_ref("autoscaling", "v1", "Scale"), sub_verbs));
+	if (k->subresources & KIND_SUB_STATUS)
+		cJSON_AddItemToArray(
+		    subs,
+		    subresource(k, "status", kind_ref(k->group, k->version, k->kind), sub_verbs));
+	return r;
+}
+
+/* The APIGroupDiscoveryList of the core group (core) or of every other group. */
+static cJSON *aggregated(bool core, const char *api_version)
+{
+	cJSON *l = cJSON_CreateObject();
+	cJSON_AddStringToObject(l, "kind", "APIGroupDiscoveryList");
+	cJSON_AddStringToObject(l, "apiVersion", api_version);
+	cJSON_AddObjectToObject(l, "metadata");
+	cJSON *items = cJSON_AddArrayToObject(l, "items");
+	size_t n;
+	const kind_desc *const *all = kind_all(&n);
+	for (size_t i = 0; i < n; i++) {
+		const kind_desc *k = all[i];
+		if (!k->group[0] != core)
+			continue;
+		/* Find or add the group and its version. */
+		cJSON *g = NULL, *v = NULL, *it;
+		cJSON_ArrayForEach(it, items)
+		{
+			if (!strcmp(ck_json_get_str(it, "metadata.name", ""), k->group))
+				g = it;
+		}
+		if (!g) {
+			g = cJSON_CreateObject();
+			cJSON *meta = cJSON_AddObjectToObject(g, "metadata");
+			cJSON_AddStringToObject(meta, "name", k->group);
+			cJSON_AddArrayToObject(g, "versions");
+			cJSON_AddItemToArray(items, g);
+		}
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(g, "versions"))
+		{
+			if (!strcmp(ck_json_get_str(it, "version", ""), k->version))
+				v = it;
+		}
+		if (!v) {
+			v = cJSON_CreateObject();
+			cJSON_AddStringToObject(v, "version", k->version);
+			cJSON_AddArrayToObject(v, "resources");
+			cJSON_AddStringToObject(v, "freshness", "Current");
+			cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(g, "versions"), v);
+		}
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(v, "resources"),
+		                     aggregated_resource(k));
+	}
+	return l;
+}
+
+/* The aggregated discovery version Accept asks for ("v2", "v2beta1"), or NULL. */
+static const char *aggregated_version(http_exchange *x)
+{
+	const char *accept = http_request_header(http_exchange_request(x), "Accept");
+	if (!accept || !strstr(accept, "as=APIGroupDiscoveryList"))
+		return NULL;
+	/* The first entry the client lists wins, as in its preference order. */
+	const char *v2 = strstr(accept, "v=v2;");
+	const char *v2beta1 = strstr(accept, "v=v2beta1;");
+	if (v2 && (!v2beta1 || v2 < v2beta1))
+		return "v2";
+	return v2beta1 ? "v2beta1" : NULL;
+}
+
 void discovery_serve(http_exchange *x, const route *rt)
 {
+	const char *agg = rt->type == ROUTE_API_VERSIONS || rt->type == ROUTE_API_GROUPS
+	                      ? aggregated_version(x)
+	                      : NULL;
+	if (agg) {
+		char av[64], ct[128];
+		snprintf(av, sizeof(av), "apidiscovery.k8s.io/%s", agg);
+		snprintf(ct, sizeof(ct),
+		         "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
+		         agg);
+		_cleanup_json_ cJSON *doc = aggregated(rt->type == ROUTE_API_VERSIONS, av);
+		_cleanup_free_ char *body = ck_json_print(doc);
+		http_respond(x, 200, ct, body, strlen(body));
+		return;
+	}
 	cJSON *doc = NULL;
 	switch (rt->type) {
 	case ROUTE_API_VERSIONS:

@@ -1,8 +1,8 @@
 /* Fuzzes pb_decode_k8s, the decoder of Kubernetes protobuf request bodies: any bytes
  * either decode or fail with -EINVAL / -EPROTONOSUPPORT and a message; what decodes
  * encodes again (pb_encode_k8s) and decodes to an equal object.
- * Seeds: the real kubectl bodies (the .bin files of tests/data/pb), e.g.
- *   mkdir -p /tmp/corpus-pb && cp tests/data/pb/ *.bin /tmp/corpus-pb/   (no space)
+ * Seeds: fuzz/corpus/pb, the distinct real kubectl bodies of tests/data/pb/ *.bin, e.g.
+ *   mkdir -p /tmp/corpus-pb && cp fuzz/corpus/pb/ * /tmp/corpus-pb/   (no spaces)
  *   build-fuzz/fuzz/fuzz_pb -max_total_time=60 /tmp/corpus-pb */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/yaml.h"
 
@@ -13,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (all) {
 		char *text = ck_yaml_print(all);
 		err = NULL;
-		cJSON *back = ck_yaml_parse(text, __builtin_strlen(text), &err);
+		cJSON *back = ck_yaml_parse(text, strlen(text), &err);
 		ck_err_free(err);
 		cJSON_Delete(back);
 		free(text);

@@ -127,7 +127,9 @@ cJSON *kl_event_build(const char *node, const cJSON *pod, const char *container,
 
 /* ---- pod_worker.c ---- */
 int pod_worker_start(kubelet *k);
-void pod_worker_stop(kubelet *k);
+/* Stops syncing. Returns how many syncs still run on worker threads (they finish on
+ * their own; the process may exit without waiting for them). */
+int pod_worker_stop(kubelet *k);
 /* Enqueues "ns/name" for a sync (pleg, timers). */
 void pod_worker_enqueue(kubelet *k, const char *key);
 /* True once the pod informer delivered its first list. */
@@ -237,6 +239,16 @@ void probe_update(kubelet *k, const char *key, const cJSON *pod, const kl_runnin
 kl_probe_result *probe_results(kubelet *k, const char *key, size_t *n);
 void probe_results_free(kl_probe_result *v, size_t n);
 void probe_stop_all(kubelet *k);
+
+/* ---- env.c (worker thread) ---- */
+/* The environment of container c (key/value vector in *out) from envFrom and env. Returns
+ * 0, or -EINVAL with *error (malloc'd, upstream's words) when a configMap, secret or key
+ * it needs is missing. */
+int kl_env_build(const pod_sync_in *in, const cJSON *c, const char *pod_ip, char ***out,
+                 char **error);
+/* Expands $(NAME) references to variables of env (key/value vector); $$ is a literal $;
+ * unknown references stay as written. malloc'd. */
+char *kl_env_expand(const char *s, char *const *env);
 
 /* ---- volumes.c (worker thread) ---- */
 typedef struct kl_volumes {

@@ -12,12 +12,15 @@
 #include "base/log.h"
 #include "kubelet.h"
 
+/* Pod syncs still running on libuv's worker threads at shutdown. */
+static int syncs_in_flight;
+
 static void stop_all(kubelet *k)
 {
 	kl_server_stop(k);
 	probe_stop_all(k);
 	pleg_stop(k);
-	pod_worker_stop(k);
+	syncs_in_flight = pod_worker_stop(k);
 	node_lease_stop(k);
 	node_status_stop(k);
 	/* Cancels CRI calls still in flight (their callbacks run now and see the stops). */
@@ -207,6 +210,13 @@ int main(int argc, char **argv)
 		return 1;
 	uv_run(loop, UV_RUN_DEFAULT);
 
+	if (syncs_in_flight > 0) {
+		/* A sync may block for a pod's whole grace period (StopContainer) or a pull;
+		 * libuv's exit handler would join its thread. Like upstream's kubelet, leave:
+		 * the runtime keeps the pods, and the next kubelet adopts them. */
+		CK_INFO("exiting with %d pod syncs in flight", syncs_in_flight);
+		_exit(0);
+	}
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_run(loop, UV_RUN_NOWAIT);

@@ -473,33 +473,6 @@ static void sandbox_cfg_build(const kl_config *cfg, const cJSON *pod, uint32_t a
 	s->c.dns_options = (const char *const *)s->dns_options;
 }
 
-static char **strv_from_array(const cJSON *arr)
-{
-	char **v = NULL;
-	const cJSON *e;
-	cJSON_ArrayForEach(e, arr)
-	{
-		if (cJSON_IsString(e))
-			ck_strv_add(&v, e->valuestring);
-	}
-	return v;
-}
-
-/* The value of an env var's fieldRef, for the fields the kubelet knows. */
-static const char *field_ref(const cJSON *pod, const char *path, const char *node_ip,
-                             const char *pod_ip)
-{
-	if (!strcmp(path, "metadata.name") || !strcmp(path, "metadata.namespace") ||
-	    !strcmp(path, "metadata.uid") || !strcmp(path, "spec.nodeName") ||
-	    !strcmp(path, "spec.serviceAccountName"))
-		return ck_json_get_str(pod, path, "");
-	if (!strcmp(path, "status.hostIP"))
-		return node_ip ? node_ip : "";
-	if (!strcmp(path, "status.podIP"))
-		return pod_ip ? pod_ip : "";
-	return "";
-}
-
 static const char *pull_policy(const cJSON *c)
 {
 	const char *p = ck_json_get_str(c, "imagePullPolicy", NULL);
@@ -735,21 +708,27 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 {
 	const cJSON *pod = in->pod;
 	const char *name = ck_json_get_str(c, "name", "");
-	_cleanup_strv_ char **command = strv_from_array(ck_json_get(c, "command"));
-	_cleanup_strv_ char **args = strv_from_array(ck_json_get(c, "args"));
 	_cleanup_strv_ char **envs = NULL;
+	_cleanup_free_ char *env_error = NULL;
+	if (kl_env_build(in, c, pod_ip, &envs, &env_error) < 0) {
+		add_event(out, name, "Warning", "Failed", "Error: %s", env_error);
+		add_waiting(w, name, "CreateContainerConfigError", env_error);
+		requeue_min(out, 5000);
+		return;
+	}
+	/* $(VAR) references in command and args, as upstream. */
+	_cleanup_strv_ char **command = NULL;
+	_cleanup_strv_ char **args = NULL;
 	const cJSON *e;
-	cJSON_ArrayForEach(e, ck_json_get(c, "env"))
+	cJSON_ArrayForEach(e, ck_json_get(c, "command"))
 	{
-		const char *k = ck_json_get_str(e, "name", NULL);
-		if (!k)
-			continue;
-		const char *v = ck_json_get_str(e, "value", NULL);
-		const char *fp = ck_json_get_str(e, "valueFrom.fieldRef.fieldPath", NULL);
-		if (!v && fp)
-			v = field_ref(pod, fp, in->node_ip, pod_ip);
-		ck_strv_add(&envs, k);
-		ck_strv_add(&envs, v ? v : "");
+		if (cJSON_IsString(e))
+			ck_strv_push(&command, kl_env_expand(e->valuestring, envs));
+	}
+	cJSON_ArrayForEach(e, ck_json_get(c, "args"))
+	{
+		if (cJSON_IsString(e))
+			ck_strv_push(&args, kl_env_expand(e->valuestring, envs));
 	}
 	_cleanup_strv_ char **labels = NULL;
 	ck_strv_add(&labels, KL_LABEL_POD_NAME);

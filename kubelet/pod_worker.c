@@ -282,11 +282,11 @@ int pod_worker_start(kubelet *k)
 	return 0;
 }
 
-void pod_worker_stop(kubelet *k)
+int pod_worker_stop(kubelet *k)
 {
 	pod_worker *pw = k->pw;
 	if (!pw)
-		return;
+		return 0;
 	pw->stopping = true;
 	informer_free(pw->inf);
 	wq_free(pw->q);
@@ -299,8 +299,11 @@ void pod_worker_stop(kubelet *k)
 			state_free(s);
 		}
 		free(pw);
+		k->pw = NULL;
+		return 0;
 	}
 	k->pw = NULL;
+	return pw->in_flight;
 }
 
 void pod_worker_enqueue(kubelet *k, const char *key)

@@ -132,7 +132,7 @@ static const dur_unit dur_units[] = {
     {"h", 3600ULL * 1000000000ULL},
 };
 
-int ck_duration_parse(const char *s, int64_t *ms)
+int ck_duration_parse_ns(const char *s, int64_t *ns)
 {
 	if (!s)
 		return -EINVAL;
@@ -140,7 +140,7 @@ int ck_duration_parse(const char *s, int64_t *ms)
 	if (*s == '-' || *s == '+')
 		neg = *s++ == '-';
 	if (strcmp(s, "0") == 0) {
-		*ms = 0;
+		*ns = 0;
 		return 0;
 	}
 	if (!*s)
@@ -193,8 +193,17 @@ int ck_duration_parse(const char *s, int64_t *ms)
 			return -ERANGE;
 		total += v;
 	}
-	int64_t r = (int64_t)(total / 1000000ULL);
-	*ms = neg ? -r : r;
+	*ns = neg ? -(int64_t)total : (int64_t)total;
+	return 0;
+}
+
+int ck_duration_parse(const char *s, int64_t *ms)
+{
+	int64_t ns;
+	int r = ck_duration_parse_ns(s, &ns);
+	if (r < 0)
+		return r;
+	*ms = ns / 1000000; /* truncated toward zero */
 	return 0;
 }
 

@@ -89,6 +89,8 @@ bool ck_flags_changed(const ck_flags *fs, const char *name);
 /* Go duration syntax ("300ms", "1.5h", "2h45m", "-1m", "0"; units ns us µs ms s m h)
  * into milliseconds (truncated toward zero). Returns 0 or -EINVAL / -ERANGE. */
 int ck_duration_parse(const char *s, int64_t *ms);
+/* The same in nanoseconds, as Go's time.ParseDuration. Returns 0 or -EINVAL / -ERANGE. */
+int ck_duration_parse_ns(const char *s, int64_t *ns);
 /* Go's Duration.String() of ms: "0s", "250ms", "1.5s", "1m30s", "1h0m0s". Malloc'd. */
 char *ck_duration_format(int64_t ms);
 

@@ -267,6 +267,12 @@ check "table" 200 "$(api -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.i
 	'"kind":"Table".*"columnDefinitions":\[\{"name":"Name".*"rows":\[\{"cells":\["api1","0/1","Running","0",'
 check "discovery" 200 "$(api "$S/api/v1")" '"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":\["create","delete","deletecollection","get","list","patch","update","watch"\],"shortNames":\["po"\],"categories":\["all"\]'
 check "discovery apps" 200 "$(api "$S/apis/apps/v1")" '"name":"deployments/scale","singularName":"","namespaced":true,"group":"autoscaling","version":"v1","kind":"Scale"'
+code=$(curl -s -o "$TMP/body" -w '%{http_code} %{content_type}' -H 'Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json' "$S/apis")
+[ "$code" = "200 application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList" ] || fail "aggregated discovery: $code"
+check "aggregated v2" 200 200 '"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2".*"resource":"deployments","responseKind":\{"group":"apps","version":"v1","kind":"Deployment"\},"scope":"Namespaced".*"subresource":"scale","responseKind":\{"group":"autoscaling","version":"v1","kind":"Scale"\}'
+check "aggregated v2beta1" 200 "$(api -H 'Accept: application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json' "$S/api")" \
+	'"apiVersion":"apidiscovery.k8s.io/v2beta1","metadata":\{\},"items":\[\{"metadata":\{"name":""\},"versions":\[\{"version":"v1".*"resource":"pods".*"subresource":"binding"'
+check "legacy /api" 200 "$(api "$S/api")" '^\{"kind":"APIVersions","versions":\["v1"\]'
 check "version" 200 "$(api "$S/version")" '"major":"1","minor":"32"'
 check "scale create" 201 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/default/deployments" \
 	-d '{"metadata":{"name":"sc"},"spec":{"replicas":2,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}')" '"replicas":2'

@@ -824,6 +824,57 @@ static void test_volumes(void **state)
 
 static int kubelet_get(const char *path_query, int max_time_s, char **out);
 
+/* Environment from envFrom, configMapKeyRef, secretKeyRef, fieldRef and $(VAR)
+ * expansion (the configMap cfg and secret sec of test_volumes); a missing configMap
+ * gives CreateContainerConfigError. */
+static void test_env_sources(void **state)
+{
+	cJSON *res = api("POST", "/api/v1/namespaces/default/pods",
+	                 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"envs\","
+	                 "\"labels\":{\"app\":\"shop\"}},\"spec\":{\"nodeName\":\"" NODE "\","
+	                 "\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"main\","
+	                 "\"image\":\"" BUSYBOX_IMAGE "\",\"envFrom\":[{\"prefix\":\"CFG_\","
+	                 "\"configMapRef\":{\"name\":\"cfg\"}}],\"env\":["
+	                 "{\"name\":\"PASS\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"sec\","
+	                 "\"key\":\"password\"}}},"
+	                 "{\"name\":\"APP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
+	                 "\"metadata.labels['app']\"}}},"
+	                 "{\"name\":\"COMBO\",\"value\":\"$(CFG_greeting)-world\"}],"
+	                 "\"command\":[\"sh\",\"-c\",\"echo $(COMBO) $CFG_greeting $PASS $APP; "
+	                 "trap 'exit 0' TERM; while true; do sleep 0.1; done\"]}]}}",
+	                 NULL);
+	cJSON_Delete(res);
+	cJSON *pod = eventually_pod("envs", is_running, NULL, 30000, "Running");
+	cJSON_Delete(pod);
+	char *out = NULL;
+	double end = now_ms() + 5000;
+	do {
+		free(out);
+		out = NULL;
+		kubelet_get("/containerLogs/default/envs/main", 5, &out);
+	} while (!*out && now_ms() < end && (pause_ms(100), true));
+	assert_string_equal(out, "hello-world hello s3cret shop\n");
+	free(out);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/envs", NULL, NULL);
+	cJSON_Delete(res);
+
+	res = api("POST", "/api/v1/namespaces/default/pods",
+	          "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"noenv\"},"
+	          "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":1,"
+	          "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	          "\"env\":[{\"name\":\"X\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":"
+	          "\"absent\",\"key\":\"k\"}}}],\"command\":[\"true\"]}]}}",
+	          NULL);
+	cJSON_Delete(res);
+	pod = eventually_pod("noenv", has_waiting, "CreateContainerConfigError", 30000,
+	                     "CreateContainerConfigError");
+	assert_string_equal(ck_json_get_str(cstatus(pod), "state.waiting.message", ""),
+	                    "configmap \"absent\" not found");
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/noenv", NULL, NULL);
+	cJSON_Delete(res);
+}
+
 static bool is_ready(const cJSON *pod, void *data)
 {
 	const cJSON *cs = cstatus(pod);
@@ -1120,6 +1171,14 @@ static void test_node_reregisters(void **state)
 /* SIGTERM: the kubelet shuts down cleanly and leaves the pods running. */
 static void test_sigterm_keeps_pods(void **state)
 {
+	/* A pod sync blocked in a 30 s StopContainer must not hold the exit up. */
+	create_pod_grace("slowstop", BUSYBOX_IMAGE, "Always",
+	                 "trap '' TERM; while true; do sleep 0.1; done", 30);
+	cJSON *pod = eventually_pod("slowstop", is_running, NULL, 30000, "Running");
+	cJSON_Delete(pod);
+	cJSON *res = api("DELETE", "/api/v1/namespaces/default/pods/slowstop", NULL, NULL);
+	cJSON_Delete(res);
+	pause_ms(1000);
 	assert_int_equal(kill(E->kubelet, SIGTERM), 0);
 	int fd = pidfd_open(E->kubelet, 0);
 	assert_true(fd >= 0);
@@ -1153,6 +1212,7 @@ int main(void)
 	    cmocka_unit_test(test_resources_applied),
 	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_init_containers),
+	    cmocka_unit_test(test_env_sources),
 	    cmocka_unit_test(test_probes),
 	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),

@@ -352,6 +352,17 @@ static void test_init_containers(void **state)
 	cJSON_Delete(pod);
 }
 
+static void test_env_expand(void **state)
+{
+	char *env[] = {"A", "1", "B", "two", "A", "3", NULL};
+	char *s = kl_env_expand("x$(A)y$(B)z $(C) $$(A) $", env);
+	assert_string_equal(s, "x3ytwoz $(C) $(A) $");
+	free(s);
+	s = kl_env_expand("$(A", env);
+	assert_string_equal(s, "$(A");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +375,7 @@ int main(void)
 	    cmocka_unit_test(test_host_network_uses_host_ip),
 	    cmocka_unit_test(test_current_instance),
 	    cmocka_unit_test(test_init_containers),
+	    cmocka_unit_test(test_env_expand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,7 +260,8 @@ static uint8_t *envelope(const char *api_version, const char *kind, const uint8_
 		b[o++] = (uint8_t)(0x80 | (raw_len & 0x7f));
 		b[o++] = (uint8_t)(raw_len >> 7);
 	}
-	memcpy(b + o, raw, raw_len);
+	if (raw_len)
+		memcpy(b + o, raw, raw_len);
 	*len = o + raw_len;
 	return b;
 }
