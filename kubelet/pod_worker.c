@@ -116,13 +116,36 @@ static void work_run(uv_work_t *w)
 	pod_sync_run(&j->in, &j->out);
 }
 
+/* A status write in flight. */
+typedef struct status_write {
+	pod_worker *pw;
+	char *key;
+	char *text; /* the status written */
+} status_write;
+
+static void status_write_free(status_write *sw)
+{
+	free(sw->key);
+	free(sw->text);
+	free(sw);
+}
+
 static void status_written(kc_result *res, void *user)
 {
-	char *key = user;
-	if (res->rc < 0)
-		CK_V(1, "pod %s: status not written: %s", key,
+	status_write *sw = user;
+	if (res->rc < 0 && !sw->pw->stopping) {
+		CK_V(1, "pod %s: status not written: %s", sw->key,
 		     res->err ? res->err->msg : ck_strerror(res->rc));
-	free(key);
+		/* Forget it was written, and sync again (with back-off) to write it. */
+		pod_state *st = state_get(sw->pw, sw->key, false);
+		if (st && st->last_status && !strcmp(st->last_status, sw->text)) {
+			free(st->last_status);
+			st->last_status = NULL;
+		}
+		if (res->rc != -ENOENT)
+			wq_add_rate_limited(sw->pw->q, sw->key);
+	}
+	status_write_free(sw);
 }
 
 static void pod_deleted(kc_result *res, void *user)
@@ -182,13 +205,22 @@ static void write_results(pod_worker *pw, sync_job *j)
 	    (st->last_status && !strcmp(st->last_status, text)))
 		return;
 	free(st->last_status);
-	st->last_status = CK_TAKE_PTR(text);
+	free(st->last_status);
+	st->last_status = ck_strdup(text);
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
 	cJSON_AddItemToObject(patch, "status", ck_json_dup(j->out.status));
 	CK_V(2, "pod %s: status phase %s", key, ck_json_get_str(j->out.status, "phase", ""));
+	status_write *sw = ck_calloc(1, sizeof(*sw));
+	sw->pw = pw;
+	sw->key = ck_strdup(key);
+	sw->text = CK_TAKE_PTR(text);
 	if (kc_patch(k->kc, &KC_PODS, ns, name, "status", KC_PATCH_MERGE, patch, status_written,
-	             ck_strdup(key)) < 0)
+	             sw) < 0) {
 		CK_V(1, "pod %s: status patch not started", key);
+		free(st->last_status);
+		st->last_status = NULL;
+		status_write_free(sw);
+	}
 }
 
 static void work_done(uv_work_t *w, int status)
