@@ -205,7 +205,6 @@ static void write_results(pod_worker *pw, sync_job *j)
 	    (st->last_status && !strcmp(st->last_status, text)))
 		return;
 	free(st->last_status);
-	free(st->last_status);
 	st->last_status = ck_strdup(text);
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
 	cJSON_AddItemToObject(patch, "status", ck_json_dup(j->out.status));
