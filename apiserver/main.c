@@ -113,6 +113,15 @@ int main(int argc, char **argv)
 	     "CIDR of service IPs"},
 	    {"insecure-port", 0, CK_FLAG_INT, &o.insecure_port,
 	     "plain HTTP port on 127.0.0.1 for development (0: off)"},
+	    {"kubelet-client-certificate", 0, CK_FLAG_STRING, &o.kubelet_cert,
+	     "client certificate for kubelets (PEM); kubelets are then reached over HTTPS"},
+	    {"kubelet-client-key", 0, CK_FLAG_STRING, &o.kubelet_key,
+	     "key of --kubelet-client-certificate (PEM)"},
+	    {"kubelet-certificate-authority", 0, CK_FLAG_STRING, &o.kubelet_ca,
+	     "CA that signs kubelet serving certificates (unset: not verified)"},
+	    {"kubelet-preferred-address-types", 0, CK_FLAG_STRV, &o.kubelet_address_types,
+	     "node address types to reach kubelets with, in order (default "
+	     "InternalIP,ExternalIP,Hostname)"},
 	    {0},
 	};
 	ck_flags fs = {

@@ -164,6 +164,8 @@ EON
 	wait "$WP" 2>/dev/null || true
 	exec 3<&-
 
+	expect "$v describe pod" "^Status: +Pending" "$K" describe pod nginx-pod -n "$ns"
+	expect "$v describe deployment" "^Replicas: +3 desired" "$K" describe deployment dpy-nginx -n "$ns"
 	expect "$v delete unbound" 'pod "nginx-pod" deleted' "$K" delete pod nginx-pod -n "$ns"
 	expect_fail "$v gone" "NotFound|not found" "$K" get pod nginx-pod -n "$ns"
 

@@ -1050,6 +1050,14 @@ static void test_kubelet_api_logs(void **state)
 	                 0);
 	assert_string_equal(out, "run\n");
 	free(out);
+	/* The same through the apiserver's pods/log (kubectl logs), proxied to this kubelet. */
+	char *url =
+	    ck_asprintf("http://127.0.0.1:%d/api/v1/namespaces/default/pods/web/log", E->port);
+	char *cargv[] = {"curl", "-sS", "--max-time", "5", url, NULL};
+	assert_int_equal(ch_run(cargv, &out, NULL), 0);
+	assert_string_equal(out, "started web\n");
+	free(out);
+	free(url);
 	assert_int_equal(kubelet_get("/containerLogs/default/nope/main", 5, &out), 0);
 	assert_non_null(strstr(out, "not found"));
 	free(out);
