@@ -287,11 +287,26 @@ static void test_informers(void **state)
 	ck_buf_free(&r1.log);
 }
 
+/* The harness reports an apiserver that exits (here on a bad flag) with its log. */
+static void test_harness_reports_exit(void **state)
+{
+	static const char *const bad[] = {"--no-such-flag", NULL};
+	_cleanup_free_ char *log = ck_asprintf("%s/bad-apiserver.log", etcd_harness_dir(E.etcd));
+	apiserver_harness_opts o = {
+	    .etcd_servers = etcd_harness_endpoints(E.etcd), .log_path = log, .args = bad};
+	apiserver_harness *h = NULL;
+	_cleanup_err_ ck_err *err = NULL;
+	assert_int_equal(apiserver_harness_start(&o, &h, &err), -ECHILD);
+	assert_null(h);
+	assert_non_null(strstr(err->msg, "no-such-flag"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_client_errors),
 	    cmocka_unit_test(test_informers),
+	    cmocka_unit_test(test_harness_reports_exit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -225,6 +225,23 @@ static void assert_index(informer *inf, const char *value, const char *want)
 	free(got);
 }
 
+/* Frees what a test set up (informer, client, fake server) and closes the loop. */
+static void finish(uv_loop_t *loop, informer *inf, kc_client *c, fake *f, http_server *srv,
+                   char *url)
+{
+	informer_free(inf);
+	kc_client_free(c);
+	fake_end_watches(f);
+	http_server_shutdown(srv, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(loop), 0);
+	cJSON_Delete(f->pods);
+	free(f->last_watch_rv);
+	free(f->last_label);
+	free(f->last_field);
+	free(url);
+}
+
 static void test_list_watch(void **state)
 {
 	uv_loop_t loop;
@@ -327,17 +344,7 @@ static void test_list_watch(void **state)
 	free(k_name);
 	assert_int_equal(informer_split_key("a/b/c", &k_ns, &k_name), -EINVAL);
 
-	informer_free(inf);
-	kc_client_free(c);
-	fake_end_watches(&f);
-	http_server_shutdown(srv, NULL, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	cJSON_Delete(f.pods);
-	free(f.last_watch_rv);
-	free(f.last_label);
-	free(f.last_field);
-	free(url);
+	finish(&loop, inf, c, &f, srv, url);
 	ck_buf_free(&r.log);
 }
 
@@ -380,17 +387,7 @@ static void test_server_down(void **state)
 	RUN_UNTIL(&loop, informer_synced(inf));
 	assert_non_null(informer_get(inf, "default/a"));
 	uv_close((uv_handle_t *)&t, NULL);
-	informer_free(inf);
-	kc_client_free(c);
-	fake_end_watches(&f);
-	http_server_shutdown(srv, NULL, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	cJSON_Delete(f.pods);
-	free(f.last_watch_rv);
-	free(f.last_label);
-	free(f.last_field);
-	free(url);
+	finish(&loop, inf, c, &f, srv, url);
 }
 
 int main(void)
