@@ -13,6 +13,7 @@
 
 #include "api/leader.h"
 #include "base/json.h"
+#include "loop_harness.h"
 #include "net/http_server.h"
 
 #define LEASE_PATH "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
@@ -101,15 +102,7 @@ typedef struct env {
 	char *url;
 } env;
 
-#define RUN_UNTIL(loop, cond)                                                                      \
-	do {                                                                                       \
-		uint64_t t0_ = uv_now(loop);                                                       \
-		while (!(cond)) {                                                                  \
-			if (uv_now(loop) - t0_ > 10000)                                            \
-				fail_msg("timed out waiting for %s", #cond);                       \
-			uv_run(loop, UV_RUN_ONCE);                                                 \
-		}                                                                                  \
-	} while (0)
+#define RUN_UNTIL(loop, cond) HARNESS_RUN_UNTIL(loop, cond, 10000, "")
 
 static void env_init(env *e)
 {
