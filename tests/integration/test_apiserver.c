@@ -359,6 +359,27 @@ static void test_garbage(void **state)
 	free(out);
 }
 
+/* ---- readiness follows etcd ---- */
+
+static void test_readyz_follows_etcd(void **state)
+{
+	apiserver_proc *s = &servers[0];
+	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, NULL), 200);
+	assert_int_equal(etcd_harness_kill(harness, 0), 0);
+	char *out = NULL;
+	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, &out), 500);
+	assert_non_null(strstr(out, "[-]etcd failed"));
+	free(out);
+	assert_int_equal(req(s, "GET", "/livez", NULL, NULL, NULL), 200);
+	ck_err *err = NULL;
+	if (etcd_harness_restart(harness, 0, &err) < 0)
+		fail_msg("etcd restart: %s", err->msg);
+	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, NULL), 200);
+	/* And the data is all there. */
+	assert_int_equal(req(s, "GET", "/api/v1/namespaces/kube-system", NULL, NULL, &out), 200);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_initial_events),
 	    cmocka_unit_test(test_two_apiservers),
 	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_readyz_follows_etcd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
