@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/strbuf.h"
 #include "etcd_harness.h"
+#include "loop_harness.h"
 
 typedef struct env {
 	etcd_harness *etcd;
@@ -32,15 +33,7 @@ typedef struct env {
 static env E;
 
 /* ---- waiting on the loop ---- */
-#define RUN_UNTIL(cond)                                                                            \
-	do {                                                                                       \
-		uint64_t t0_ = uv_now(&E.loop);                                                    \
-		while (!(cond)) {                                                                  \
-			if (uv_now(&E.loop) - t0_ > 30000)                                         \
-				fail_msg("timed out waiting for %s (log %s)", #cond, E.log);       \
-			uv_run(&E.loop, UV_RUN_ONCE);                                              \
-		}                                                                                  \
-	} while (0)
+#define RUN_UNTIL(cond) HARNESS_RUN_UNTIL(&E.loop, cond, 30000, E.log)
 
 static int setup(void **state)
 {

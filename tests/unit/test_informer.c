@@ -12,6 +12,7 @@
 #include "api/informer.h"
 #include "base/json.h"
 #include "base/strbuf.h"
+#include "loop_harness.h"
 #include "net/http_server.h"
 
 /* ---- fake apiserver ---- */
@@ -182,15 +183,7 @@ static void count_add(const cJSON *o, void *d)
 }
 
 /* Runs the loop until cond holds; fails after 10 s. */
-#define RUN_UNTIL(loop, cond)                                                                      \
-	do {                                                                                       \
-		uint64_t t0_ = uv_now(loop);                                                       \
-		while (!(cond)) {                                                                  \
-			if (uv_now(loop) - t0_ > 10000)                                            \
-				fail_msg("timed out waiting for %s", #cond);                       \
-			uv_run(loop, UV_RUN_ONCE);                                                 \
-		}                                                                                  \
-	} while (0)
+#define RUN_UNTIL(loop, cond) HARNESS_RUN_UNTIL(loop, cond, 10000, "")
 
 static bool log_has(rec *r, const char *s)
 {
