@@ -249,6 +249,9 @@ check "json patch" 200 "$(api -XPATCH -H 'Content-Type: application/json-patch+j
 check "strategic patch" 200 "$(api -XPATCH -H 'Content-Type: application/strategic-merge-patch+json' \
 	"$S/api/v1/namespaces/default/pods/api1" -d '{"spec":{"containers":[{"name":"c","image":"busybox:2"}]}}')" \
 	'"containers":\[\{"name":"c","image":"busybox:2","imagePullPolicy":"Always"'
+check "pod spec immutable" 422 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1" -d '{"spec":{"restartPolicy":"Never"}}')" \
+	'"message":"Pod \\"api1\\" is invalid: spec: Forbidden: pod updates may not change fields other than'
 check "422 name" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" \
 	-d '{"metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"}]}}')" \
 	'"reason":"Invalid".*"causes":\[\{"reason":"FieldValueInvalid","message":"Invalid value: \\"Bad_Name\\": a lowercase RFC 1123 subdomain.*"field":"metadata.name"\},\{"reason":"FieldValueRequired","message":"Required value","field":"spec.containers\[0\].image"\}'
