@@ -1,4 +1,18 @@
-/* kube-apiserver: flags and wiring. */
+/* kube-apiserver: flags and wiring.
+ *
+ * The rooms of apiserver/:
+ *   server      request dispatch, content negotiation, the request context
+ *   router      path and method -> kind, namespace, name, subresource, verb
+ *   verb_read   get, list          verb_write   create, update, patch, binding, scale
+ *   verb_delete delete, deletecollection (graceful pods, finalizers, namespaces)
+ *   verb_watch  watch streams      verb_log     pods/log through the kubelet
+ *   storage     etcd keys, bytes at rest, compare-and-swap updates
+ *   watch_cache one etcd watch per kind: current objects, recent events, subscribers
+ *   filter      namespace and selectors     table    server-side printing
+ *   defaults, validate, patch, scale, status (metav1.Status), discovery, openapi
+ *   service, alloc   cluster IPs and node ports unique across apiservers
+ *   bootstrap   the namespaces and the kubernetes service every cluster has
+ * What each kind is (names, defaults, validation, columns) lives in lib/api/kind*.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

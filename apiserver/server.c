@@ -11,6 +11,7 @@
 #include "base/yaml.h"
 #include "status.h"
 #include "table.h"
+#include "watch_cache.h"
 
 void api_req_free(api_req *r)
 {
@@ -148,6 +149,43 @@ static void serve_version(http_exchange *x)
 	api_respond_json(x, 200, body);
 }
 
+static void etcd_answered(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	http_exchange *x = data;
+	if (rc < 0) {
+		_cleanup_free_ char *body = ck_asprintf("[-]etcd failed: %s\nreadyz check failed",
+		                                        err ? err->msg : ck_strerror(rc));
+		http_respond(x, 500, "text/plain; charset=utf-8", body, strlen(body));
+		return;
+	}
+	http_respond(x, 200, "text/plain; charset=utf-8", "ok", 2);
+}
+
+/* /healthz and /livez: the process serves. /readyz also needs every watch cache to follow
+ * etcd and etcd to answer a read. */
+static void serve_health(apiserver *s, http_exchange *x, bool ready_check)
+{
+	if (!ready_check) {
+		http_respond(x, 200, "text/plain; charset=utf-8", "ok", 2);
+		return;
+	}
+	size_t n;
+	const kind_desc *const *all = kind_all(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!watch_cache_synced(s->caches[i])) {
+			_cleanup_free_ char *body =
+			    ck_asprintf("[-]informer-sync failed: the %s cache is "
+			                "re-listing\nreadyz check failed",
+			                all[i]->plural);
+			http_respond(x, 500, "text/plain; charset=utf-8", body, strlen(body));
+			return;
+		}
+	}
+	/* One key is enough to see that etcd answers a linearizable read. */
+	_cleanup_free_ char *key = ck_asprintf("%s/namespaces/default", s->prefix);
+	etcd_range(s->etcd, &(etcd_range_req){.key = key, .count_only = true}, etcd_answered, x);
+}
+
 void server_handle(http_exchange *x, void *data)
 {
 	apiserver *s = data;
@@ -173,7 +211,7 @@ void server_handle(http_exchange *x, void *data)
 		return;
 	case ROUTE_HEALTH:
 		route_clear(&rt);
-		http_respond(x, 200, "text/plain; charset=utf-8", "ok", 2);
+		serve_health(s, x, !strncmp(hr->path, "/readyz", 7));
 		return;
 	case ROUTE_API_VERSIONS:
 	case ROUTE_API_GROUPS:

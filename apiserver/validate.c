@@ -37,7 +37,7 @@ static void validate_annotations(const cJSON *annotations, kind_causes *c)
 		               "Too long: must have at most %d bytes", ANNOTATIONS_MAX);
 }
 
-cJSON *validate_object(const kind_desc *k, const cJSON *obj)
+cJSON *validate_object(const kind_desc *k, const cJSON *old, const cJSON *obj)
 {
 	kind_causes c = {0};
 	const char *name = ck_json_get_str(obj, "metadata.name", "");
@@ -52,5 +52,7 @@ cJSON *validate_object(const kind_desc *k, const cJSON *obj)
 	validate_annotations(ck_json_get(obj, "metadata.annotations"), &c);
 	if (k->validate)
 		k->validate(obj, &c);
+	if (old && k->validate_update)
+		k->validate_update(old, obj, &c);
 	return c.list;
 }

@@ -6,7 +6,8 @@
 
 #include "api/kind.h"
 
-/* Returns the causes found (a JSON array, caller owns it) or NULL when obj is valid. */
-cJSON *validate_object(const kind_desc *k, const cJSON *obj);
+/* Returns the causes found (a JSON array, caller owns it) or NULL when obj is valid. old is
+ * the stored object obj replaces (NULL on create), for the kinds' rules on updates. */
+cJSON *validate_object(const kind_desc *k, const cJSON *old, const cJSON *obj);
 
 #endif

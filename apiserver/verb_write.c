@@ -39,9 +39,10 @@ static int check_type(api_req *r, const cJSON *body, const char *api_version, co
 	return 0;
 }
 
-static int check_invalid(api_req *r, const cJSON *obj)
+/* Validates obj (replacing old, NULL on create); answers 422 and returns -1 when invalid. */
+static int check_invalid(api_req *r, const cJSON *old, const cJSON *obj)
 {
-	cJSON *causes = validate_object(r->rt.kind, obj);
+	cJSON *causes = validate_object(r->rt.kind, old, obj);
 	if (!causes)
 		return 0;
 	status_invalid(r->x, r->rt.kind, ck_json_get_str(obj, "metadata.name", ""), causes);
@@ -122,7 +123,7 @@ static int prepare_new(api_req *r, cJSON *obj)
 		return -1;
 	}
 	defaults_for_create(k, obj, k->namespaced ? r->rt.ns : NULL);
-	return check_invalid(r, obj);
+	return check_invalid(r, NULL, obj);
 }
 
 /* Stores r->body once its namespace is known to exist. */
@@ -334,7 +335,7 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
 	if (!ck_json_equal(ck_json_get(next, "spec"), ck_json_get(cur, "spec")))
 		ck_json_set_int(next, "metadata.generation",
 		                ck_json_get_int(cur, "metadata.generation", 0) + 1);
-	if (check_invalid(r, next) < 0) {
+	if (check_invalid(r, cur, next) < 0) {
 		cJSON_Delete(next);
 		return NULL;
 	}

@@ -366,6 +366,11 @@ int64_t watch_cache_list(const watch_cache *c,
 	return c->last;
 }
 
+bool watch_cache_synced(const watch_cache *c)
+{
+	return c->synced;
+}
+
 int64_t watch_cache_revision(const watch_cache *c)
 {
 	return c->last;

@@ -50,6 +50,9 @@ void watch_cache_unsubscribe(wc_sub *s);
 int64_t watch_cache_list(const watch_cache *c,
                          void (*fn)(const cJSON *obj, const char *json, void *data), void *data);
 
+/* True while the cache follows etcd (false while it re-lists after a failure). */
+bool watch_cache_synced(const watch_cache *c);
+
 /* The newest revision the cache has seen (for bookmarks) and the oldest it can serve. */
 int64_t watch_cache_revision(const watch_cache *c);
 int64_t watch_cache_oldest(const watch_cache *c);

@@ -211,6 +211,19 @@ static void on_call_done(const httpc_response *r, void *user)
 	free(cl);
 }
 
+/* The HTTP request for method and path with text (NULL: none) as its body. */
+static httpc_request request_of(const char *method, const char *path, const char *content_type,
+                                const char *text)
+{
+	return (httpc_request){
+	    .method = method,
+	    .path = path,
+	    .content_type = content_type,
+	    .body = text,
+	    .body_len = text ? strlen(text) : 0,
+	};
+}
+
 static int start_call(kc_client *c, const char *method, const char *path, const char *content_type,
                       const cJSON *body, kc_result_fn cb, void *user, call **out)
 {
@@ -218,15 +231,9 @@ static int start_call(kc_client *c, const char *method, const char *path, const 
 	call *cl = ck_calloc(1, sizeof(*cl));
 	cl->cb = cb;
 	cl->user = user;
-	httpc_request q = {
-	    .method = method,
-	    .path = path,
-	    .content_type = content_type,
-	    .body = text,
-	    .body_len = text ? strlen(text) : 0,
-	    .on_done = on_call_done,
-	    .user = cl,
-	};
+	httpc_request q = request_of(method, path, content_type, text);
+	q.on_done = on_call_done;
+	q.user = cl;
 	int rc = httpc_start(c->http, &q, &cl->req);
 	if (rc < 0) {
 		free(cl);
@@ -679,13 +686,7 @@ int kc_sync_request(kc_sync *s, const char *method, const char *path, const char
                     const cJSON *body, cJSON **out, ck_err **err)
 {
 	_cleanup_free_ char *text = body ? ck_json_print(body) : NULL;
-	httpc_request q = {
-	    .method = method,
-	    .path = path,
-	    .content_type = content_type,
-	    .body = text,
-	    .body_len = text ? strlen(text) : 0,
-	};
+	httpc_request q = request_of(method, path, content_type, text);
 	httpc_response r;
 	int rc = httpc_sync_do(s->http, &q, &r, err);
 	if (rc < 0) {

@@ -138,6 +138,19 @@ char **informer_index_owner_uid(const cJSON *obj, void *data)
 
 /* ---- indexes ---- */
 
+/* Files key under each of values in ix. */
+static void index_add(index_def *ix, const char *key, char *const *values)
+{
+	for (char *const *v = values; v && *v; v++) {
+		ck_map *set = ck_map_get(ix->values, *v);
+		if (!set) {
+			set = ck_map_new(NULL);
+			ck_map_set(ix->values, *v, set);
+		}
+		ck_map_set(set, key, NULL);
+	}
+}
+
 static void index_update(informer *inf, const char *key, const cJSON *old, const cJSON *new)
 {
 	for (size_t i = 0; i < inf->n_indexes; i++) {
@@ -154,14 +167,7 @@ static void index_update(informer *inf, const char *key, const cJSON *old, const
 					ck_map_remove(ix->values, *v);
 			}
 		}
-		for (char **v = nv; v && *v; v++) {
-			ck_map *set = ck_map_get(ix->values, *v);
-			if (!set) {
-				set = ck_map_new(NULL);
-				ck_map_set(ix->values, *v, set);
-			}
-			ck_map_set(set, key, NULL);
-		}
+		index_add(ix, key, nv);
 	}
 }
 
@@ -182,14 +188,7 @@ int informer_add_index(informer *inf, const char *name, informer_index_fn fn, vo
 	void *obj;
 	while (ck_map_next(inf->objs, &it, &key, &obj)) {
 		_cleanup_strv_ char **nv = fn(obj, data);
-		for (char **v = nv; v && *v; v++) {
-			ck_map *set = ck_map_get(ix->values, *v);
-			if (!set) {
-				set = ck_map_new(NULL);
-				ck_map_set(ix->values, *v, set);
-			}
-			ck_map_set(set, key, NULL);
-		}
+		index_add(ix, key, nv);
 	}
 	return 0;
 }

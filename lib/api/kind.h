@@ -70,6 +70,8 @@ typedef struct kind_desc {
 	void (*defaults)(cJSON *obj);
 	/* Kind-specific validation (names and metadata are checked by the caller). May be NULL. */
 	void (*validate)(const cJSON *obj, kind_causes *causes);
+	/* What an update of old to obj may not change. May be NULL. */
+	void (*validate_update)(const cJSON *old, const cJSON *obj, kind_causes *causes);
 	/* Status an object gets on create when the kind resets it (NULL: status kept as sent). */
 	void (*create_status)(cJSON *obj);
 	/* For kinds stored in another version's form (events.k8s.io/v1 Events are stored as

@@ -222,6 +222,42 @@ static void pod_validate(const cJSON *pod, kind_causes *causes)
 	kind_pod_spec_validate(ck_json_get(pod, "spec"), "spec", causes);
 }
 
+/* Upstream allows an update to change only container images, activeDeadlineSeconds,
+ * tolerations and terminationGracePeriodSeconds of a pod's spec. */
+static void pod_validate_update(const cJSON *old, const cJSON *pod, kind_causes *causes)
+{
+	const cJSON *spec = ck_json_get(pod, "spec");
+	_cleanup_json_ cJSON *allowed = ck_json_dup(ck_json_get(old, "spec"));
+	if (!cJSON_IsObject(allowed) || !cJSON_IsObject(spec))
+		return;
+	static const char *const lists[] = {"containers", "initContainers"};
+	for (size_t l = 0; l < CK_ARRAY_SIZE(lists); l++) {
+		cJSON *a = cJSON_GetObjectItemCaseSensitive(allowed, lists[l]);
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(spec, lists[l]);
+		for (int i = 0; i < cJSON_GetArraySize(a) && i < cJSON_GetArraySize(n); i++) {
+			const cJSON *image = ck_json_get(cJSON_GetArrayItem(n, i), "image");
+			if (image)
+				ck_json_set(cJSON_GetArrayItem(a, i), "image", ck_json_dup(image));
+		}
+	}
+	static const char *const fields[] = {"activeDeadlineSeconds", "tolerations",
+	                                     "terminationGracePeriodSeconds"};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(fields); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, fields[i]);
+		cJSON_DeleteItemFromObjectCaseSensitive(allowed, fields[i]);
+		if (v)
+			cJSON_AddItemToObject(allowed, fields[i], ck_json_dup(v));
+	}
+	if (!ck_json_equal(allowed, spec))
+		kind_cause_add(
+		    causes, "FieldValueForbidden", "spec",
+		    "Forbidden: pod updates may not change fields other than "
+		    "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+		    "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+		    "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to "
+		    "be set to 1 if it was previously negative)");
+}
+
 static const cJSON *state_of(const cJSON *cs, const char *state)
 {
 	const cJSON *s = ck_json_get(cs, "state");
@@ -414,6 +450,7 @@ const kind_desc kind_pods[] = {
      .cells = pod_cells,
      .defaults = pod_defaults,
      .validate = pod_validate,
+     .validate_update = pod_validate_update,
      .create_status = pod_create_status},
 };
 const size_t kind_pods_n = CK_ARRAY_SIZE(kind_pods);

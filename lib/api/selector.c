@@ -407,7 +407,8 @@ char *selector_format(const selector *s)
 		return ck_buf_steal(&b);
 	/* Canonical order: requirements by key, set values sorted. */
 	selector_req *reqs = ck_malloc((s->n_reqs ? s->n_reqs : 1) * sizeof(*reqs));
-	memcpy(reqs, s->reqs, s->n_reqs * sizeof(*reqs));
+	if (s->n_reqs)
+		memcpy(reqs, s->reqs, s->n_reqs * sizeof(*reqs));
 	qsort(reqs, s->n_reqs, sizeof(*reqs), cmp_req);
 	for (size_t i = 0; i < s->n_reqs; i++) {
 		const selector_req *r = &reqs[i];
@@ -433,7 +434,8 @@ char *selector_format(const selector *s)
 			continue;
 		}
 		char **vals = ck_malloc((r->n_values ? r->n_values : 1) * sizeof(*vals));
-		memcpy(vals, r->values, r->n_values * sizeof(*vals));
+		if (r->n_values)
+			memcpy(vals, r->values, r->n_values * sizeof(*vals));
 		qsort(vals, r->n_values, sizeof(*vals), cmp_strp);
 		for (size_t j = 0; j < r->n_values; j++) {
 			if (j)

@@ -6,44 +6,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "base/json.h"
+#include "apiserver_harness.h"
 #include "etcd_harness.h"
 #include "net/http_client.h"
 
-extern char **environ;
-
 typedef struct apiserver_proc {
-	pid_t pid;
-	int port;
-	char base[64];
+	apiserver_harness *h;
+	const char *base;
 	httpc_sync *http;
 } apiserver_proc;
 
 static etcd_harness *harness;
 static apiserver_proc servers[2];
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 /* Sends one request; returns the status and the body (caller frees) in *body. */
 static int req(apiserver_proc *s, const char *method, const char *path, const char *ctype,
@@ -68,27 +47,18 @@ static int req(apiserver_proc *s, const char *method, const char *path, const ch
 
 static void start_apiserver(apiserver_proc *s)
 {
-	s->port = free_port();
-	char port[32], etcd[512];
-	snprintf(port, sizeof(port), "--insecure-port=%d", s->port);
-	snprintf(etcd, sizeof(etcd), "--etcd-servers=%s", etcd_harness_endpoints(harness));
-	char *argv[] = {CKUBE_BINARY_DIR "/kube-apiserver", etcd, "--secure-port=0", port, NULL};
-	assert_int_equal(posix_spawn(&s->pid, argv[0], NULL, NULL, argv, environ), 0);
-	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 	ck_err *err = NULL;
-	/* Retries with backoff until the server listens (it listens once its caches watch). */
-	httpc_opts o = {
-	    .base_url = s->base, .max_retries = 40, .retry_base_ms = 50, .retry_max_ms = 500};
-	assert_int_equal(httpc_sync_new(&o, &s->http, &err), 0);
-	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, NULL), 200);
+	if (apiserver_harness_start(
+	        &(apiserver_harness_opts){.etcd_servers = etcd_harness_endpoints(harness)}, &s->h,
+	        &err) < 0)
+		fail_msg("kube-apiserver: %s", err->msg);
+	s->base = apiserver_harness_url(s->h);
+	assert_int_equal(httpc_sync_new(&(httpc_opts){.base_url = s->base}, &s->http, &err), 0);
 }
 
 static void stop_apiserver(apiserver_proc *s)
 {
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-	}
+	apiserver_harness_stop(s->h);
 	httpc_sync_free(s->http);
 	*s = (apiserver_proc){0};
 }
@@ -389,6 +359,27 @@ static void test_garbage(void **state)
 	free(out);
 }
 
+/* ---- readiness follows etcd ---- */
+
+static void test_readyz_follows_etcd(void **state)
+{
+	apiserver_proc *s = &servers[0];
+	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, NULL), 200);
+	assert_int_equal(etcd_harness_kill(harness, 0), 0);
+	char *out = NULL;
+	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, &out), 500);
+	assert_non_null(strstr(out, "[-]etcd failed"));
+	free(out);
+	assert_int_equal(req(s, "GET", "/livez", NULL, NULL, NULL), 200);
+	ck_err *err = NULL;
+	if (etcd_harness_restart(harness, 0, &err) < 0)
+		fail_msg("etcd restart: %s", err->msg);
+	assert_int_equal(req(s, "GET", "/readyz", NULL, NULL, NULL), 200);
+	/* And the data is all there. */
+	assert_int_equal(req(s, "GET", "/api/v1/namespaces/kube-system", NULL, NULL, &out), 200);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +388,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_initial_events),
 	    cmocka_unit_test(test_two_apiservers),
 	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_readyz_follows_etcd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -249,6 +249,9 @@ check "json patch" 200 "$(api -XPATCH -H 'Content-Type: application/json-patch+j
 check "strategic patch" 200 "$(api -XPATCH -H 'Content-Type: application/strategic-merge-patch+json' \
 	"$S/api/v1/namespaces/default/pods/api1" -d '{"spec":{"containers":[{"name":"c","image":"busybox:2"}]}}')" \
 	'"containers":\[\{"name":"c","image":"busybox:2","imagePullPolicy":"Always"'
+check "pod spec immutable" 422 "$(api -XPATCH -H 'Content-Type: application/merge-patch+json' \
+	"$S/api/v1/namespaces/default/pods/api1" -d '{"spec":{"restartPolicy":"Never"}}')" \
+	'"message":"Pod \\"api1\\" is invalid: spec: Forbidden: pod updates may not change fields other than'
 check "422 name" 422 "$(api -XPOST -H "$J" "$S/api/v1/namespaces/default/pods" \
 	-d '{"metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"c"}]}}')" \
 	'"reason":"Invalid".*"causes":\[\{"reason":"FieldValueInvalid","message":"Invalid value: \\"Bad_Name\\": a lowercase RFC 1123 subdomain.*"field":"metadata.name"\},\{"reason":"FieldValueRequired","message":"Required value","field":"spec.containers\[0\].image"\}'
@@ -390,5 +393,77 @@ start_apiserver "$AP2" "$TMP/apiserver2.log"
 check "second apiserver" 200 "$(api "http://127.0.0.1:$AP2/api/v1/namespaces/default/pods/api1")" '"name":"api1"'
 check "410" 200 "$(api --max-time 20 "http://127.0.0.1:$AP2/api/v1/pods?watch=1&resourceVersion=2&timeoutSeconds=5")" \
 	'^\{"type":"ERROR","object":\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"too old resource version: 2 \([0-9]+\)","reason":"Expired","code":410\}\}$'
+
+# ---- TLS: client certificates to the apiserver, and the apiserver's to a kubelet ----
+pki() { # pki NAME SUBJECT [SAN]: a key and a certificate signed by the test CA
+	openssl req -newkey rsa:2048 -nodes -keyout "$TMP/$1.key" -out "$TMP/$1.csr" -subj "$2" 2>/dev/null
+	if [ -n "${3:-}" ]; then printf 'subjectAltName=%s' "$3" >"$TMP/$1.ext"; else : >"$TMP/$1.ext"; fi
+	openssl x509 -req -in "$TMP/$1.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -CAcreateserial \
+		-out "$TMP/$1.crt" -days 1 -extfile "$TMP/$1.ext" 2>/dev/null
+}
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/ca.key" -out "$TMP/ca.crt" -days 1 -subj /CN=ca 2>/dev/null
+pki apiserver /CN=kube-apiserver IP:127.0.0.1
+pki admin "/O=system:masters/CN=admin"
+pki kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+pki kubelet /CN=tls-node IP:127.0.0.1
+TP=$(free_port)
+cat >"$TMP/tls_kubelet.py" <<EOP
+import http.server, os, ssl
+os.chdir("$TMP/kubelet")
+srv = http.server.HTTPServer(("127.0.0.1", $TP), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("$TMP/kubelet.crt", "$TMP/kubelet.key")
+ctx.load_verify_locations("$TMP/ca.crt")
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOP
+python3 "$TMP/tls_kubelet.py" >"$TMP/tls_kubelet.log" 2>&1 &
+PIDS+=($!)
+curl -s --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 --cacert "$TMP/ca.crt" \
+	--cert "$TMP/kubelet-client.crt" --key "$TMP/kubelet-client.key" -o /dev/null \
+	"https://127.0.0.1:$TP/" || fail "stand-in TLS kubelet did not start"
+SP=$(free_port)
+"$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$EP" --bind-address=127.0.0.1 --secure-port="$SP" \
+	--tls-cert-file="$TMP/apiserver.crt" --tls-private-key-file="$TMP/apiserver.key" \
+	--client-ca-file="$TMP/ca.crt" --kubelet-client-certificate="$TMP/kubelet-client.crt" \
+	--kubelet-client-key="$TMP/kubelet-client.key" --kubelet-certificate-authority="$TMP/ca.crt" \
+	--service-cluster-ip-range=10.96.0.0/28 >"$TMP/apiserver-tls.log" 2>&1 &
+PIDS+=($!)
+curl -sf --retry 100 --retry-connrefused --retry-delay 1 --max-time 60 --cacert "$TMP/ca.crt" \
+	-o /dev/null "https://127.0.0.1:$SP/readyz" || fail "TLS apiserver did not start"
+cat >"$TMP/kubeconfig-tls" <<EOK
+apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://127.0.0.1:$SP", certificate-authority: "$TMP/ca.crt"}
+  name: tls
+contexts:
+- context: {cluster: tls, user: admin}
+  name: tls
+current-context: tls
+users:
+- name: admin
+  user: {client-certificate: "$TMP/admin.crt", client-key: "$TMP/admin.key"}
+EOK
+export KUBECONFIG=$TMP/kubeconfig-tls
+expect "tls get ns" "^default +Active" kubectl get ns
+cat >"$TMP/tls-node.yaml" <<EON
+apiVersion: v1
+kind: Node
+metadata: {name: tls-node}
+status:
+  addresses: [{type: InternalIP, address: 127.0.0.1}]
+  daemonEndpoints: {kubeletEndpoint: {Port: $TP}}
+EON
+expect "tls node" "node/tls-node created" kubectl apply -f "$TMP/tls-node.yaml"
+expect "tls run" "pod/tlspod created" kubectl run tlspod --image=busybox
+curl -sf --cacert "$TMP/ca.crt" --cert "$TMP/admin.crt" --key "$TMP/admin.key" -XPOST -H "$J" \
+	"https://127.0.0.1:$SP/api/v1/namespaces/default/pods/tlspod/binding" \
+	-d '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"tlspod"},"target":{"kind":"Node","name":"tls-node"}}' \
+	>/dev/null || fail "tls binding"
+mkdir -p "$TMP/kubelet/containerLogs/default/tlspod"
+echo "over tls" >"$TMP/kubelet/containerLogs/default/tlspod/tlspod"
+expect "logs through a TLS kubelet" "^over tls$" kubectl logs tlspod
 
 echo "PASS"

@@ -3,35 +3,26 @@
  * kubelet uses it), events for objects entering a selector (binding), and recovery when
  * the apiserver restarts. */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "api/informer.h"
+#include "apiserver_harness.h"
 #include "base/json.h"
 #include "base/strbuf.h"
 #include "etcd_harness.h"
-
-extern char **environ;
+#include "loop_harness.h"
 
 typedef struct env {
 	etcd_harness *etcd;
-	pid_t apiserver;
-	int port;
+	apiserver_harness *api;
 	char *log;
 	kubeconfig kc;
 	kc_sync *sync;
@@ -41,98 +32,23 @@ typedef struct env {
 
 static env E;
 
-static void start_apiserver(void)
-{
-	char *bin = ck_asprintf("%s/kube-apiserver", CKUBE_BINARY_DIR);
-	char *etcd = ck_asprintf("--etcd-servers=%s", etcd_harness_endpoints(E.etcd));
-	char *port = ck_asprintf("--insecure-port=%d", E.port);
-	char *argv[] = {bin, etcd, "--secure-port=0", port, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, E.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	assert_int_equal(posix_spawn(&E.apiserver, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	free(bin);
-	free(etcd);
-	free(port);
-}
-
-static void stop_apiserver(void)
-{
-	if (E.apiserver <= 0)
-		return;
-	kill(E.apiserver, SIGKILL);
-	while (waitpid(E.apiserver, NULL, 0) < 0 && errno == EINTR)
-		;
-	E.apiserver = 0;
-}
-
 /* ---- waiting on the loop ---- */
-#define RUN_UNTIL(cond)                                                                            \
-	do {                                                                                       \
-		uint64_t t0_ = uv_now(&E.loop);                                                    \
-		while (!(cond)) {                                                                  \
-			if (uv_now(&E.loop) - t0_ > 30000)                                         \
-				fail_msg("timed out waiting for %s (log %s)", #cond, E.log);       \
-			uv_run(&E.loop, UV_RUN_ONCE);                                              \
-		}                                                                                  \
-	} while (0)
-
-typedef struct ready_probe {
-	bool ready;
-	uv_timer_t timer;
-} ready_probe;
-
-static void probe(uv_timer_t *t);
-
-static void on_readyz(kc_result *res, void *user)
-{
-	ready_probe *p = user;
-	/* /readyz answers "ok" (not JSON): a decoding error with status 200 is ready. */
-	if (res->status == 200)
-		p->ready = true;
-	else
-		uv_timer_start(&p->timer, probe, 100, 0);
-}
-
-static void probe(uv_timer_t *t)
-{
-	ready_probe *p = t->data;
-	if (kc_request(E.client, "GET", "/readyz", NULL, NULL, on_readyz, p) < 0)
-		uv_timer_start(&p->timer, probe, 100, 0);
-}
-
-static void wait_ready(void)
-{
-	ready_probe p = {0};
-	uv_timer_init(&E.loop, &p.timer);
-	p.timer.data = &p;
-	uv_timer_start(&p.timer, probe, 0, 0);
-	RUN_UNTIL(p.ready);
-	uv_close((uv_handle_t *)&p.timer, NULL);
-	uv_run(&E.loop, UV_RUN_NOWAIT);
-}
+#define RUN_UNTIL(cond) HARNESS_RUN_UNTIL(&E.loop, cond, 30000, E.log)
 
 static int setup(void **state)
 {
 	ck_err *err = NULL;
 	if (etcd_harness_start(&E.etcd, &err) < 0)
 		fail_msg("etcd: %s", err->msg);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	E.port = ntohs(sa.sin_port);
 	E.log = ck_asprintf("%s/apiserver.log", etcd_harness_dir(E.etcd));
-	start_apiserver();
-	E.kc.server = ck_asprintf("http://127.0.0.1:%d", E.port);
+	apiserver_harness_opts o = {.etcd_servers = etcd_harness_endpoints(E.etcd),
+	                            .log_path = E.log};
+	if (apiserver_harness_start(&o, &E.api, &err) < 0)
+		fail_msg("kube-apiserver: %s", err->msg);
+	E.kc.server = ck_strdup(apiserver_harness_url(E.api));
 	assert_int_equal(uv_loop_init(&E.loop), 0);
 	assert_int_equal(kc_client_new(&E.loop, &E.kc, &E.client, NULL), 0);
 	assert_int_equal(kc_sync_new(&E.kc, &E.sync, NULL), 0);
-	wait_ready();
 	return 0;
 }
 
@@ -142,7 +58,7 @@ static int teardown(void **state)
 	uv_run(&E.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&E.loop);
 	kc_sync_free(E.sync);
-	stop_apiserver();
+	apiserver_harness_stop(E.api);
 	etcd_harness_stop(E.etcd);
 	free(E.kc.server);
 	free(E.log);
@@ -343,11 +259,12 @@ static void test_informers(void **state)
 	assert_false(has(&r1, "delete:b;"));
 
 	/* The apiserver restarts; meanwhile f is created. Both informers catch up. */
-	stop_apiserver();
+	assert_int_equal(apiserver_harness_kill(E.api), 0);
 	for (int i = 0; i < 20; i++)
 		uv_run(&E.loop, UV_RUN_NOWAIT);
-	start_apiserver();
-	wait_ready();
+	ck_err *err = NULL;
+	if (apiserver_harness_restart(E.api, &err) < 0)
+		fail_msg("kube-apiserver restart: %s", err->msg);
 	create_pod("f", "n1");
 	RUN_UNTIL(has(&r1, "add:f;") && has(&ra, "add:f;"));
 	assert_int_equal(informer_len(on_n1), 4); /* a, c, d, f */
@@ -363,11 +280,26 @@ static void test_informers(void **state)
 	ck_buf_free(&r1.log);
 }
 
+/* The harness reports an apiserver that exits (here on a bad flag) with its log. */
+static void test_harness_reports_exit(void **state)
+{
+	static const char *const bad[] = {"--no-such-flag", NULL};
+	_cleanup_free_ char *log = ck_asprintf("%s/bad-apiserver.log", etcd_harness_dir(E.etcd));
+	apiserver_harness_opts o = {
+	    .etcd_servers = etcd_harness_endpoints(E.etcd), .log_path = log, .args = bad};
+	apiserver_harness *h = NULL;
+	_cleanup_err_ ck_err *err = NULL;
+	assert_int_equal(apiserver_harness_start(&o, &h, &err), -ECHILD);
+	assert_null(h);
+	assert_non_null(strstr(err->msg, "no-such-flag"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_client_errors),
 	    cmocka_unit_test(test_informers),
+	    cmocka_unit_test(test_harness_reports_exit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include "api/informer.h"
 #include "base/json.h"
 #include "base/strbuf.h"
+#include "loop_harness.h"
 #include "net/http_server.h"
 
 /* ---- fake apiserver ---- */
@@ -182,15 +183,7 @@ static void count_add(const cJSON *o, void *d)
 }
 
 /* Runs the loop until cond holds; fails after 10 s. */
-#define RUN_UNTIL(loop, cond)                                                                      \
-	do {                                                                                       \
-		uint64_t t0_ = uv_now(loop);                                                       \
-		while (!(cond)) {                                                                  \
-			if (uv_now(loop) - t0_ > 10000)                                            \
-				fail_msg("timed out waiting for %s", #cond);                       \
-			uv_run(loop, UV_RUN_ONCE);                                                 \
-		}                                                                                  \
-	} while (0)
+#define RUN_UNTIL(loop, cond) HARNESS_RUN_UNTIL(loop, cond, 10000, "")
 
 static bool log_has(rec *r, const char *s)
 {
@@ -223,6 +216,23 @@ static void assert_index(informer *inf, const char *value, const char *want)
 	char *got = index_names(inf, "node", value);
 	assert_string_equal(got, want);
 	free(got);
+}
+
+/* Frees what a test set up (informer, client, fake server) and closes the loop. */
+static void finish(uv_loop_t *loop, informer *inf, kc_client *c, fake *f, http_server *srv,
+                   char *url)
+{
+	informer_free(inf);
+	kc_client_free(c);
+	fake_end_watches(f);
+	http_server_shutdown(srv, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(loop), 0);
+	cJSON_Delete(f->pods);
+	free(f->last_watch_rv);
+	free(f->last_label);
+	free(f->last_field);
+	free(url);
 }
 
 static void test_list_watch(void **state)
@@ -327,17 +337,7 @@ static void test_list_watch(void **state)
 	free(k_name);
 	assert_int_equal(informer_split_key("a/b/c", &k_ns, &k_name), -EINVAL);
 
-	informer_free(inf);
-	kc_client_free(c);
-	fake_end_watches(&f);
-	http_server_shutdown(srv, NULL, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	cJSON_Delete(f.pods);
-	free(f.last_watch_rv);
-	free(f.last_label);
-	free(f.last_field);
-	free(url);
+	finish(&loop, inf, c, &f, srv, url);
 	ck_buf_free(&r.log);
 }
 
@@ -380,17 +380,7 @@ static void test_server_down(void **state)
 	RUN_UNTIL(&loop, informer_synced(inf));
 	assert_non_null(informer_get(inf, "default/a"));
 	uv_close((uv_handle_t *)&t, NULL);
-	informer_free(inf);
-	kc_client_free(c);
-	fake_end_watches(&f);
-	http_server_shutdown(srv, NULL, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	cJSON_Delete(f.pods);
-	free(f.last_watch_rv);
-	free(f.last_label);
-	free(f.last_field);
-	free(url);
+	finish(&loop, inf, c, &f, srv, url);
 }
 
 int main(void)
