@@ -698,8 +698,63 @@ static int spawn_containerd(ch_containerd *c, const char *conf, bool own_ns, ck_
 	return 0;
 }
 
+/* Reads a small file into a malloc'd string without its trailing newline, or NULL. */
+static char *read_small(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char buf[512];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return ck_strdup(buf);
+}
+
+/* Instances whose test process died without its teardown (killed by a timeout, say):
+ * their shims, containers, cgroups and directories are removed by the next start. An
+ * instance records its owner's PID and cgroup in its directory. */
+void ch_reap_stale(void)
+{
+	DIR *d = opendir("/tmp");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "ckube-ctrd.", 11))
+			continue;
+		_cleanup_free_ char *dir = ck_asprintf("/tmp/%s", e->d_name);
+		_cleanup_free_ char *owner_file = ck_asprintf("%s/owner", dir);
+		_cleanup_free_ char *owner = read_small(owner_file);
+		char *end;
+		long pid = owner ? strtol(owner, &end, 10) : 0;
+		if (!owner || *end || pid <= 1 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		_cleanup_free_ char *cg_file = ck_asprintf("%s/cgroup", dir);
+		ch_containerd stale = {
+		    .pid = 0,
+		    .dir = ck_strdup(dir),
+		    .socket = ck_asprintf("%s/containerd.sock", dir),
+		    .endpoint = NULL,
+		    .cgroup_parent = read_small(cg_file),
+		};
+		if (!stale.cgroup_parent)
+			stale.cgroup_parent = ck_strdup("/ckube-test-none");
+		ch_containerd *c = ck_calloc(1, sizeof(*c));
+		*c = stale;
+		ch_containerd_stop(c);
+	}
+	closedir(d);
+}
+
 int ch_containerd_start(const ch_containerd_opts *opts, ch_containerd **out, ck_err **err)
 {
+	static bool reaped;
+	if (!reaped) {
+		reaped = true;
+		ch_reap_stale();
+	}
 	static int counter;
 	ch_containerd_opts defaults = {0};
 	if (!opts)
@@ -727,7 +782,15 @@ int ch_containerd_start(const ch_containerd_opts *opts, ch_containerd **out, ck_
 		r = ck_err_errno(err, -errno, "mkdir in %s", c->dir);
 		goto fail;
 	}
-	r = write_file(conf, body, err);
+	_cleanup_free_ char *owner_file = ck_asprintf("%s/owner", c->dir);
+	_cleanup_free_ char *owner = ck_asprintf("%d\n", (int)getpid());
+	_cleanup_free_ char *cg_file = ck_asprintf("%s/cgroup", c->dir);
+	_cleanup_free_ char *cg = ck_asprintf("%s\n", c->cgroup_parent);
+	r = write_file(owner_file, owner, err);
+	if (r == 0)
+		r = write_file(cg_file, cg, err);
+	if (r == 0)
+		r = write_file(conf, body, err);
 	_cleanup_free_ char *bridge = ck_asprintf(default_conflist, c->dir);
 	if (r == 0)
 		r = write_file(cni, opts->cni_conflist ? opts->cni_conflist : bridge, err);

@@ -20,7 +20,10 @@
  *
  * Pods started through this instance must use ch->cgroup_parent as their cgroup parent
  * so that the stop finds and kills them. containerd dies with the test process
- * (PDEATHSIG), and instances still running at exit() are stopped by an atexit hook. */
+ * (PDEATHSIG), and instances still running at exit() are stopped by an atexit hook; what
+ * a test process killed outright leaves behind (shims, containers, cgroups, directory) is
+ * removed by the next ch_containerd_start of any test, which finds the instance's owner
+ * PID gone. */
 #ifndef CK_TESTS_CONTAINERD_HARNESS_H
 #define CK_TESTS_CONTAINERD_HARNESS_H
 
@@ -48,6 +51,10 @@ typedef struct ch_containerd_opts {
 /* Starts a private containerd. opts may be NULL. Returns 0 and *out (stop it with
  * ch_containerd_stop), or a negative code with err; nothing is left behind on failure. */
 int ch_containerd_start(const ch_containerd_opts *opts, ch_containerd **out, ck_err **err);
+
+/* Removes what instances of dead test processes left behind (done by the first
+ * ch_containerd_start of a process; exposed for tests). */
+void ch_reap_stale(void);
 
 /* Tears the instance down completely (see above) and frees it. Accepts NULL. */
 void ch_containerd_stop(ch_containerd *c);

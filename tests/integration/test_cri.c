@@ -12,12 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "containerd_harness.h"
 #include "net/cri.h"
 #include "net/grpc.h"
+
+extern char **environ;
 
 #define PAUSE_IMAGE   "registry.k8s.io/pause:3.9"
 #define BUSYBOX_IMAGE "docker.io/library/busybox:ckube"
@@ -559,14 +565,114 @@ static void test_bad_arguments(void **state)
 	await_clear(&a);
 }
 
-int main(void)
+/* The process test_harness_reaps_killed_instances kills: a fresh process (this binary
+ * run with --reap-child), as gRPC must not be used across fork. Starts an instance, runs a
+ * sandbox (a shim), reports the instance's directory and cgroup on stdout and waits. */
+static int reap_child(const char *tmp)
 {
+	ck_err *err = NULL;
+	ch_containerd *c = NULL;
+	char *tar = ck_asprintf("%s/pause.tar", tmp);
+	if (ch_containerd_start(NULL, &c, &err) < 0 || ch_containerd_import(c, tar, &err) < 0)
+		return 3;
+	cri_client *cli = NULL;
+	cri_client_opts o = {.endpoint = c->endpoint, .timeout_ms = 30000};
+	if (cri_client_new(NULL, &o, &cli, &err) < 0)
+		return 4;
+	char *logdir = ck_asprintf("%s/x", c->log_dir);
+	cri_sandbox_config sc = {.name = "orphan",
+	                         .uid = "uid-9",
+	                         .namespace = "default",
+	                         .log_directory = logdir,
+	                         .cgroup_parent = c->cgroup_parent};
+	await a = {0};
+	/* The CNI config loads asynchronously: try until it is there (bounded). */
+	for (int i = 0; i < 50 && !a.id; i++) {
+		await_clear(&a);
+		cri_run_sandbox(cli, &sc, on_id, &a);
+		if (!a.id) {
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!a.id)
+		return 5;
+	printf("%s\n%s\n", c->dir, c->cgroup_parent);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+/* A test process killed outright leaves its instance behind; the next harness start (here:
+ * ch_reap_stale) removes its shims, containers, cgroup and directory. */
+static void test_harness_reaps_killed_instances(void **state)
+{
+	env *e = *state;
+	int pfd[2];
+	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	char *argv0[] = {"/proc/self/exe", "--reap-child", e->tmp, NULL};
+	pid_t child;
+	assert_int_equal(posix_spawn(&child, "/proc/self/exe", &fa, NULL, argv0, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	char buf[600] = "";
+	size_t got = 0;
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read(pfd[0], buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = 0;
+		char *first = strchr(buf, '\n');
+		if (first && strchr(first + 1, '\n'))
+			break;
+	}
+	close(pfd[0]);
+	char *nl = strchr(buf, '\n');
+	if (!nl) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		fail_msg("child reported nothing");
+	}
+	*nl = 0;
+	char *cg = nl + 1;
+	cg[strcspn(cg, "\n")] = 0;
+	assert_int_equal(kill(child, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(child, &st, 0), child);
+	/* The sandbox's shim outlived its test process. */
+	char *pg =
+	    ck_asprintf("pgrep -f 'containerd-shi[m].*-address %s/containerd.sock' | wc -l", buf);
+	char *argv[] = {"sh", "-c", pg, NULL};
+	char *out = NULL;
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_not_equal(out, "0\n");
+	free(out);
+	ch_reap_stale();
+	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_string_equal(out, "0\n");
+	free(out);
+	assert_int_equal(access(buf, F_OK), -1);
+	char *cgdir = ck_asprintf("/sys/fs/cgroup/memory%s", cg);
+	assert_int_equal(access(cgdir, F_OK), -1);
+	free(cgdir);
+	free(pg);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--reap-child"))
+		return reap_child(argv[2]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_version_and_status),
 	    cmocka_unit_test(test_sandbox_and_container_lifecycle),
 	    cmocka_unit_test(test_container_exit_code),
 	    cmocka_unit_test(test_images_and_pull_failure),
 	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_harness_reaps_killed_instances),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
