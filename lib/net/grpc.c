@@ -727,7 +727,9 @@ static void stream_send_done(struct grpc_tag *t, bool ok)
 
 static void stream_pump_send(ckgrpc_stream *s)
 {
-	if (s->sending || s->cancelled || s->status_done)
+	/* Once ckgrpc_loop_free has shut the queue down, callbacks it runs may still ask
+	 * to send (a watch cancel): a batch on a shut-down queue is a gRPC assertion. */
+	if (s->sending || s->cancelled || s->status_done || s->l->closing)
 		return;
 	size_t n = 0;
 	memset(s->send_ops, 0, sizeof(s->send_ops));
@@ -761,6 +763,10 @@ static void stream_pump_send(ckgrpc_stream *s)
 
 static void stream_arm_recv(ckgrpc_stream *s)
 {
+	if (s->l->closing) {
+		s->recv_ended = true;
+		return;
+	}
 	size_t n = 0;
 	memset(s->recv_ops, 0, sizeof(s->recv_ops));
 	if (!s->got_initial) {
