@@ -114,9 +114,14 @@ static gpr_timespec deadline_from_ms(int timeout_ms)
 /* ---- process-wide setup ---- */
 
 /* gRPC's own log lines (connection failures, TLS alerts) are a library's: shown only at
- * -v=2 (errors) and -v=5 (the rest), in klog format. */
+ * -v=2 (errors) and -v=5 (the rest), in klog format. An assertion failure is the last
+ * line before gRPC aborts the process: always shown. */
 static void grpc_log_forward(gpr_log_func_args *a)
 {
+	if (a->severity == GPR_LOG_SEVERITY_ERROR && !strncmp(a->message, "assertion failed", 16)) {
+		ck_log_write(CK_LOG_ERROR, a->file, a->line, "grpc: %s", a->message);
+		return;
+	}
 	int level = a->severity == GPR_LOG_SEVERITY_ERROR ? 2 : 5;
 	if (ck_log_verbosity() >= level)
 		ck_log_write(CK_LOG_INFO, a->file, a->line, "grpc: %s", a->message);
