@@ -114,9 +114,14 @@ static gpr_timespec deadline_from_ms(int timeout_ms)
 /* ---- process-wide setup ---- */
 
 /* gRPC's own log lines (connection failures, TLS alerts) are a library's: shown only at
- * -v=2 (errors) and -v=5 (the rest), in klog format. */
+ * -v=2 (errors) and -v=5 (the rest), in klog format. An assertion failure is the last
+ * line before gRPC aborts the process: always shown. */
 static void grpc_log_forward(gpr_log_func_args *a)
 {
+	if (a->severity == GPR_LOG_SEVERITY_ERROR && !strncmp(a->message, "assertion failed", 16)) {
+		ck_log_write(CK_LOG_ERROR, a->file, a->line, "grpc: %s", a->message);
+		return;
+	}
 	int level = a->severity == GPR_LOG_SEVERITY_ERROR ? 2 : 5;
 	if (ck_log_verbosity() >= level)
 		ck_log_write(CK_LOG_INFO, a->file, a->line, "grpc: %s", a->message);
@@ -727,7 +732,9 @@ static void stream_send_done(struct grpc_tag *t, bool ok)
 
 static void stream_pump_send(ckgrpc_stream *s)
 {
-	if (s->sending || s->cancelled || s->status_done)
+	/* Once ckgrpc_loop_free has shut the queue down, callbacks it runs may still ask
+	 * to send (a watch cancel): a batch on a shut-down queue is a gRPC assertion. */
+	if (s->sending || s->cancelled || s->status_done || s->l->closing)
 		return;
 	size_t n = 0;
 	memset(s->send_ops, 0, sizeof(s->send_ops));
@@ -761,6 +768,10 @@ static void stream_pump_send(ckgrpc_stream *s)
 
 static void stream_arm_recv(ckgrpc_stream *s)
 {
+	if (s->l->closing) {
+		s->recv_ended = true;
+		return;
+	}
 	size_t n = 0;
 	memset(s->recv_ops, 0, sizeof(s->recv_ops));
 	if (!s->got_initial) {
