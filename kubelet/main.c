@@ -135,7 +135,9 @@ int main(int argc, char **argv)
 	ck_flags_parse_or_exit(&fs, argc, argv);
 
 	/* Pod syncs block on CRI calls in libuv's pool: give it room beyond the default 4. */
-	setenv("UV_THREADPOOL_SIZE", "16", 0);
+	char pool[16];
+	snprintf(pool, sizeof(pool), "%d", KL_SYNC_WORKERS);
+	setenv("UV_THREADPOOL_SIZE", pool, 0);
 
 	kubelet k = {0};
 	char host[256] = "";

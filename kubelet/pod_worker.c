@@ -298,7 +298,7 @@ int pod_worker_start(kubelet *k)
 		free(pw);
 		return r;
 	}
-	wq_opts qo = {.name = "pods", .workers = 8, .base_delay_ms = 1000, .max_delay_ms = 30000};
+	wq_opts qo = {.name = "pods", .workers = KL_SYNC_WORKERS, .base_delay_ms = 1000, .max_delay_ms = 30000};
 	r = wq_new(k->loop, &qo, sync_pod, pw, &pw->q);
 	if (r < 0) {
 		informer_free(pw->inf);

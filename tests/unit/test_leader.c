@@ -143,6 +143,11 @@ static void nothing(uv_timer_t *t)
 {
 }
 
+static void timer_closed(uv_handle_t *h)
+{
+	*(bool *)h->data = true;
+}
+
 /* Runs the loop for ms (a timer keeps it from blocking past then). */
 static void run_for(env *e, uint64_t ms)
 {
@@ -152,7 +157,12 @@ static void run_for(env *e, uint64_t ms)
 	uv_timer_start(&t, nothing, ms, 0);
 	while (uv_now(&e->loop) - t0 < ms)
 		uv_run(&e->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, NULL);
+	/* The handle lives on this stack frame: it must be closed before the frame goes. */
+	bool closed = false;
+	t.data = &closed;
+	uv_close((uv_handle_t *)&t, timer_closed);
+	while (!closed)
+		uv_run(&e->loop, UV_RUN_ONCE);
 }
 
 static void test_one_leads_release_hands_over(void **state)
