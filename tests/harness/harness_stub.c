@@ -1,2 +1,0 @@
-/* Keeps the harness library non-empty before any harness module exists. */
-int ckube_harness_linked;
