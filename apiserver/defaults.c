@@ -47,13 +47,6 @@ static char *generated_name(const char *base)
 	return ck_asprintf("%s%s", base, suffix);
 }
 
-char *defaults_now(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return ck_time_rfc3339(&now, false);
-}
-
 /* Sets key to s as the first member of obj (kind and apiVersion lead, as upstream prints). */
 static void set_first(cJSON *obj, const char *key, const char *s)
 {
@@ -90,7 +83,7 @@ void defaults_for_create(const kind_desc *k, cJSON *obj, const char *ns)
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
 	_cleanup_free_ char *uid = new_uid();
 	ck_json_set_str(meta, "uid", uid);
-	_cleanup_free_ char *now = defaults_now();
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
 	ck_json_set_str(meta, "creationTimestamp", now);
 	ck_json_set_int(meta, "generation", 1);
 	static const char *const drop[] = {"resourceVersion", "deletionTimestamp",

@@ -16,7 +16,5 @@ void defaults_for_create(const kind_desc *k, cJSON *obj, const char *ns);
 /* The kind's defaults only (updates and patches). */
 void defaults_apply(const kind_desc *k, cJSON *obj);
 
-/* The current time as RFC 3339 seconds, malloc'd. */
-char *defaults_now(void);
 
 #endif

@@ -194,7 +194,7 @@ static void set_condition(cJSON *obj, const char *type, const char *status)
 		c = cJSON_CreateObject();
 		cJSON_AddItemToArray(conds, c);
 	}
-	_cleanup_free_ char *now = defaults_now();
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
 	ck_json_set_str(c, "type", type);
 	ck_json_set_str(c, "status", status);
 	ck_json_set(c, "lastProbeTime", cJSON_CreateNull());

@@ -223,9 +223,7 @@ static void create_rs(cm_deployment *dc, const char *key, const cJSON *d, const 
 static cJSON *condition(const char *type, bool ok, const char *reason, const char *msg,
                         const cJSON *old_conds)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	_cleanup_free_ char *ts = ck_time_rfc3339(&now, false);
+	_cleanup_free_ char *ts = ck_time_now_rfc3339(false);
 	const char *status = ok ? "True" : "False";
 	/* Keep the old timestamps while nothing about the condition changed. */
 	const cJSON *c;

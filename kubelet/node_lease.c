@@ -21,13 +21,6 @@ typedef struct node_lease {
 	bool busy;
 } node_lease;
 
-static char *micro_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return ck_time_rfc3339(&t, true);
-}
-
 static cJSON *new_lease(const kubelet *k)
 {
 	cJSON *l = cJSON_CreateObject();
@@ -47,7 +40,7 @@ static cJSON *new_lease(const kubelet *k)
 	}
 	ck_json_set_str(l, "spec.holderIdentity", k->cfg.node_name);
 	ck_json_set_int(l, "spec.leaseDurationSeconds", LEASE_DURATION);
-	_cleanup_free_ char *now = micro_now();
+	_cleanup_free_ char *now = ck_time_now_rfc3339(true);
 	ck_json_set_str(l, "spec.renewTime", now);
 	return l;
 }
@@ -104,7 +97,7 @@ static void renew(node_lease *nl)
 			nl->busy = false;
 		return;
 	}
-	_cleanup_free_ char *now = micro_now();
+	_cleanup_free_ char *now = ck_time_now_rfc3339(true);
 	ck_json_set_str(nl->lease, "spec.renewTime", now);
 	ck_json_set_str(nl->lease, "spec.holderIdentity", k->cfg.node_name);
 	ck_json_set_int(nl->lease, "spec.leaseDurationSeconds", LEASE_DURATION);

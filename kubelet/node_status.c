@@ -177,9 +177,7 @@ static cJSON *node_condition(const node_status *ns, const char *type, bool statu
 cJSON *node_status_build_status(const kubelet *k)
 {
 	const node_status *ns = k->ns;
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	_cleanup_free_ char *now = ck_time_rfc3339(&t, false);
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
 	cJSON *st = cJSON_CreateObject();
 	cJSON_AddItemToObject(st, "capacity", resources(k));
 	cJSON_AddItemToObject(st, "allocatable", resources(k));

@@ -87,9 +87,7 @@ bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message
 		if (strcmp(ck_json_get_str(cond, "type", ""), "PodScheduled"))
 			cJSON_AddItemToArray(conds, ck_json_dup(cond));
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	_cleanup_free_ char *now = ck_time_rfc3339(&ts, false);
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
 	cJSON *ps = cJSON_CreateObject();
 	cJSON_AddStringToObject(ps, "type", "PodScheduled");
 	cJSON_AddStringToObject(ps, "status", "False");

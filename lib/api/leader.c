@@ -32,13 +32,6 @@ static void schedule(leader *l, uint64_t ms)
 		uv_timer_start(&l->timer, tick, ms, 0);
 }
 
-static char *now_micro(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ck_time_rfc3339(&ts, true);
-}
-
 static void lost(leader *l)
 {
 	l->leading = false;
@@ -70,7 +63,7 @@ static void on_write(kc_result *res, void *user)
 /* Writes the lease with us as holder; lease is the current object (NULL: create). */
 static void take(leader *l, const cJSON *current)
 {
-	_cleanup_free_ char *now = now_micro();
+	_cleanup_free_ char *now = ck_time_now_rfc3339(true);
 	_cleanup_json_ cJSON *lease = current ? ck_json_dup(current) : cJSON_CreateObject();
 	bool ours =
 	    current && !strcmp(ck_json_get_str(current, "spec.holderIdentity", ""), l->identity);
@@ -208,7 +201,7 @@ static void on_release_read(kc_result *res, void *user)
 		return;
 	}
 	/* Upstream's release: no holder, a one-second lease, renewed now. */
-	_cleanup_free_ char *now = now_micro();
+	_cleanup_free_ char *now = ck_time_now_rfc3339(true);
 	ck_json_set_str(res->obj, "spec.holderIdentity", "");
 	ck_json_set_int(res->obj, "spec.leaseDurationSeconds", 1);
 	ck_json_set_str(res->obj, "spec.renewTime", now);

@@ -881,6 +881,13 @@ char *ck_time_rfc3339(const struct timespec *t, bool micro)
 	                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+char *ck_time_now_rfc3339(bool micro)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return ck_time_rfc3339(&now, micro);
+}
+
 static bool digits(const char **s, int n, int *out)
 {
 	int v = 0;

@@ -75,6 +75,8 @@ cJSON *ck_json_pointer_get(const cJSON *doc, const char *ptr);
 /* RFC 3339 timestamps as Kubernetes writes them: "2026-11-22T17:33:27Z" (seconds)
  * and "2026-11-22T17:33:27.627123Z" (micro, for MicroTime). Output malloc'd, UTC. */
 char *ck_time_rfc3339(const struct timespec *t, bool micro);
+/* The current wall-clock time (CLOCK_REALTIME) as ck_time_rfc3339 writes it. */
+char *ck_time_now_rfc3339(bool micro);
 /* Parses any RFC 3339 form (fraction optional, Z or +hh:mm). Returns 0 or -EINVAL. */
 int ck_time_parse_rfc3339(const char *s, struct timespec *out);
 

@@ -345,6 +345,21 @@ static void test_time_parse(void **state)
 	assert_int_equal(back.tv_nsec, t.tv_nsec);
 }
 
+static void test_time_now(void **state)
+{
+	struct timespec before, parsed;
+	clock_gettime(CLOCK_REALTIME, &before);
+	_cleanup_free_ char *s = ck_time_now_rfc3339(false);
+	_cleanup_free_ char *m = ck_time_now_rfc3339(true);
+	assert_int_equal(ck_time_parse_rfc3339(s, &parsed), 0);
+	/* Seconds precision, so at most one second behind what the clock said before. */
+	assert_true(parsed.tv_sec >= before.tv_sec && parsed.tv_sec <= before.tv_sec + 2);
+	assert_int_equal(strlen(s), strlen("2026-11-24T04:45:40Z"));
+	assert_int_equal(strlen(m), strlen("2026-11-24T04:45:40.123456Z"));
+	assert_int_equal(ck_time_parse_rfc3339(m, &parsed), 0);
+	assert_true(parsed.tv_sec >= before.tv_sec && parsed.tv_sec <= before.tv_sec + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +376,7 @@ int main(void)
 	    cmocka_unit_test(test_merge_patch_details),
 	    cmocka_unit_test(test_time_format),
 	    cmocka_unit_test(test_time_parse),
+	    cmocka_unit_test(test_time_now),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
