@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/strbuf.h"
 #include "base/yaml.h"
@@ -40,48 +41,6 @@ static int read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes standard (or URL-safe) base64, ignoring whitespace. NULL when malformed. */
-static char *b64_decode(const char *s)
-{
-	ck_buf b = {0};
-	ck_buf_puts(&b, "");
-	unsigned acc = 0;
-	int bits = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
-			continue;
-		if (*p == '=')
-			break;
-		int v = b64_value(*p);
-		if (v < 0) {
-			ck_buf_free(&b);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			ck_buf_putc(&b, (char)((acc >> bits) & 0xff));
-		}
-	}
-	return ck_buf_steal(&b);
-}
-
 static cJSON *find_named(const cJSON *list, const char *name)
 {
 	const cJSON *it;
@@ -108,9 +67,11 @@ static int take_pem_or_file(const cJSON *obj, const char *data_key, const char *
 {
 	const char *data = ck_json_get_str(obj, data_key, NULL);
 	if (data && *data) {
-		*pem = b64_decode(data);
-		if (!*pem)
+		uint8_t *raw = NULL;
+		size_t len = 0;
+		if (ck_base64_decode(data, CK_BASE64_LENIENT, &raw, &len) < 0)
 			return ck_err_set(err, -EINVAL, "%s is not valid base64", data_key);
+		*pem = (char *)raw;
 		return 0;
 	}
 	*file = resolve_path(dir, ck_json_get_str(obj, file_key, NULL));

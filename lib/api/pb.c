@@ -358,66 +358,6 @@ bool pb_is_map(const ProtobufCFieldDescriptor *f)
 
 /* ---- small helpers ---- */
 
-static const char pb_b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 with padding, as Go's encoding/json writes []byte. */
-char *pb_base64(const uint8_t *p, size_t n)
-{
-	char *out = ck_malloc((n + 2) / 3 * 4 + 1);
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = pb_b64_alphabet[(v >> 18) & 63];
-		out[o++] = pb_b64_alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? pb_b64_alphabet[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? pb_b64_alphabet[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int pb_b64_value(char c)
-{
-	const char *p = c ? strchr(pb_b64_alphabet, c) : NULL;
-	return p ? (int)(p - pb_b64_alphabet) : -1;
-}
-
-/* Decodes standard base64 (padding required, as Go's StdEncoding). Returns 0 and a
- * malloc'd buffer, or -EINVAL. */
-int pb_unbase64(const char *s, uint8_t **out, size_t *out_len)
-{
-	size_t n = strlen(s), o = 0;
-	_cleanup_free_ uint8_t *buf = NULL;
-
-	if (n % 4 != 0)
-		return -EINVAL;
-	buf = ck_malloc(n / 4 * 3 + 1);
-	for (size_t i = 0; i < n; i += 4) {
-		int a = pb_b64_value(s[i]), b = pb_b64_value(s[i + 1]);
-		int c = s[i + 2] == '=' ? -2 : pb_b64_value(s[i + 2]);
-		int d = s[i + 3] == '=' ? -2 : pb_b64_value(s[i + 3]);
-		bool last = i + 4 == n;
-
-		if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2) ||
-		    ((c == -2 || d == -2) && !last))
-			return -EINVAL;
-		buf[o++] = (uint8_t)(a << 2 | b >> 4);
-		if (c >= 0)
-			buf[o++] = (uint8_t)((b & 15) << 4 | c >> 2);
-		if (d >= 0)
-			buf[o++] = (uint8_t)((c & 3) << 6 | d);
-	}
-	*out = CK_TAKE_PTR(buf);
-	*out_len = o;
-	return 0;
-}
-
 /* Accepts well-formed UTF-8 only (no overlongs, surrogates or values > U+10FFFF). */
 bool pb_utf8_valid(const char *s)
 {

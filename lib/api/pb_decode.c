@@ -2,6 +2,7 @@
  * object's message; a walker over the protobuf-c descriptors writes the JSON, with the
  * special types (Time, Duration, Quantity, IntOrString, RawExtension, ...) in their own
  * forms. The tables it consults are in pb.c. */
+#include "base/base64.h"
 #include "api/pb.h"
 
 #include "base/log.h"
@@ -220,7 +221,7 @@ static int pb_value_to_json(const ProtobufCFieldDescriptor *f, const void *p, in
 		return pb_json_string(*(char *const *)p, f->name, out, err);
 	case PROTOBUF_C_TYPE_BYTES: {
 		const ProtobufCBinaryData *b = p;
-		_cleanup_free_ char *s = pb_base64(b->data, b->len);
+		_cleanup_free_ char *s = ck_base64_encode(b->data, b->len);
 		*out = cJSON_CreateString(s);
 		return 0;
 	}

@@ -1,6 +1,7 @@
 /* pb_encode: JSON -> Kubernetes protobuf bodies, the inverse of pb_decode.c: the JSON is
  * walked along the protobuf-c descriptors into a message, packed, and wrapped in a
  * runtime.Unknown after the "k8s\0" magic. The tables it consults are in pb.c. */
+#include "base/base64.h"
 #include "api/pb.h"
 
 #include <stdbool.h>
@@ -41,7 +42,8 @@ static int pb_value_from_json(const ProtobufCFieldDescriptor *f, const cJSON *j,
 		ProtobufCBinaryData *b = p;
 		uint8_t *data;
 		size_t len;
-		if (!cJSON_IsString(j) || pb_unbase64(j->valuestring, &data, &len) < 0)
+		if (!cJSON_IsString(j) ||
+		    ck_base64_decode(j->valuestring, CK_BASE64_STRICT, &data, &len) < 0)
 			return ck_err_set(err, -EINVAL, "field %s: want base64", f->name);
 		b->data = data;
 		b->len = len;

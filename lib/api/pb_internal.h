@@ -30,10 +30,6 @@ bool pb_is_extra_value(const ProtobufCMessageDescriptor *md);
 
 /* ---- pb.c: helpers ---- */
 
-/* Standard base64 with padding; malloc'd. */
-char *pb_base64(const uint8_t *p, size_t n);
-/* Decodes standard padded base64: 0 and a malloc'd buffer, or -EINVAL. */
-int pb_unbase64(const char *s, uint8_t **out, size_t *out_len);
 /* Accepts well-formed UTF-8 only. */
 bool pb_utf8_valid(const char *s);
 /* The size of one value of type t in a protobuf-c message or repeated array. */

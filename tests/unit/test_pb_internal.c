@@ -106,32 +106,6 @@ static void test_time(void **state)
 	assert_int_equal(pb_parse_rfc3339("", &s, &n), -EINVAL);
 }
 
-static void test_base64(void **state)
-{
-	static const uint8_t data[] = {0x00, 0xff, 0x10, 0x80, 'a', 'b', 'c', 0x7f, 0x01, 0xfe};
-	static const char *const bad[] = {
-	    "A", "AB", "ABC", "A===", "AB=A", "AB==AAAA", "!!!!", "AAA\x80"};
-
-	for (size_t n = 0; n <= sizeof(data); n++) {
-		_cleanup_free_ char *s = pb_base64(data, n);
-		_cleanup_free_ uint8_t *back = NULL;
-		size_t len;
-		assert_int_equal(strlen(s), (n + 2) / 3 * 4);
-		assert_int_equal(pb_unbase64(s, &back, &len), 0);
-		assert_int_equal(len, n);
-		if (n)
-			assert_memory_equal(back, data, n);
-	}
-	_cleanup_free_ char *b = pb_base64((const uint8_t *)"b", 1);
-	assert_string_equal(b, "Yg==");
-	for (size_t i = 0; i < CK_ARRAY_SIZE(bad); i++) {
-		uint8_t *out = NULL;
-		size_t len;
-		assert_int_equal(pb_unbase64(bad[i], &out, &len), -EINVAL);
-		assert_null(out);
-	}
-}
-
 static void test_utf8(void **state)
 {
 	assert_true(pb_utf8_valid(""));
@@ -243,9 +217,11 @@ static void test_tables(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_duration), cmocka_unit_test(test_time),
-	    cmocka_unit_test(test_base64),   cmocka_unit_test(test_utf8),
-	    cmocka_unit_test(test_embedded), cmocka_unit_test(test_special_messages),
+	    cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_special_messages),
 	    cmocka_unit_test(test_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
