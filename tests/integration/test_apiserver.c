@@ -8,7 +8,9 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/json.h"
 #include "apiserver_harness.h"
@@ -111,6 +113,29 @@ static void create_pod(apiserver_proc *s, const char *name)
 	if (st != 201)
 		fail_msg("create %s: %d %s", name, st, out);
 	free(out);
+}
+
+/* Waits until the watch cache (lists at resourceVersion=0) shows the pod. The cache
+ * follows etcd a moment behind a create; a watch from the current state is served from
+ * it, so a test of that watch's shape starts once the cache has caught up. */
+static void wait_cached(apiserver_proc *s, const char *name)
+{
+	char path[256], want[128];
+	snprintf(
+	    path, sizeof(path),
+	    "/api/v1/namespaces/default/pods?resourceVersion=0&fieldSelector=metadata.name%%3D%s",
+	    name);
+	snprintf(want, sizeof(want), "\"name\":\"%s\"", name);
+	for (int i = 0; i < 250; i++) {
+		char *out = NULL;
+		int st = req(s, "GET", path, NULL, NULL, &out);
+		bool seen = st == 200 && out && strstr(out, want);
+		free(out);
+		if (seen)
+			return;
+		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+	}
+	fail_msg("pod %s never reached the watch cache", name);
 }
 
 /* ---- concurrent patches: every one lands, none is lost to a conflict ---- */
@@ -236,6 +261,7 @@ static void test_watch_initial_events(void **state)
 {
 	apiserver_proc *s = &servers[0];
 	create_pod(s, "init1");
+	wait_cached(s, "init1");
 	char *out = NULL;
 	assert_int_equal(
 	    req(s, "GET",
