@@ -609,21 +609,16 @@ static void put_if_done(struct req *r, int rc, const ProtobufCMessage *msg, cons
 	r->cb.write(CK_ECONFLICT, &res, e, r->data);
 }
 
-void etcd_put_if(etcd_client *c, const void *key, size_t key_len, int64_t expect_mod,
-                 const void *val, size_t val_len, int64_t lease, etcd_write_cb cb, void *data)
+/* A Txn guarded by one compare on key: op when it holds, else a read of the key, so that a
+ * failed compare reports the current kv. Shared by etcd_put_if and etcd_delete_if. */
+static void txn_guarded(etcd_client *c, const void *key, size_t klen, int64_t expect_mod,
+                        bool must_exist, Etcdserverpb__RequestOp *op, req_done_fn done,
+                        etcd_write_cb cb, void *data)
 {
-	size_t klen = key_len_of(key, key_len);
 	Etcdserverpb__Compare cmp;
-	cmp_init(&cmp, key, klen, expect_mod, false);
+	cmp_init(&cmp, key, klen, expect_mod, must_exist);
 	Etcdserverpb__Compare *cmps[] = {&cmp};
-	Etcdserverpb__PutRequest put = ETCDSERVERPB__PUT_REQUEST__INIT;
-	put.key = bin(key, klen);
-	put.value = bin(val, val_len);
-	put.lease = lease;
-	Etcdserverpb__RequestOp put_op = ETCDSERVERPB__REQUEST_OP__INIT;
-	put_op.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT;
-	put_op.request_put = &put;
-	Etcdserverpb__RequestOp *success[] = {&put_op};
+	Etcdserverpb__RequestOp *success[] = {op};
 	Etcdserverpb__RangeRequest get = ETCDSERVERPB__RANGE_REQUEST__INIT;
 	get.key = bin(key, klen);
 	Etcdserverpb__RequestOp get_op = ETCDSERVERPB__REQUEST_OP__INIT;
@@ -637,12 +632,25 @@ void etcd_put_if(etcd_client *c, const void *key, size_t key_len, int64_t expect
 	txn.success = success;
 	txn.n_failure = 1;
 	txn.failure = failure;
-	struct req *r =
-	    req_start(c, "/etcdserverpb.KV/Txn", &txn.base, &etcdserverpb__txn_response__descriptor,
-	              RETRY_SAFE, put_if_done, data);
+	struct req *r = req_start(c, "/etcdserverpb.KV/Txn", &txn.base,
+	                          &etcdserverpb__txn_response__descriptor, RETRY_SAFE, done, data);
 	r->cb.write = cb;
 	r->aux = expect_mod;
 	req_attempt(r);
+}
+
+void etcd_put_if(etcd_client *c, const void *key, size_t key_len, int64_t expect_mod,
+                 const void *val, size_t val_len, int64_t lease, etcd_write_cb cb, void *data)
+{
+	size_t klen = key_len_of(key, key_len);
+	Etcdserverpb__PutRequest put = ETCDSERVERPB__PUT_REQUEST__INIT;
+	put.key = bin(key, klen);
+	put.value = bin(val, val_len);
+	put.lease = lease;
+	Etcdserverpb__RequestOp put_op = ETCDSERVERPB__REQUEST_OP__INIT;
+	put_op.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT;
+	put_op.request_put = &put;
+	txn_guarded(c, key, klen, expect_mod, false, &put_op, put_if_done, cb, data);
 }
 
 static void delete_if_done(struct req *r, int rc, const ProtobufCMessage *msg, const ck_err *err)
@@ -686,35 +694,13 @@ void etcd_delete_if(etcd_client *c, const void *key, size_t key_len, int64_t exp
                     etcd_write_cb cb, void *data)
 {
 	size_t klen = key_len_of(key, key_len);
-	Etcdserverpb__Compare cmp;
-	cmp_init(&cmp, key, klen, expect_mod, true);
-	Etcdserverpb__Compare *cmps[] = {&cmp};
 	Etcdserverpb__DeleteRangeRequest del = ETCDSERVERPB__DELETE_RANGE_REQUEST__INIT;
 	del.key = bin(key, klen);
 	del.prev_kv = true;
 	Etcdserverpb__RequestOp del_op = ETCDSERVERPB__REQUEST_OP__INIT;
 	del_op.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_DELETE_RANGE;
 	del_op.request_delete_range = &del;
-	Etcdserverpb__RequestOp *success[] = {&del_op};
-	Etcdserverpb__RangeRequest get = ETCDSERVERPB__RANGE_REQUEST__INIT;
-	get.key = bin(key, klen);
-	Etcdserverpb__RequestOp get_op = ETCDSERVERPB__REQUEST_OP__INIT;
-	get_op.request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_RANGE;
-	get_op.request_range = &get;
-	Etcdserverpb__RequestOp *failure[] = {&get_op};
-	Etcdserverpb__TxnRequest txn = ETCDSERVERPB__TXN_REQUEST__INIT;
-	txn.n_compare = 1;
-	txn.compare = cmps;
-	txn.n_success = 1;
-	txn.success = success;
-	txn.n_failure = 1;
-	txn.failure = failure;
-	struct req *r =
-	    req_start(c, "/etcdserverpb.KV/Txn", &txn.base, &etcdserverpb__txn_response__descriptor,
-	              RETRY_SAFE, delete_if_done, data);
-	r->cb.write = cb;
-	r->aux = expect_mod;
-	req_attempt(r);
+	txn_guarded(c, key, klen, expect_mod, true, &del_op, delete_if_done, cb, data);
 }
 
 static void txn_done(struct req *r, int rc, const ProtobufCMessage *msg, const ck_err *err)
