@@ -28,7 +28,7 @@ typedef struct watcher {
 	wc_sub *sub;
 	uv_timer_t timeout;
 	uv_timer_t bookmark;
-	int refs; /* the two timers */
+	int refs; /* the two timers, and an etcd read in flight */
 	bool ended;
 } watcher;
 
@@ -146,7 +146,8 @@ static void on_bookmark(uv_timer_t *t)
 	send_line(w, "BOOKMARK", o, NULL);
 }
 
-/* Starts the stream from since (< 0: the current objects first, as ADDED events). */
+/* Starts the stream from since (< 0: the cache's current objects first, as ADDED
+ * events). */
 static void watcher_attach(watcher *w, int64_t since)
 {
 	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
@@ -170,6 +171,29 @@ static void watcher_attach(watcher *w, int64_t since)
 		uv_timer_start(&w->bookmark, on_bookmark, WATCH_BOOKMARK_MS, WATCH_BOOKMARK_MS);
 }
 
+/* The current objects as etcd has them now, as ADDED events; then the stream from
+ * that revision (the cache may trail etcd: its events up to there are skipped). */
+static void initial_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	watcher *w = data;
+	if (!w->ended && rc < 0) {
+		_cleanup_json_ cJSON *st =
+		    status_new(500, "InternalError", NULL, "%s", err ? err->msg : ck_strerror(rc));
+		send_line(w, "ERROR", st, NULL);
+		watcher_end(w);
+	}
+	for (size_t i = 0; !w->ended && rc >= 0 && i < res->n_kvs; i++) {
+		const etcd_kv *kv = &res->kvs[i];
+		_cleanup_json_ cJSON *obj =
+		    storage_decode(w->r->rt.kind, kv->value, kv->value_len, kv->mod_revision);
+		if (obj && api_filter_match(&w->filter, obj))
+			send_line(w, "ADDED", obj, NULL);
+	}
+	if (!w->ended && rc >= 0)
+		watcher_attach(w, res->revision);
+	watcher_unref(w);
+}
+
 void verb_watch(api_req *r)
 {
 	watcher *w = ck_calloc(1, sizeof(*w));
@@ -184,8 +208,11 @@ void verb_watch(api_req *r)
 	w->include = table_include_parse(inc);
 	w->bookmarks = api_query_bool(r, "allowWatchBookmarks");
 	bool initial = api_query_bool(r, "sendInitialEvents");
-	int64_t since = -1; /* -1: from the current objects */
+	int64_t since = -1; /* -1: from the cache's current objects */
 	bool from_rv = rv && *rv && strcmp(rv, "0") && !initial;
+	/* Unset: the current state must be etcd's (upstream's "most recent"), not the
+	 * cache's, which can trail a write by a moment. */
+	bool consistent = !rv || !*rv;
 	if (from_rv) {
 		char *end;
 		errno = 0;
@@ -209,5 +236,12 @@ void verb_watch(api_req *r)
 	http_stream_begin(r->x, 200, "application/json");
 	http_exchange_on_close(r->x, on_client_gone, w);
 	uv_timer_start(&w->timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);
-	watcher_attach(w, since);
+	if (!consistent) {
+		watcher_attach(w, since);
+		return;
+	}
+	w->refs++;
+	_cleanup_free_ char *prefix = storage_prefix(r->srv, r->rt.kind, r->rt.ns);
+	etcd_range(r->srv->etcd, &(etcd_range_req){.key = prefix, .prefix = true}, initial_listed,
+	           w);
 }

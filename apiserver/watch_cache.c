@@ -8,12 +8,16 @@
 #include "base/log.h"
 #include "storage.h"
 
-#define WC_RING 4096
+/* Events kept per kind: history for watches that resume from a resourceVersion. */
+#define WC_RING 1024
 
-/* An object as served: parsed and serialized once, shared by the state and the events. */
+/* An object as served: serialized once, shared by the state and the events. Its parsed
+ * form (selectors and field filters need one) is kept while the object is current; an
+ * object that only history holds is parsed again when a watch replays it. */
 typedef struct wc_obj {
 	int refs;
-	cJSON *obj;
+	bool in_state;
+	cJSON *obj; /* NULL once superseded, until needed again */
 	char *json;
 } wc_obj;
 
@@ -71,6 +75,27 @@ static wc_obj *obj_ref(wc_obj *o)
 	return o;
 }
 
+/* The parsed form, parsing the JSON again when it was dropped. */
+static const cJSON *obj_tree(wc_obj *o)
+{
+	if (!o->obj) {
+		/* Our own serialization: only a failed allocation can make it unparseable. */
+		o->obj = ck_json_parse(o->json, strlen(o->json), NULL);
+		if (!o->obj)
+			CK_FATAL("watch cache: cannot parse a cached object again");
+	}
+	return o->obj;
+}
+
+/* Drops the parsed form of an object that is no longer current. */
+static void obj_shed(wc_obj *o)
+{
+	if (o && !o->in_state) {
+		cJSON_Delete(o->obj);
+		o->obj = NULL;
+	}
+}
+
 static void obj_unref(wc_obj *o)
 {
 	if (o && --o->refs == 0) {
@@ -107,9 +132,11 @@ static wc_obj *state_put(watch_cache *c, const char *key, wc_obj *o)
 {
 	bool found;
 	size_t i = state_find(c, key, &found);
+	o->in_state = true;
 	if (found) {
 		wc_obj *old = c->state[i].o;
 		c->state[i].o = o;
+		old->in_state = false;
 		return old;
 	}
 	if (c->n_state == c->cap_state) {
@@ -130,6 +157,7 @@ static wc_obj *state_remove(watch_cache *c, const char *key)
 	if (!found)
 		return NULL;
 	wc_obj *old = c->state[i].o;
+	old->in_state = false;
 	free(c->state[i].key);
 	memmove(&c->state[i], &c->state[i + 1], (c->n_state - i - 1) * sizeof(*c->state));
 	c->n_state--;
@@ -140,12 +168,28 @@ static void state_clear(watch_cache *c)
 {
 	for (size_t i = 0; i < c->n_state; i++) {
 		free(c->state[i].key);
+		c->state[i].o->in_state = false;
 		obj_unref(c->state[i].o);
 	}
 	c->n_state = 0;
 }
 
 /* ---- events ---- */
+
+/* Hands re to fn with its objects parsed; then keeps only what is current parsed. */
+static void deliver(ring_event *re, wc_event_fn fn, void *data)
+{
+	re->ev.obj = obj_tree(re->cur);
+	re->ev.prev = re->prev ? obj_tree(re->prev) : NULL;
+	fn(&re->ev, data);
+}
+
+static void shed(ring_event *re)
+{
+	obj_shed(re->cur);
+	obj_shed(re->prev);
+	re->ev.obj = re->ev.prev = NULL;
+}
 
 static void ring_event_free(ring_event *re)
 {
@@ -208,9 +252,7 @@ static ring_event *apply(watch_cache *c, const etcd_event *e)
 		re->prev = state_put(c, key, obj_ref(re->cur));
 		re->ev.type = re->prev ? WC_MODIFIED : WC_ADDED;
 	}
-	re->ev.obj = re->cur->obj;
 	re->ev.json = re->cur->json;
-	re->ev.prev = re->prev ? re->prev->obj : NULL;
 	return re;
 }
 
@@ -238,8 +280,9 @@ static void on_watch(int rc, int64_t revision, const etcd_event *events, size_t 
 			c->last = re->ev.rv;
 		for (wc_sub *s = c->subs, *next; s; s = next) {
 			next = s->next;
-			s->on_event(&re->ev, s->data);
+			deliver(re, s->on_event, s->data);
 		}
+		shed(re);
 	}
 	if (revision > c->last && !n_events)
 		c->last = revision;
@@ -328,9 +371,11 @@ int watch_cache_subscribe(watch_cache *c, int64_t since, wc_event_fn on_event, w
 		}
 	} else {
 		for (size_t i = 0; i < c->count; i++) {
-			const ring_event *re = c->ring[(c->head + i) % WC_RING];
-			if (re->ev.rv > since)
-				on_event(&re->ev, data);
+			ring_event *re = c->ring[(c->head + i) % WC_RING];
+			if (re->ev.rv > since) {
+				deliver(re, on_event, data);
+				shed(re);
+			}
 		}
 	}
 	s->next = c->subs;

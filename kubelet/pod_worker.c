@@ -173,20 +173,13 @@ static bool status_current(const cJSON *pod, const cJSON *st)
 	return true;
 }
 
-static void write_results(pod_worker *pw, sync_job *j)
+/* Writes the sync's outcome for pod (as the cache has it now, same uid): the deletion
+ * confirmation, or the status when it changed. */
+static void write_status(pod_worker *pw, sync_job *j, const cJSON *pod)
 {
 	kubelet *k = pw->k;
 	const char *key = j->in.key;
-	/* The pod as the cache has it now (it may have changed while the sync ran). */
-	const cJSON *pod = informer_get(pw->inf, key);
-	const cJSON *synced = j->in.pod;
-	if (!synced)
-		return;
-	const char *uid = ck_json_get_str(synced, "metadata.uid", "");
-	for (kl_sync_event *e = j->out.events; e; e = e->next)
-		kl_event(k, synced, e->container, e->type, e->reason, "%s", e->message);
-	if (!pod || strcmp(ck_json_get_str(pod, "metadata.uid", ""), uid))
-		return; /* gone or replaced meanwhile: the next sync handles it */
+	const char *uid = ck_json_get_str(pod, "metadata.uid", "");
 	const char *ns = ck_json_get_str(pod, "metadata.namespace", "default");
 	const char *name = ck_json_get_str(pod, "metadata.name", "");
 	if (j->out.delete_pod) {
@@ -220,6 +213,22 @@ static void write_results(pod_worker *pw, sync_job *j)
 		st->last_status = NULL;
 		status_write_free(sw);
 	}
+}
+
+static void write_results(pod_worker *pw, sync_job *j)
+{
+	kubelet *k = pw->k;
+	/* The pod as the cache has it now (it may have changed while the sync ran). */
+	const cJSON *pod = informer_get(pw->inf, j->in.key);
+	const cJSON *synced = j->in.pod;
+	if (!synced)
+		return;
+	const char *uid = ck_json_get_str(synced, "metadata.uid", "");
+	/* Events after the status or deletion request: they must not queue ahead of it. */
+	if (pod && !strcmp(ck_json_get_str(pod, "metadata.uid", ""), uid))
+		write_status(pw, j, pod);
+	for (kl_sync_event *e = j->out.events; e; e = e->next)
+		kl_event(k, synced, e->container, e->type, e->reason, "%s", e->message);
 }
 
 static void work_done(uv_work_t *w, int status)
@@ -298,7 +307,10 @@ int pod_worker_start(kubelet *k)
 		free(pw);
 		return r;
 	}
-	wq_opts qo = {.name = "pods", .workers = KL_SYNC_WORKERS, .base_delay_ms = 1000, .max_delay_ms = 30000};
+	wq_opts qo = {.name = "pods",
+	              .workers = KL_SYNC_WORKERS,
+	              .base_delay_ms = 1000,
+	              .max_delay_ms = 30000};
 	r = wq_new(k->loop, &qo, sync_pod, pw, &pw->q);
 	if (r < 0) {
 		informer_free(pw->inf);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cri/api.pb-c.h"
 
 #define RT "/runtime.v1.RuntimeService/"
@@ -399,7 +400,11 @@ static void call(cri_client *c, const char *method, const ProtobufCMessage *req,
 	_cleanup_err_ ck_err *err = NULL;
 	if (!c->loop) {
 		ProtobufCMessage *resp = NULL;
+		uint64_t t0 = uv_hrtime();
 		int rc = ckgrpc_unary_sync(c->ch, method, req, resp_desc, timeout_ms, &resp, &err);
+		const char *m = strrchr(method, '/');
+		CK_V(4, "CRI %s duration=%.3fms rc=%d", m ? m + 1 : method,
+		     (double)(uv_hrtime() - t0) / 1e6, rc);
 		o->deliver(o, rc, rc == 0 ? resp : NULL, rc == 0 ? NULL : err);
 		if (resp)
 			protobuf_c_message_free_unpacked(resp, NULL);

@@ -134,6 +134,8 @@ struct http_exchange {
 	int hstate; /* 0: in the url, 1: in a header name, 2: in a header value */
 	bool headers_done, keep_alive, head_method, http10, tunnel_req, has_conn_hdr;
 	bool streaming, closed, on_close_fired, in_xdefer;
+	int status;        /* of the answer, once its head is written */
+	uint64_t start_ns; /* when the handler got it (uv_hrtime) */
 	void (*on_close)(http_exchange *x, void *data);
 	void *on_close_data;
 	http_exchange *xdefer_next;

@@ -109,6 +109,7 @@ static void put_head(conn *c, http_exchange *x, int status, const char *ctype)
 {
 	hbuf *o = &c->out;
 	const char *reason = http__reason(status);
+	x->status = status;
 	hbuf_reserve(o, 128 + x->resp_hdrs.len);
 	hbuf_add(o, "HTTP/1.1 ", 9);
 	hbuf_add_u(o, (unsigned)status);

@@ -20,6 +20,7 @@
 
 #include <http_parser.h>
 
+#include "base/log.h"
 #include "net/http_internal.h"
 #include "net/tls.h"
 
@@ -274,6 +275,7 @@ static void conn_process(conn *c)
 			c->active = x;
 			x->conn = c;
 			s->n_active++;
+			x->start_ns = uv_hrtime();
 			s->handler(x, s->data);
 			continue;
 		}
@@ -470,11 +472,26 @@ void http__x_defer_close(http_exchange *x)
 	uv_idle_start(&s->idle, on_idle);
 }
 
+/* At -v=3, one line per request when its answer is complete, as upstream's apiserver
+ * logs them (a watch: when it ends). */
+static void log_request(const http_exchange *x)
+{
+	const http_request *r = &x->req;
+	const char *ua = http_request_header(r, "User-Agent");
+	CK_V(3,
+	     "\"HTTP\" verb=\"%s\" URI=\"%s\" latency=\"%.3fms\" userAgent=\"%s\" srcIP=\"%s\" "
+	     "resp=%d",
+	     r->method ? r->method : "", r->raw_path ? r->raw_path : "",
+	     (double)(uv_hrtime() - x->start_ns) / 1e6, ua ? ua : "",
+	     r->remote_addr ? r->remote_addr : "", x->status);
+}
+
 /* The handler is done with x (answered or upgraded). */
 void http__x_complete(http_exchange *x, bool upgraded)
 {
 	http_server *s = x->srv;
 	conn *c = x->conn;
+	log_request(x);
 	s->n_active--;
 	if (!c || c->active != x) {
 		http__x_free(x);

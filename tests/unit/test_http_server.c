@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "base/log.h"
 #include "net/http_server.h"
 
 /* ---- server fixture ---- */
@@ -558,6 +560,33 @@ static void test_get(void **state)
 	assert_string_equal(r.body, "not found");
 	resp_free(&r);
 	cli_free(c);
+}
+
+/* At -v=3 each answered request is logged once, as upstream's apiserver does. */
+static void test_request_log(void **state)
+{
+	fx *f = *state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_log_set_fd(p[1]);
+	ck_log_set_verbosity(3);
+	cli *c = cli_new(f->port);
+	cli_sends(c, "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: probe/1\r\n\r\n");
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	resp_free(&r);
+	cli_free(c);
+	ck_log_set_fd(2);
+	ck_log_set_verbosity(0);
+	char buf[4096];
+	ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	close(p[1]);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, "\"HTTP\" verb=\"GET\" URI=\"/hello?x=1\" latency=\""));
+	assert_non_null(strstr(buf, "userAgent=\"probe/1\" srcIP=\"127.0.0.1:"));
+	assert_non_null(strstr(buf, "resp=200"));
 }
 
 static void test_post_body_query_headers(void **state)
@@ -1290,6 +1319,7 @@ int main(void)
 {
 	const struct CMUnitTest plain[] = {
 	    cmocka_unit_test_setup_teardown(test_get, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_log, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_post_body_query_headers, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_many, setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup_plain, teardown),
