@@ -64,6 +64,7 @@ static int opts_copy(client_opts *o, const httpc_opts *in, ck_err **err)
 	o->max_retries = in->max_retries ? (in->max_retries < 0 ? 0 : in->max_retries) : 4;
 	o->retry_base_ms = in->retry_base_ms > 0 ? in->retry_base_ms : 200;
 	o->retry_max_ms = in->retry_max_ms > 0 ? in->retry_max_ms : 5000;
+	o->max_conns = in->max_conns ? in->max_conns : 8;
 	return 0;
 }
 
@@ -297,12 +298,15 @@ static void req_unlink(httpc_req *r)
 	r->prev = r->next = NULL;
 }
 
+static void slot_release(httpc_req *r);
+
 /* No callback runs for r afterwards; it is freed once its timer is closed. */
 static void req_free(httpc_req *r)
 {
 	if (r->gone)
 		return;
 	r->gone = true;
+	slot_release(r);
 	if (r->conn)
 		httpc__conn_close(r->conn);
 	req_unlink(r);
@@ -407,17 +411,64 @@ static hconn *pool_take(httpc *c, const httpc_req *r)
 	return NULL;
 }
 
+/* ---- connection slots (max_conns) ---- */
+
+static void req_attempt(httpc_req *r);
+
+/* Takes a slot for r, or queues r (false) when max_conns are busy. */
+static bool slot_take(httpc_req *r)
+{
+	httpc *c = r->c;
+	if (r->slot || r->on_chunk || c->o.max_conns < 0)
+		return true;
+	if (c->n_slots >= c->o.max_conns) {
+		if (r->state != REQ_QUEUED) {
+			r->state = REQ_QUEUED;
+			r->queue = ++c->queued;
+			r->deadline =
+			    r->timeout_ms > 0 ? uv_now(c->loop) + (uint64_t)r->timeout_ms : 0;
+			req_arm_deadline(r);
+		}
+		return false;
+	}
+	r->slot = true;
+	c->n_slots++;
+	return true;
+}
+
+/* Gives r's slot back and starts the request first in line. */
+static void slot_release(httpc_req *r)
+{
+	httpc *c = r->c;
+	if (!r->slot)
+		return;
+	r->slot = false;
+	c->n_slots--;
+	if (c->closing)
+		return;
+	httpc_req *first = NULL;
+	for (httpc_req *q = c->reqs; q; q = q->next)
+		if (q->state == REQ_QUEUED && !q->gone && (!first || q->queue < first->queue))
+			first = q;
+	if (first)
+		req_attempt(first);
+}
+
 /* One attempt: on an idle connection to the same place, else on a new one. */
 static void req_attempt(httpc_req *r)
 {
 	httpc *c = r->c;
+	bool waited = r->state == REQ_QUEUED; /* its deadline runs from when it queued */
+	if (!slot_take(r))
+		return;
 	uint64_t now = uv_now(c->loop);
 	r->attempts++;
 	r->got_bytes = false;
 	r->status = 0;
 	r->has_ctype = false;
 	ck_buf_clear(&r->body);
-	r->deadline = r->timeout_ms > 0 ? now + (uint64_t)r->timeout_ms : 0;
+	if (!waited)
+		r->deadline = r->timeout_ms > 0 ? now + (uint64_t)r->timeout_ms : 0;
 	hconn *k = pool_take(c, r);
 	if (k) {
 		r->state = REQ_ACTIVE;
@@ -472,6 +523,7 @@ void httpc__req_attempt_failed(httpc_req *r, int rc, const char *msg, bool reuse
 		     (unsigned long long)d);
 		r->state = REQ_WAIT;
 		req_arm(r, d);
+		slot_release(r);
 		return;
 	}
 	req_fail(r, rc, msg);
@@ -485,6 +537,13 @@ static void on_req_timer(uv_timer_t *t)
 		req_attempt(r);
 		return;
 	case REQ_FAILED:
+		req_deliver_failure(r);
+		return;
+	case REQ_QUEUED:
+		r->rc = -ETIMEDOUT;
+		free(r->err);
+		r->err =
+		    ck_asprintf("timed out after %d ms waiting for a connection", r->timeout_ms);
 		req_deliver_failure(r);
 		return;
 	case REQ_CONNECTING:

@@ -52,6 +52,9 @@ typedef struct httpc_opts {
 	int max_retries;          /* retries of idempotent requests; 0: 4; <0: none */
 	int retry_base_ms;        /* first retry delay, doubled each time; 0: 200 ms */
 	int retry_max_ms;         /* cap of the retry delay; 0: 5 s */
+	/* Connections carrying requests at once; more requests wait for one in order. Streamed
+	 * requests (on_chunk: watches, logs) neither count nor wait. 0: 8; <0: no limit. */
+	int max_conns;
 } httpc_opts;
 
 /* A response. For the async interface all fields are borrowed and valid during the

@@ -43,6 +43,7 @@ typedef struct client_opts {
 	char *bearer_token, *user_agent;
 	bool insecure;
 	int timeout_ms, connect_timeout_ms, max_retries, retry_base_ms, retry_max_ms;
+	int max_conns; /* <0: no limit */
 } client_opts;
 
 struct httpc {
@@ -53,6 +54,8 @@ struct httpc {
 	httpc_req *reqs;   /* requests in flight, doubly linked */
 	hconn *idle;       /* idle connections, most recently used first */
 	size_t n_idle;
+	int n_slots;       /* requests holding a connection slot (max_conns) */
+	uint64_t queued;   /* the last queue number handed out */
 	uv_timer_t sweep;  /* closes idle connections past HTTPC_IDLE_MS */
 	char *rbuf, *pbuf; /* socket reads and TLS plaintext, allocated on first use */
 	int handles;       /* open handles and pending resolutions */
@@ -61,6 +64,7 @@ struct httpc {
 
 enum req_state {
 	REQ_WAIT,       /* the timer starts the next attempt */
+	REQ_QUEUED,     /* waits for a connection slot (max_conns); the deadline applies */
 	REQ_CONNECTING, /* on a connection being opened (connect timeout applies) */
 	REQ_ACTIVE,     /* sent or being sent on a connection */
 	REQ_FAILED,     /* the timer delivers rc and err */
@@ -81,6 +85,8 @@ struct httpc_req {
 	ck_buf wire;    /* the request as sent: head and body */
 	int timeout_ms; /* <0: none */
 	int attempts;
+	bool slot;                           /* holds a connection slot */
+	uint64_t queue;                      /* REQ_QUEUED: its place in line */
 	uint64_t deadline, connect_deadline; /* loop time; 0: none */
 	/* the response of the current attempt */
 	bool got_bytes; /* a response byte arrived */

@@ -940,7 +940,11 @@ static void test_burst_reuse(void **state)
 	uv_loop_init(&loop);
 	peer p = {0};
 	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
+	httpc *c = NULL;
+	assert_int_equal(
+	    httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = -1}, &c, NULL), 0);
+	free(url);
 	for (int burst = 0; burst < 2; burst++) {
 		result r[20] = {0};
 		for (int i = 0; i < 20; i++)
@@ -960,6 +964,82 @@ static void test_burst_reuse(void **state)
 	}
 	assert_int_equal(p.requests, 40);
 	assert_int_equal(p.closed, 0);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+}
+
+/* max_conns: a burst waits for the connections in line, streams pass, and a request
+ * that waits longer than its timeout fails. */
+static void test_max_conns(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
+	httpc *c = NULL;
+	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = 3}, &c, NULL),
+	                 0);
+	free(url);
+	result r[12] = {0};
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(
+		    httpc_start(
+		        c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r[i]},
+		        NULL),
+		    0);
+	for (int i = 0; i < 12; i++) {
+		wait_done(&loop, &r[i]);
+		assert_int_equal(r[i].status, 200);
+		result_clear(&r[i]);
+	}
+	assert_int_equal(p.requests, 12);
+	assert_int_equal(p.accepted, 3);
+	/* Three requests that never get an answer hold every slot: a stream still goes
+	 * through, and a request in line times out. */
+	result slow[3] = {0}, stream = {0}, late = {0};
+	httpc_req *h[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(httpc_start(c,
+		                             &(httpc_request){.path = "/slow",
+		                                              .timeout_ms = -1,
+		                                              .on_done = on_done,
+		                                              .user = &slow[i]},
+		                             &h[i]),
+		                 0);
+	assert_int_equal(httpc_start(c,
+	                             &(httpc_request){.path = "/stream",
+	                                              .timeout_ms = -1,
+	                                              .on_chunk = on_chunk,
+	                                              .on_done = on_done,
+	                                              .user = &stream},
+	                             NULL),
+	                 0);
+	assert_int_equal(
+	    httpc_start(c,
+	                &(httpc_request){
+	                    .path = "/hello", .timeout_ms = 100, .on_done = on_done, .user = &late},
+	                NULL),
+	    0);
+	wait_done(&loop, &stream);
+	assert_int_equal(stream.status, 200);
+	assert_int_equal(stream.n_chunks, 3);
+	wait_done(&loop, &late);
+	assert_int_equal(late.rc, -ETIMEDOUT);
+	/* A slot given back starts the next in line. */
+	result next = {0};
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &next},
+	                NULL),
+	    0);
+	httpc_cancel(h[0]);
+	wait_done(&loop, &next);
+	assert_int_equal(next.status, 200);
+	for (int i = 0; i < 3; i++)
+		result_clear(&slow[i]);
+	result_clear(&stream);
+	result_clear(&late);
+	result_clear(&next);
 	httpc_free(c);
 	teardown_loop(&loop, &p);
 }
@@ -1312,6 +1392,7 @@ int main(void)
 	    cmocka_unit_test(test_tls),
 	    cmocka_unit_test(test_sequential_reuse),
 	    cmocka_unit_test(test_burst_reuse),
+	    cmocka_unit_test(test_max_conns),
 	    cmocka_unit_test(test_stale_connection),
 	    cmocka_unit_test(test_cancel_from_chunk),
 	    cmocka_unit_test(test_request_head),
