@@ -457,7 +457,7 @@ static void conn_settle(hconn *k)
 
 static void conn_tls_start(hconn *k)
 {
-	k->tls = tls_client_session_new(k->c->tls, k->host);
+	k->tls = tls_client_session_new(k->c->tls, k->host, k->port);
 	/* Produces the ClientHello. */
 	if (tls_session_read(k->tls, k->c->pbuf, HTTPC_READ_BUF) < 0) {
 		conn_fail(k, CK_EPROTO, "TLS handshake with %s: %s", k->host,

@@ -255,6 +255,7 @@ static int on_headers_complete(http_parser *p)
 	r->headers = x->hdrs;
 	r->n_headers = n_headers;
 	r->tls = c->tls != NULL;
+	r->tls_resumed = c->tls && tls_session_resumed(c->tls);
 	r->remote_addr = x->head.p + remote_off;
 	r->client_cn = c->peer_cn ? x->head.p + cn_off : NULL;
 	if (n_groups) {

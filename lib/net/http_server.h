@@ -39,6 +39,7 @@ typedef struct http_request {
 	const char *body; /* NUL-terminated copy; body_len bytes (may contain NULs) */
 	size_t body_len;
 	bool tls;                         /* arrived over TLS */
+	bool tls_resumed;                 /* on a TLS connection that resumed a session */
 	const char *client_cn;            /* verified client certificate's CN, or NULL */
 	const char *const *client_groups; /* its O= entries, NULL-terminated; NULL when none */
 	const char *remote_addr;          /* "127.0.0.1:53412" */

@@ -13,15 +13,28 @@
 
 static const unsigned char tls_alpn_ours[] = "\x08http/1.1";
 
+#define TLS_RESUME_MAX 8 /* client: peers (host:port) whose last session is kept */
+
+/* A client's last session with one peer. */
+typedef struct tls_resume {
+	char *peer; /* "host:port" */
+	SSL_SESSION *sess;
+} tls_resume;
+
 struct tls_ctx {
 	SSL_CTX *ctx;
+	int refs;         /* tls_ctx_free's and one per session */
 	bool verify_host; /* client: check the server's certificate against the host */
+	tls_resume resume[TLS_RESUME_MAX]; /* client: most recently stored first */
+	size_t n_resume;
 };
 
 struct tls_session {
 	SSL *ssl;
 	BIO *rbio; /* ciphertext from the peer */
 	BIO *wbio; /* ciphertext for the peer */
+	tls_ctx *ctx;
+	char *peer; /* client: "host:port", the key of its sessions in ctx->resume */
 	char err[200];
 };
 
@@ -49,6 +62,20 @@ static int tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *o
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* OpenSSL's decrypt_session_ticket_cb: the default answers, except that a session whose
+ * client certificate has expired since is not resumed (the client authenticates again in
+ * a full handshake, as with Go's server). */
+static SSL_TICKET_RETURN tls_ticket_check(SSL *ssl, SSL_SESSION *sess, const unsigned char *name,
+                                          size_t name_len, SSL_TICKET_STATUS status, void *arg)
+{
+	if (status != SSL_TICKET_SUCCESS && status != SSL_TICKET_SUCCESS_RENEW)
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	X509 *peer = SSL_SESSION_get0_peer(sess);
+	if (peer && X509_cmp_current_time(X509_get0_notAfter(peer)) <= 0)
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+
 static void ssl_ctx_freep(SSL_CTX **p)
 {
 	SSL_CTX_free(*p);
@@ -66,6 +93,10 @@ int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *
 	/* Thousands of idle connections: drop the record buffers between reads. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+	/* Resumption by session tickets only, each checked by tls_ticket_check: no cache of
+	 * TLS 1.2 sessions by id (nor its memory). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_ticket_cb(ctx, NULL, tls_ticket_check, NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
 		return tls_fail(err, "load certificate", cert_file);
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1)
@@ -85,8 +116,8 @@ int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *
 		SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	}
 	tls_ctx *t = ck_calloc(1, sizeof(*t));
-	t->ctx = ctx;
-	ctx = NULL;
+	t->ctx = CK_TAKE_PTR(ctx);
+	t->refs = 1;
 	*out = t;
 	return 0;
 }
@@ -157,6 +188,50 @@ static int tls_use_key_pem(SSL_CTX *ctx, const char *pem, ck_err **err)
 	return 0;
 }
 
+static tls_resume *tls_resume_find(tls_ctx *ctx, const char *peer)
+{
+	for (size_t i = 0; i < ctx->n_resume; i++)
+		if (!strcmp(ctx->resume[i].peer, peer))
+			return &ctx->resume[i];
+	return NULL;
+}
+
+static void tls_resume_remove(tls_ctx *ctx, size_t i)
+{
+	free(ctx->resume[i].peer);
+	SSL_SESSION_free(ctx->resume[i].sess);
+	memmove(&ctx->resume[i], &ctx->resume[i + 1],
+	        (ctx->n_resume - i - 1) * sizeof(*ctx->resume));
+	ctx->n_resume--;
+}
+
+/* Forgets the session kept for peer, if any. */
+static void tls_resume_drop(tls_ctx *ctx, const char *peer)
+{
+	tls_resume *e = tls_resume_find(ctx, peer);
+	if (e)
+		tls_resume_remove(ctx, (size_t)(e - ctx->resume));
+}
+
+/* OpenSSL's new_session_cb: a client connection got a session (a TLS 1.3 ticket arrives
+ * after the handshake, possibly several). The last one replaces what its peer had; the
+ * least recently stored peer gives way when the cache is full. Returns 1: the reference
+ * is ours. */
+static int tls_resume_store(SSL *ssl, SSL_SESSION *sess)
+{
+	tls_session *s = SSL_get_app_data(ssl);
+	if (!SSL_SESSION_is_resumable(sess))
+		return 0;
+	tls_ctx *ctx = s->ctx;
+	tls_resume_drop(ctx, s->peer);
+	if (ctx->n_resume == TLS_RESUME_MAX)
+		tls_resume_remove(ctx, TLS_RESUME_MAX - 1);
+	memmove(ctx->resume + 1, ctx->resume, ctx->n_resume * sizeof(*ctx->resume));
+	ctx->resume[0] = (tls_resume){.peer = ck_strdup(s->peer), .sess = sess};
+	ctx->n_resume++;
+	return 1;
+}
+
 int tls_client_ctx_new(const tls_client_opts *o, tls_ctx **out, ck_err **err)
 {
 	_cleanup_(ssl_ctx_freep) SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -194,8 +269,13 @@ int tls_client_ctx_new(const tls_client_opts *o, tls_ctx **out, ck_err **err)
 	if ((o->cert_pem || o->cert_file) && SSL_CTX_check_private_key(ctx) != 1)
 		return tls_fail(err, "client key does not match certificate", o->cert_file);
 	SSL_CTX_set_verify(ctx, o->insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	/* Sessions go to tls_resume_store only: OpenSSL keeps no client cache of its own. */
+	SSL_CTX_set_session_cache_mode(ctx,
+	                               SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, tls_resume_store);
 	tls_ctx *t = ck_calloc(1, sizeof(*t));
 	t->ctx = CK_TAKE_PTR(ctx);
+	t->refs = 1;
 	t->verify_host = !o->insecure_skip_verify;
 	*out = t;
 	return 0;
@@ -203,7 +283,9 @@ int tls_client_ctx_new(const tls_client_opts *o, tls_ctx **out, ck_err **err)
 
 tls_ctx *tls_ctx_free(tls_ctx *ctx)
 {
-	if (ctx) {
+	if (ctx && --ctx->refs == 0) {
+		while (ctx->n_resume)
+			tls_resume_remove(ctx, ctx->n_resume - 1);
 		SSL_CTX_free(ctx->ctx);
 		free(ctx);
 	}
@@ -213,6 +295,8 @@ tls_ctx *tls_ctx_free(tls_ctx *ctx)
 static tls_session *tls_session_alloc(tls_ctx *ctx)
 {
 	tls_session *s = ck_calloc(1, sizeof(*s));
+	s->ctx = ctx;
+	ctx->refs++;
 	s->ssl = SSL_new(ctx->ctx);
 	s->rbio = BIO_new(BIO_s_mem());
 	s->wbio = BIO_new(BIO_s_mem());
@@ -221,6 +305,7 @@ static tls_session *tls_session_alloc(tls_ctx *ctx)
 	/* An empty input BIO means "wait for more", not end of file. */
 	BIO_set_mem_eof_return(s->rbio, -1);
 	SSL_set_bio(s->ssl, s->rbio, s->wbio);
+	SSL_set_app_data(s->ssl, s);
 	return s;
 }
 
@@ -231,9 +316,10 @@ tls_session *tls_session_new(tls_ctx *ctx)
 	return s;
 }
 
-tls_session *tls_client_session_new(tls_ctx *ctx, const char *host)
+tls_session *tls_client_session_new(tls_ctx *ctx, const char *host, int port)
 {
 	tls_session *s = tls_session_alloc(ctx);
+	s->peer = ck_asprintf("%s:%d", host, port);
 	unsigned char addr[sizeof(struct in6_addr)];
 	bool ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
 	/* SNI names a host; RFC 6066 forbids IP addresses in it. */
@@ -246,6 +332,9 @@ tls_session *tls_client_session_new(tls_ctx *ctx, const char *host)
 		        : X509_VERIFY_PARAM_set1_host(p, host, 0)) != 1)
 			abort();
 	}
+	const tls_resume *e = tls_resume_find(ctx, s->peer);
+	if (e && SSL_set_session(s->ssl, e->sess) != 1)
+		abort();
 	SSL_set_connect_state(s->ssl);
 	return s;
 }
@@ -273,6 +362,8 @@ tls_session *tls_session_free(tls_session *s)
 {
 	if (s) {
 		SSL_free(s->ssl); /* frees both BIOs */
+		tls_ctx_free(s->ctx);
+		free(s->peer);
 		free(s);
 	}
 	return NULL;
@@ -307,6 +398,9 @@ int tls_session_read(tls_session *s, void *buf, size_t cap)
 		return -ECONNRESET;
 	default:
 		tls_note_failure(s);
+		/* The session offered (if any) may be what the server refused. */
+		if (s->peer && !SSL_is_init_finished(s->ssl))
+			tls_resume_drop(s->ctx, s->peer);
 		return CK_EPROTO;
 	}
 }
@@ -348,6 +442,11 @@ size_t tls_session_out_take(tls_session *s, void *buf, size_t cap)
 bool tls_session_handshake_done(const tls_session *s)
 {
 	return SSL_is_init_finished(s->ssl);
+}
+
+bool tls_session_resumed(const tls_session *s)
+{
+	return SSL_session_reused(s->ssl);
 }
 
 static char *tls_entry_utf8(X509_NAME *name, int idx)

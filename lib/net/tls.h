@@ -8,7 +8,13 @@
  * Client certificates: when a client CA file is given, a certificate is requested (not
  * required); one that is presented must verify against that CA or the handshake fails.
  * A client context verifies the server against a CA (or skips that), names the server (SNI)
- * and checks its certificate against the host name or IP address it was asked for. */
+ * and checks its certificate against the host name or IP address it was asked for.
+ * Resumption: a server issues session tickets and resumes sessions, client certificates
+ * included (a resumed session reports the certificate of the handshake it resumes, unless
+ * that certificate has expired since: the client then goes through a full handshake). A
+ * client context keeps the last session it got from each host and port (a few peers) and
+ * offers it to the next connection to that host and port only; a session whose handshake
+ * fails is forgotten. A context and its sessions are used from one thread. */
 #ifndef CK_NET_TLS_H
 #define CK_NET_TLS_H
 
@@ -45,10 +51,11 @@ int tls_client_ctx_new(const tls_client_opts *o, tls_ctx **out, ck_err **err);
 /* A server-side session in accept state. Never NULL (allocation failure aborts). */
 tls_session *tls_session_new(tls_ctx *ctx);
 /* A client-side session in connect state for host (a DNS name of at most 253 bytes or an IP
- * address, without brackets): SNI carries a name; unless the context skips verification,
- * the server's certificate must be valid for host. The first tls_session_read produces the
- * ClientHello. Never NULL (allocation failure aborts). */
-tls_session *tls_client_session_new(tls_ctx *ctx, const char *host);
+ * address, without brackets) and port: SNI carries a name; unless the context skips
+ * verification, the server's certificate must be valid for host. It offers the context's
+ * last session with host:port, and the sessions the server sends become that. The first
+ * tls_session_read produces the ClientHello. Never NULL (allocation failure aborts). */
+tls_session *tls_client_session_new(tls_ctx *ctx, const char *host, int port);
 /* Frees s; accepts NULL; returns NULL. */
 tls_session *tls_session_free(tls_session *s);
 
@@ -70,6 +77,8 @@ size_t tls_session_out_take(tls_session *s, void *buf, size_t cap);
 const char *tls_session_error(const tls_session *s);
 /* True once the handshake completed. */
 bool tls_session_handshake_done(const tls_session *s);
+/* True when the completed handshake resumed an earlier session (no certificates sent). */
+bool tls_session_resumed(const tls_session *s);
 /* The verified client certificate's subject CN and O= entries. Returns 1 and sets *cn
  * (malloc'd, may be NULL when the subject has no CN) and *groups (malloc'd
  * NULL-terminated array of malloc'd strings, NULL when none); returns 0 when no verified

@@ -693,6 +693,16 @@ static void on_tls_request(http_exchange *x, void *data)
 		http_respond(x, 200, "text/plain", r->remote_addr, strlen(r->remote_addr));
 		return;
 	}
+	if (!strcmp(r->path, "/who")) {
+		ck_buf b = {0};
+		ck_buf_printf(&b, "%s|%s|", r->tls_resumed ? "resumed" : "full",
+		              r->client_cn ? r->client_cn : "-");
+		for (const char *const *g = r->client_groups; g && *g; g++)
+			ck_buf_printf(&b, "%s%s", g == r->client_groups ? "" : ",", *g);
+		http_respond(x, 200, "text/plain", b.s, b.len);
+		ck_buf_free(&b);
+		return;
+	}
 	const char *auth = http_request_header(r, "Authorization");
 	char *body = ck_asprintf("%s|%s|%s", r->tls ? "tls" : "plain",
 	                         r->client_cn ? r->client_cn : "-", auth ? auth : "-");
@@ -723,6 +733,18 @@ static void tls_get(uv_loop_t *loop, const httpc_opts *o, result *r)
 	while (r->calls == 0)
 		uv_run(loop, UV_RUN_ONCE);
 	httpc_free(c);
+}
+
+/* GET url on c asking the server to close the connection after its answer: the next
+ * request of c opens a new connection. */
+static void tls_get_closing(uv_loop_t *loop, httpc *c, const char *url, result *r)
+{
+	memset(r, 0, sizeof(*r));
+	httpc_header close = {.name = "Connection", .value = "close"};
+	httpc_request q = {
+	    .url = url, .headers = &close, .n_headers = 1, .on_done = on_done, .user = r};
+	assert_int_equal(httpc_start(c, &q, NULL), 0);
+	wait_done(loop, r);
 }
 
 /* Certificates made by the openssl tool in dir: a CA, another CA, a server certificate for
@@ -826,6 +848,48 @@ static void test_tls(void **state)
 		result_clear(&q);
 	}
 	free(first);
+	httpc_free(c);
+
+	/* Session resumption: each answer closes its connection; the next connection of the
+	 * client to the same host and port resumes the session, and the server still has the
+	 * client certificate's CN and groups. */
+	httpc_opts mtls = {.base_url = url,
+	                   .ca_file = ca_crt,
+	                   .cert_file = client_crt,
+	                   .key_file = client_key,
+	                   .max_retries = -1};
+	assert_int_equal(httpc_new(&loop, &mtls, &c, NULL), 0);
+	char *who = ck_asprintf("%s/who", url);
+	static const char *const resumed[] = {"full|admin|system:masters",
+	                                      "resumed|admin|system:masters",
+	                                      "resumed|admin|system:masters"};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(resumed); i++) {
+		tls_get_closing(&loop, c, who, &r);
+		assert_int_equal(r.rc, 0);
+		assert_string_equal(r.body, resumed[i]);
+		result_clear(&r);
+	}
+	/* Another client does not have the first one's sessions... */
+	httpc *other = NULL;
+	assert_int_equal(httpc_new(&loop, &mtls, &other, NULL), 0);
+	tls_get_closing(&loop, other, who, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "full|admin|system:masters");
+	result_clear(&r);
+	httpc_free(other);
+	/* ...and another host at the same address is not offered 127.0.0.1's session: the
+	 * certificate, for 127.0.0.1, is checked against localhost and refused. */
+	char *who_by_name = ck_asprintf("https://localhost:%d/who", http_server_port(srv));
+	tls_get_closing(&loop, c, who_by_name, &r);
+	assert_int_equal(r.rc, CK_EPROTO);
+	assert_non_null(strstr(r.error, "hostname mismatch"));
+	result_clear(&r);
+	free(who_by_name);
+	tls_get_closing(&loop, c, who, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "resumed|admin|system:masters");
+	result_clear(&r);
+	free(who);
 	httpc_free(c);
 
 	/* The certificate must be valid for the host asked for: 127.0.0.1's is not valid for
