@@ -4,7 +4,7 @@
 # Brings up the lab (deploy/lab) with one worker in a temporary directory, then:
 #   1. kubectl get nodes lists w1-k8s Ready;
 #   2. kubectl run nginx-pod --image=nginx is Running with a pod IP, and nginx's welcome
-#      page answers at that IP from inside the node;
+#      page answers at that IP from inside the node, and kubectl logs shows the request;
 #   3. a deployment scaled to 3: three Running pods with their own IPs on w1-k8s
 #      (kubectl get pods -o wide), each a real nginx process under the node's containerd;
 #   4. a deleted pod is replaced;
@@ -115,6 +115,8 @@ kc() {
 }
 k() { kc "$K132" "$@"; }
 
+nginx_logged() { kc "$1" logs nginx-pod | grep -q '"GET / HTTP/1.1" 200'; }
+
 # until_ok SECONDS WHAT COMMAND...: poll COMMAND (every 0.5 s) until it succeeds.
 until_ok() {
 	local secs=$1 what=$2
@@ -213,6 +215,8 @@ ip=$(k get pod nginx-pod -o 'jsonpath={.status.podIP}')
 page=$("$LAB" ssh "$NODE" curl -s -m 5 "http://$ip/") || fail "curl http://$ip/ from $NODE failed"
 grep -q "Welcome to nginx!" <<<"$page" || fail "http://$ip/ did not answer nginx's welcome page: $page"
 k get pod nginx-pod -o wide
+# nginx logs the request to its stdout; the apiserver proxies the kubelet's log endpoint
+until_ok 30 "kubectl logs nginx-pod shows the request" nginx_logged "$K132"
 pass
 
 check "3 deployment dpy-nginx scaled to 3: three Running pods, own IPs, real nginx under containerd"
