@@ -12,7 +12,7 @@ PACKAGES=(
 	# build
 	build-essential cmake pkg-config clang
 	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-	libuv1-dev libyaml-dev libcjson-dev libcurl4-openssl-dev libssl-dev
+	libuv1-dev libyaml-dev libcjson-dev libssl-dev
 	libhttp-parser-dev libcmocka-dev
 	# fuzzing and sanitizers with clang
 	libclang-rt-14-dev

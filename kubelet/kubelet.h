@@ -146,6 +146,10 @@ const cJSON **pod_worker_list(kubelet *k, size_t *n);
 /* ---- pleg.c ---- */
 int pleg_start(kubelet *k);
 void pleg_stop(kubelet *k);
+/* True unless the last relist (one since the kubelet started) saw no sandbox and no
+ * container of the pod key: then the runtime has nothing of it that this kubelet did not
+ * make itself. */
+bool pleg_may_know(const kubelet *k, const char *key);
 
 /* ---- pod_sync.c (worker thread) ---- */
 
@@ -165,6 +169,7 @@ typedef struct pod_state {
 	kl_pull_backoff *pulls;
 	char *last_status; /* the status last written (JSON), to skip rewriting it */
 	bool busy;
+	bool synced; /* a sync of this key ran (or runs) */
 	struct pod_state *next;
 } pod_state;
 
@@ -214,6 +219,9 @@ typedef struct pod_sync_in {
 	char *key;  /* "ns/name" */
 	cJSON *pod; /* copy; NULL when the pod is gone from the API */
 	pod_state *st;
+	/* The runtime has nothing of the pod (pleg_may_know, and no sync of it ran): the
+	 * sync need not ask before it creates the sandbox. */
+	bool fresh;
 	kl_probe_result *probes; /* a copy, from probe_results() */
 	size_t n_probes;
 } pod_sync_in;

@@ -144,6 +144,21 @@ static void tick(uv_timer_t *t)
 	cri_list_sandboxes(p->k->cri, NULL, false, on_sandboxes, p);
 }
 
+static bool has_key(const snapshot *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].key, key))
+			return true;
+	return false;
+}
+
+bool pleg_may_know(const kubelet *k, const char *key)
+{
+	const pleg *p = k->pleg;
+	return !p || p->first || has_key(&p->sandboxes, key) || has_key(&p->containers, key) ||
+	       has_key(&p->next_sandboxes, key);
+}
+
 int pleg_start(kubelet *k)
 {
 	pleg *p = ck_calloc(1, sizeof(*p));

@@ -1099,7 +1099,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	}
 	kl_runtime_pod rp = {0};
 	_cleanup_free_ char *msg = NULL;
-	if (query_runtime(in->cri, ns, name, &rp, &msg) < 0) {
+	if (!in->fresh && query_runtime(in->cri, ns, name, &rp, &msg) < 0) {
 		set_error(out, "runtime: %s", msg);
 		return;
 	}

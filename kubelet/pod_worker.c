@@ -280,6 +280,8 @@ static int sync_pod(const char *key, void *data)
 	j->in.key = ck_strdup(key);
 	j->in.pod = pod ? ck_json_dup(pod) : NULL;
 	j->in.st = st;
+	j->in.fresh = pod && !st->synced && !pleg_may_know(k, key);
+	st->synced = true;
 	j->work.data = j;
 	st->busy = true;
 	int r = uv_queue_work(k->loop, &j->work, work_run, work_done);

@@ -1,90 +1,22 @@
-/* http_client: libcurl multi driven by libuv. See http_client.h.
+/* http_client: requests, retries, the pool of idle connections and the blocking interface.
+ * See http_client.h; one connection's I/O and parsing are in http_client_conn.c, the shared
+ * types in http_client_internal.h.
  *
- * User callbacks never run inside libcurl: the write callback only buffers, and streamed
- * bytes and completions are delivered after curl_multi_socket_action() returns. That lets
- * callbacks start and cancel requests freely (libcurl refuses re-entrant multi calls). */
+ * A request makes attempts: each takes an idle connection to the same host and port from
+ * the pool or opens a new one. When the response is complete the connection goes back to
+ * the pool (unless it cannot carry another request) before on_done runs, so that a request
+ * started from on_done finds it. */
 #include "net/http_client.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
+#include <arpa/inet.h>
 
 #include "base/log.h"
 #include "base/strbuf.h"
-
-/* Options with owned strings. */
-typedef struct client_opts {
-	char *base_url, *ca_file, *ca_pem, *cert_file, *cert_pem, *key_file, *key_pem;
-	char *bearer_token, *user_agent;
-	bool insecure;
-	int timeout_ms, connect_timeout_ms, max_retries, retry_base_ms, retry_max_ms;
-} client_opts;
-
-struct httpc {
-	uv_loop_t *loop;
-	CURLM *multi;
-	uv_timer_t timer;
-	client_opts o;
-	httpc_req *reqs;        /* doubly linked, all requests alive */
-	struct sock_ctx *socks; /* doubly linked, sockets curl watches */
-	int dispatching;        /* depth of dispatch() */
-	bool free_pending;      /* httpc_free called during dispatch */
-	bool closing;
-	int open_handles; /* uv handles not yet closed (timer, polls) */
-};
-
-/* Per-transfer state shared by the async and blocking paths. */
-typedef struct xfer {
-	const client_opts *o;
-	CURL *easy;
-	struct curl_slist *headers;
-	char *method, *url, *req_body;
-	size_t req_body_len;
-	int timeout_ms;
-	bool stream, no_retry;
-	ck_buf body;    /* accumulated body, or streamed bytes not yet delivered */
-	bool got_bytes; /* any response byte (header or body) arrived */
-	bool aborted;   /* the chunk callback asked to stop */
-	int attempts;
-} xfer;
-
-struct httpc_req {
-	httpc *c;
-	httpc_req *prev, *next;
-	xfer x;
-	httpc_chunk_fn on_chunk;
-	httpc_done_fn on_done;
-	void *user;
-	uv_timer_t retry; /* closed (and the request freed) in req_free */
-	bool in_multi;
-	bool done; /* curl finished; result pending delivery */
-	CURLcode result;
-	bool gone;   /* cancelled or completed: awaiting the timer close */
-	bool linked; /* in c->reqs */
-};
-
-typedef struct sock_ctx {
-	uv_poll_t poll;
-	httpc *c;
-	curl_socket_t fd;
-	struct sock_ctx *prev, *next;
-} sock_ctx;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+#include "net/http_client_internal.h"
 
 /* ---- options ---- */
 
@@ -132,10 +64,146 @@ static int opts_copy(client_opts *o, const httpc_opts *in, ck_err **err)
 	o->max_retries = in->max_retries ? (in->max_retries < 0 ? 0 : in->max_retries) : 4;
 	o->retry_base_ms = in->retry_base_ms > 0 ? in->retry_base_ms : 200;
 	o->retry_max_ms = in->retry_max_ms > 0 ? in->retry_max_ms : 5000;
+	o->max_conns = in->max_conns ? in->max_conns : 8;
 	return 0;
 }
 
-/* ---- one transfer ---- */
+int httpc__tls_ctx(httpc *c, tls_ctx **out, char **msg)
+{
+	if (!c->tls) {
+		const client_opts *o = &c->o;
+		tls_client_opts t = {.ca_file = o->ca_file,
+		                     .ca_pem = o->ca_pem,
+		                     .cert_file = o->cert_file,
+		                     .cert_pem = o->cert_pem,
+		                     .key_file = o->key_file,
+		                     .key_pem = o->key_pem,
+		                     .insecure_skip_verify = o->insecure};
+		_cleanup_err_ ck_err *err = NULL;
+		int rc = tls_client_ctx_new(&t, &c->tls, &err);
+		if (rc < 0) {
+			*msg = ck_strdup(err->msg);
+			return rc;
+		}
+	}
+	*out = c->tls;
+	return 0;
+}
+
+/* ---- URLs and the bytes of a request ---- */
+
+/* A URL split into what a connection and a request line need. */
+typedef struct url_parts {
+	bool tls;
+	char *host; /* without brackets */
+	int port;
+	char *authority; /* host[:port] as written, for the Host header */
+	char *target;    /* path and query */
+} url_parts;
+
+static void url_parts_clear(url_parts *u)
+{
+	free(u->host);
+	free(u->authority);
+	free(u->target);
+}
+
+static bool is_host_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '.' || ch == '_';
+}
+
+/* Splits an http or https URL (no user info, no zone in an IPv6 address). Returns 0 or
+ * -EINVAL. */
+static int url_split(const char *url, url_parts *u)
+{
+	const char *p;
+	if (!strncasecmp(url, "https://", 8)) {
+		u->tls = true;
+		p = url + 8;
+	} else if (!strncasecmp(url, "http://", 7)) {
+		p = url + 7;
+	} else {
+		return -EINVAL;
+	}
+	size_t alen = strcspn(p, "/?#");
+	const char *host = p, *end = p + alen, *colon = NULL;
+	size_t hlen;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', alen);
+		if (!close || (close + 1 < end && close[1] != ':'))
+			return -EINVAL;
+		host = p + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1 < end ? close + 1 : NULL;
+		unsigned char a[sizeof(struct in6_addr)];
+		_cleanup_free_ char *ip = ck_strndup(host, hlen);
+		if (inet_pton(AF_INET6, ip, a) != 1)
+			return -EINVAL;
+	} else {
+		colon = memchr(p, ':', alen);
+		hlen = (size_t)((colon ? colon : end) - host);
+		for (size_t i = 0; i < hlen; i++)
+			if (!is_host_char(host[i]))
+				return -EINVAL;
+	}
+	if (!hlen || hlen > 253)
+		return -EINVAL;
+	u->port = u->tls ? 443 : 80;
+	if (colon && colon + 1 < end) {
+		long port = 0;
+		for (const char *d = colon + 1; d < end; d++) {
+			if (*d < '0' || *d > '9' || (port = port * 10 + (*d - '0')) > 65535)
+				return -EINVAL;
+		}
+		if (!port)
+			return -EINVAL;
+		u->port = (int)port;
+	}
+	const char *path = end;
+	size_t plen = strcspn(path, "#");
+	for (size_t i = 0; i < plen; i++)
+		if ((unsigned char)path[i] <= ' ' || path[i] == 0x7f)
+			return -EINVAL;
+	u->host = ck_strndup(host, hlen);
+	u->authority = ck_strndup(p, alen);
+	u->target = *path == '/' ? ck_strndup(path, plen) : ck_asprintf("/%.*s", (int)plen, path);
+	return 0;
+}
+
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!is_host_char(*s) && !strchr("!#$%&'*+^`|~", *s))
+			return false;
+	return true;
+}
+
+static bool is_field_value(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < ' ' && *s != '\t') || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool has_header(const httpc_request *in, const char *name)
+{
+	for (size_t i = 0; i < in->n_headers; i++)
+		if (!strcasecmp(in->headers[i].name, name))
+			return true;
+	return false;
+}
+
+/* One of our headers, unless the request gives its own. */
+static void put_header(ck_buf *w, const httpc_request *in, const char *name, const char *value)
+{
+	if (!has_header(in, name))
+		ck_buf_printf(w, "%s: %s\r\n", name, value);
+}
 
 static bool method_idempotent(const char *m)
 {
@@ -143,523 +211,447 @@ static bool method_idempotent(const char *m)
 	       !strcmp(m, "DELETE") || !strcmp(m, "OPTIONS");
 }
 
-static size_t on_curl_write(char *p, size_t size, size_t n, void *ud)
+/* Fills in where r goes and the bytes it sends. Returns 0 or -EINVAL. */
+static int req_build(httpc_req *r, const client_opts *o, const httpc_request *in)
 {
-	xfer *x = ud;
-	x->got_bytes = true;
-	if (x->aborted)
-		return 0;
-	ck_buf_append(&x->body, p, size * n);
-	return size * n;
-}
-
-static size_t on_curl_header(char *p, size_t size, size_t n, void *ud)
-{
-	xfer *x = ud;
-	x->got_bytes = true;
-	return size * n;
-}
-
-static void xfer_clear(xfer *x)
-{
-	if (x->easy)
-		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->headers);
-	free(x->method);
-	free(x->url);
-	free(x->req_body);
-	ck_buf_free(&x->body);
-	memset(x, 0, sizeof(*x));
-}
-
-static struct curl_slist *slist_add(struct curl_slist *l, const char *line)
-{
-	struct curl_slist *n = curl_slist_append(l, line);
-	if (!n)
-		abort();
-	return n;
-}
-
-static void add_header(struct curl_slist **l, const char *name, const char *value)
-{
-	_cleanup_free_ char *h = ck_asprintf("%s: %s", name, value);
-	*l = slist_add(*l, h);
-}
-
-/* Copies the request into x. Returns 0 or -EINVAL. */
-static int xfer_init(xfer *x, const client_opts *o, const httpc_request *r)
-{
-	memset(x, 0, sizeof(*x));
-	x->o = o;
-	if (r->url)
-		x->url = ck_strdup(r->url);
-	else if (o->base_url && r->path)
-		x->url = ck_asprintf("%s%s", o->base_url, r->path);
+	if (in->url)
+		r->url = ck_strdup(in->url);
+	else if (o->base_url && in->path)
+		r->url = ck_asprintf("%s%s", o->base_url, in->path);
 	else
 		return -EINVAL;
-	x->method = ck_strdup(r->method ? r->method : "GET");
-	if (r->body) {
-		x->req_body = ck_malloc(r->body_len + 1);
-		memcpy(x->req_body, r->body, r->body_len);
-		x->req_body[r->body_len] = 0;
-		x->req_body_len = r->body_len;
+	r->method = ck_strdup(in->method ? in->method : "GET");
+	_cleanup_(url_parts_clear) url_parts u = {0};
+	if (url_split(r->url, &u) < 0 || !is_token(r->method))
+		return -EINVAL;
+	const char *accept = in->accept ? in->accept : "application/json";
+	const char *ctype = in->content_type ? in->content_type : "application/json";
+	if (!is_field_value(accept) || !is_field_value(ctype) || !is_field_value(o->user_agent) ||
+	    (o->bearer_token && !is_field_value(o->bearer_token)))
+		return -EINVAL;
+	for (size_t i = 0; i < in->n_headers; i++) {
+		const httpc_header *h = &in->headers[i];
+		/* The body's framing is ours. */
+		if (!is_token(h->name) || !is_field_value(h->value) ||
+		    !strcasecmp(h->name, "Content-Length") ||
+		    !strcasecmp(h->name, "Transfer-Encoding"))
+			return -EINVAL;
 	}
-	x->timeout_ms = r->timeout_ms ? r->timeout_ms : o->timeout_ms;
-	x->no_retry = r->no_retry || !method_idempotent(x->method);
-	x->stream = r->on_chunk != NULL;
-	add_header(&x->headers, "Accept", r->accept ? r->accept : "application/json");
-	if (r->body)
-		add_header(&x->headers, "Content-Type",
-		           r->content_type ? r->content_type : "application/json");
+	r->tls = u.tls;
+	r->host = CK_TAKE_PTR(u.host);
+	r->port = u.port;
+	ck_buf *w = &r->wire;
+	ck_buf_printf(w, "%s %s HTTP/1.1\r\n", r->method, u.target);
+	put_header(w, in, "Host", u.authority);
+	put_header(w, in, "User-Agent", o->user_agent);
+	put_header(w, in, "Accept", accept);
+	if (in->body)
+		put_header(w, in, "Content-Type", ctype);
 	if (o->bearer_token) {
 		_cleanup_free_ char *v = ck_asprintf("Bearer %s", o->bearer_token);
-		add_header(&x->headers, "Authorization", v);
+		put_header(w, in, "Authorization", v);
 	}
-	/* No 100-continue round trip: our server answers at once. */
-	x->headers = slist_add(x->headers, "Expect:");
-	for (size_t i = 0; i < r->n_headers; i++)
-		add_header(&x->headers, r->headers[i].name, r->headers[i].value);
+	if (in->body || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") ||
+	    !strcmp(r->method, "PATCH"))
+		ck_buf_printf(w, "Content-Length: %zu\r\n", in->body ? in->body_len : 0);
+	for (size_t i = 0; i < in->n_headers; i++)
+		ck_buf_printf(w, "%s: %s\r\n", in->headers[i].name, in->headers[i].value);
+	ck_buf_puts(w, "\r\n");
+	if (in->body)
+		ck_buf_append(w, in->body, in->body_len);
+	r->head = !strcmp(r->method, "HEAD");
+	r->retry = !in->no_retry && method_idempotent(r->method);
+	r->timeout_ms = in->timeout_ms ? in->timeout_ms : o->timeout_ms;
 	return 0;
 }
 
-/* Connection sockets are close-on-exec: components start processes. */
-static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+/* ---- requests ---- */
+
+static void req_clear(httpc_req *r)
 {
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	free(r->method);
+	free(r->url);
+	free(r->host);
+	free(r->err);
+	ck_buf_free(&r->wire);
+	ck_buf_free(&r->ctype);
+	ck_buf_free(&r->body);
 }
 
-static void set_blob(CURL *e, CURLoption opt, const char *pem)
+static void on_req_closed(uv_handle_t *h)
 {
-	struct curl_blob b = {.data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY};
-	curl_easy_setopt(e, opt, &b);
-}
-
-/* (Re)configures x->easy for one attempt. */
-static int xfer_setup(xfer *x)
-{
-	const client_opts *o = x->o;
-	if (!x->easy) {
-		x->easy = curl_easy_init();
-		if (!x->easy)
-			return -ENOMEM;
-	} else {
-		curl_easy_reset(x->easy);
-	}
-	CURL *e = x->easy;
-	ck_buf_clear(&x->body);
-	x->got_bytes = false;
-	x->aborted = false;
-	curl_easy_setopt(e, CURLOPT_URL, x->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms > 0 ? (long)x->timeout_ms : 0L);
-	/* Long watches: notice a peer that vanished without a reset within about a minute. */
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
-	if (!strcmp(x->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (x->req_body || strcmp(x->method, "GET")) {
-		if (x->req_body || !strcmp(x->method, "POST")) {
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-			                 (curl_off_t)x->req_body_len);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req_body ? x->req_body : "");
-		}
-		if (strcmp(x->method, "POST"))
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
-	}
-	/* TLS: a pinned CA replaces the system store. */
-	if (o->ca_pem) {
-		set_blob(e, CURLOPT_CAINFO_BLOB, o->ca_pem);
-		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	} else if (o->ca_file) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
-		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	}
-	if (o->cert_pem)
-		set_blob(e, CURLOPT_SSLCERT_BLOB, o->cert_pem);
-	else if (o->cert_file)
-		curl_easy_setopt(e, CURLOPT_SSLCERT, o->cert_file);
-	if (o->key_pem)
-		set_blob(e, CURLOPT_SSLKEY_BLOB, o->key_pem);
-	else if (o->key_file)
-		curl_easy_setopt(e, CURLOPT_SSLKEY, o->key_file);
-	if (o->cert_pem || o->cert_file) {
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	if (o->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	return 0;
-}
-
-static int curl_code_to_errno(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_OK:
-		return 0;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_COULDNT_CONNECT:
-		return -ECONNREFUSED;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return -EHOSTUNREACH;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return -ECONNRESET;
-	case CURLE_WRITE_ERROR:
-	case CURLE_ABORTED_BY_CALLBACK:
-		return -ECANCELED;
-	case CURLE_URL_MALFORMAT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return -EINVAL;
-	case CURLE_OUT_OF_MEMORY:
-		return -ENOMEM;
-	default:
-		return CK_EPROTO;
-	}
-}
-
-/* A failed attempt worth another try: the connection failed before any response byte. */
-static bool xfer_retryable(const xfer *x, CURLcode rc)
-{
-	if (x->no_retry || x->got_bytes || x->attempts > x->o->max_retries)
-		return false;
-	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
-	       rc == CURLE_GOT_NOTHING;
-}
-
-static uint64_t retry_delay_ms(const xfer *x)
-{
-	uint64_t d = (uint64_t)x->o->retry_base_ms;
-	for (int i = 1; i < x->attempts && d < (uint64_t)x->o->retry_max_ms; i++)
-		d *= 2;
-	return d < (uint64_t)x->o->retry_max_ms ? d : (uint64_t)x->o->retry_max_ms;
-}
-
-static void xfer_response(xfer *x, CURLcode rc, httpc_response *resp)
-{
-	memset(resp, 0, sizeof(*resp));
-	long status = 0;
-	char *ct = NULL;
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
-	resp->status = (int)status;
-	resp->content_type = ct;
-	if (x->aborted)
-		rc = CURLE_WRITE_ERROR;
-	resp->rc = curl_code_to_errno(rc);
-	if (resp->rc)
-		resp->error = (char *)curl_easy_strerror(rc);
-	if (!x->body.s)
-		ck_buf_puts(&x->body, "");
-	resp->body = x->body.s;
-	resp->body_len = x->body.len;
-}
-
-/* ---- async client ---- */
-
-static void check_multi(httpc *c);
-static void dispatch(httpc *c);
-
-static void on_handle_closed(uv_handle_t *h)
-{
-	httpc *c = h->data;
-	if (--c->open_handles == 0 && c->closing)
-		free(c);
-}
-
-static void on_poll_closed(uv_handle_t *h)
-{
-	sock_ctx *s = (sock_ctx *)h;
-	httpc *c = s->c;
-	free(s);
-	if (--c->open_handles == 0 && c->closing)
-		free(c);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-	sock_ctx *s = (sock_ctx *)p;
-	httpc *c = s->c;
-	int flags = 0;
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
-	else {
-		if (events & UV_READABLE)
-			flags |= CURL_CSELECT_IN;
-		if (events & UV_WRITABLE)
-			flags |= CURL_CSELECT_OUT;
-	}
-	int running = 0;
-	curl_multi_socket_action(c->multi, s->fd, flags, &running);
-	check_multi(c);
-}
-
-static void sock_close(sock_ctx *s)
-{
-	httpc *c = s->c;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		c->socks = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	uv_poll_stop(&s->poll);
-	uv_close((uv_handle_t *)&s->poll, on_poll_closed);
-}
-
-static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	httpc *c = userp;
-	sock_ctx *s = socketp;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			sock_close(s);
-			curl_multi_assign(c->multi, fd, NULL);
-		}
-		return 0;
-	}
-	if (!s) {
-		s = ck_calloc(1, sizeof(*s));
-		s->c = c;
-		s->fd = fd;
-		if (uv_poll_init_socket(c->loop, &s->poll, fd) < 0) {
-			free(s);
-			return -1;
-		}
-		c->open_handles++;
-		s->next = c->socks;
-		if (c->socks)
-			c->socks->prev = s;
-		c->socks = s;
-		curl_multi_assign(c->multi, fd, s);
-	}
-	int ev = 0;
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev |= UV_READABLE;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev |= UV_WRITABLE;
-	uv_poll_start(&s->poll, ev, on_poll);
-	return 0;
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	httpc *c = t->data;
-	int running = 0;
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_multi(c);
-}
-
-static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
-{
-	httpc *c = userp;
-	if (timeout_ms < 0)
-		uv_timer_stop(&c->timer);
-	else
-		uv_timer_start(&c->timer, on_timer, (uint64_t)timeout_ms, 0);
-	return 0;
-}
-
-static void on_retry_closed(uv_handle_t *h)
-{
-	free(h->data);
+	httpc_req *r = h->data;
+	httpc *c = r->c;
+	free(r);
+	httpc__unref(c);
 }
 
 static void req_unlink(httpc_req *r)
 {
 	httpc *c = r->c;
-	if (!r->linked)
-		return;
 	if (r->prev)
 		r->prev->next = r->next;
-	else
+	else if (c->reqs == r)
 		c->reqs = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
 	r->prev = r->next = NULL;
-	r->linked = false;
 }
 
-/* Unlinks and frees r (the free completes when its timer is closed). */
+static void slot_release(httpc_req *r);
+
+/* No callback runs for r afterwards; it is freed once its timer is closed. */
 static void req_free(httpc_req *r)
 {
-	httpc *c = r->c;
-	if (r->in_multi)
-		curl_multi_remove_handle(c->multi, r->x.easy);
-	r->in_multi = false;
-	req_unlink(r);
-	xfer_clear(&r->x);
+	if (r->gone)
+		return;
 	r->gone = true;
-	uv_timer_stop(&r->retry);
-	r->retry.data = r;
-	uv_close((uv_handle_t *)&r->retry, on_retry_closed);
+	slot_release(r);
+	if (r->conn)
+		httpc__conn_close(r->conn);
+	req_unlink(r);
+	req_clear(r);
+	uv_timer_stop(&r->timer);
+	uv_close((uv_handle_t *)&r->timer, on_req_closed);
 }
 
-static int req_submit(httpc_req *r)
+void httpc__response_of(httpc_req *r, httpc_response *resp)
 {
-	int rc = xfer_setup(&r->x);
-	if (rc < 0)
-		return rc;
-	r->x.attempts++;
-	curl_easy_setopt(r->x.easy, CURLOPT_PRIVATE, r);
-	if (curl_multi_add_handle(r->c->multi, r->x.easy) != CURLM_OK)
-		return -EIO;
-	r->in_multi = true;
-	return 0;
+	memset(resp, 0, sizeof(*resp));
+	resp->status = r->status;
+	/* Headers count once they are all there (the status is set then). */
+	if (r->status && r->has_ctype) {
+		ck_buf_puts(&r->ctype, "");
+		resp->content_type = r->ctype.s;
+	}
+	ck_buf_puts(&r->body, "");
+	resp->body = r->body.s;
+	resp->body_len = r->body.len;
 }
 
-static void on_retry(uv_timer_t *t)
+void httpc__response_copy(httpc_response *dst, const httpc_response *src)
+{
+	dst->rc = src->rc;
+	dst->status = src->status;
+	dst->error = dup_or_null(src->error);
+	dst->content_type = dup_or_null(src->content_type);
+	dst->body = ck_malloc(src->body_len + 1);
+	memcpy(dst->body, src->body, src->body_len);
+	dst->body[src->body_len] = '\0';
+	dst->body_len = src->body_len;
+}
+
+/* Calls on_done with resp, then frees r. */
+static void req_finish(httpc_req *r, const httpc_response *resp)
+{
+	uv_timer_stop(&r->timer);
+	/* Unlinked first: httpc_free from inside on_done does not see r. */
+	req_unlink(r);
+	if (r->on_done)
+		r->on_done(resp, r->user);
+	req_free(r);
+}
+
+void httpc__req_done(httpc_req *r)
+{
+	httpc_response resp;
+	httpc__response_of(r, &resp);
+	req_finish(r, &resp);
+}
+
+static void req_deliver_failure(httpc_req *r)
+{
+	httpc_response resp;
+	httpc__response_of(r, &resp);
+	resp.rc = r->rc;
+	resp.error = r->err;
+	req_finish(r, &resp);
+}
+
+static void on_req_timer(uv_timer_t *t);
+
+static void req_arm(httpc_req *r, uint64_t ms)
+{
+	uv_timer_start(&r->timer, on_req_timer, ms, 0);
+}
+
+/* Arms the timer for the deadline that applies now, if any. */
+static void req_arm_deadline(httpc_req *r)
+{
+	uint64_t when = r->deadline;
+	if (r->state == REQ_CONNECTING && (!when || r->connect_deadline < when))
+		when = r->connect_deadline;
+	if (!when) {
+		uv_timer_stop(&r->timer);
+		return;
+	}
+	uint64_t now = uv_now(r->c->loop);
+	req_arm(r, when > now ? when - now : 0);
+}
+
+/* Delivers the failure from the timer: never from inside httpc_start. */
+static void req_fail(httpc_req *r, int rc, const char *msg)
+{
+	r->state = REQ_FAILED;
+	r->rc = rc;
+	free(r->err);
+	r->err = ck_strdup(msg);
+	req_arm(r, 0);
+}
+
+static hconn *pool_take(httpc *c, const httpc_req *r)
+{
+	for (hconn *k = c->idle; k; k = k->next) {
+		if (k->tls_wanted == r->tls && k->port == r->port &&
+		    !strcasecmp(k->host, r->host)) {
+			httpc__pool_remove(k);
+			return k;
+		}
+	}
+	return NULL;
+}
+
+/* ---- connection slots (max_conns) ---- */
+
+static void req_attempt(httpc_req *r);
+
+/* Takes a slot for r, or queues r (false) when max_conns are busy. */
+static bool slot_take(httpc_req *r)
+{
+	httpc *c = r->c;
+	if (r->slot || r->on_chunk || c->o.max_conns < 0)
+		return true;
+	if (c->n_slots >= c->o.max_conns) {
+		if (r->state != REQ_QUEUED) {
+			r->state = REQ_QUEUED;
+			r->queue = ++c->queued;
+			r->deadline =
+			    r->timeout_ms > 0 ? uv_now(c->loop) + (uint64_t)r->timeout_ms : 0;
+			req_arm_deadline(r);
+		}
+		return false;
+	}
+	r->slot = true;
+	c->n_slots++;
+	return true;
+}
+
+/* Gives r's slot back and starts the request first in line. */
+static void slot_release(httpc_req *r)
+{
+	httpc *c = r->c;
+	if (!r->slot)
+		return;
+	r->slot = false;
+	c->n_slots--;
+	if (c->closing)
+		return;
+	httpc_req *first = NULL;
+	for (httpc_req *q = c->reqs; q; q = q->next)
+		if (q->state == REQ_QUEUED && !q->gone && (!first || q->queue < first->queue))
+			first = q;
+	if (first)
+		req_attempt(first);
+}
+
+/* One attempt: on an idle connection to the same place, else on a new one. */
+static void req_attempt(httpc_req *r)
+{
+	httpc *c = r->c;
+	bool waited = r->state == REQ_QUEUED; /* its deadline runs from when it queued */
+	if (!slot_take(r))
+		return;
+	uint64_t now = uv_now(c->loop);
+	r->attempts++;
+	r->got_bytes = false;
+	r->status = 0;
+	r->has_ctype = false;
+	ck_buf_clear(&r->body);
+	if (!waited)
+		r->deadline = r->timeout_ms > 0 ? now + (uint64_t)r->timeout_ms : 0;
+	hconn *k = pool_take(c, r);
+	if (k) {
+		r->state = REQ_ACTIVE;
+		req_arm_deadline(r);
+		httpc__conn_send(k, r);
+		return;
+	}
+	r->state = REQ_CONNECTING;
+	r->connect_deadline = now + (uint64_t)c->o.connect_timeout_ms;
+	req_arm_deadline(r);
+	httpc__conn_open(c, r);
+}
+
+void httpc__req_sending(httpc_req *r)
+{
+	r->state = REQ_ACTIVE;
+	req_arm_deadline(r);
+}
+
+/* A failed attempt worth another try: the connection failed before any response byte. */
+static bool req_retryable(const httpc_req *r, int rc)
+{
+	if (!r->retry || r->got_bytes || r->attempts > r->c->o.max_retries)
+		return false;
+	return rc == -ECONNREFUSED || rc == -ECONNRESET;
+}
+
+static uint64_t retry_delay_ms(const httpc_req *r)
+{
+	const client_opts *o = &r->c->o;
+	uint64_t d = (uint64_t)o->retry_base_ms;
+	for (int i = 1; i < r->attempts && d < (uint64_t)o->retry_max_ms; i++)
+		d *= 2;
+	return d < (uint64_t)o->retry_max_ms ? d : (uint64_t)o->retry_max_ms;
+}
+
+void httpc__req_attempt_failed(httpc_req *r, int rc, const char *msg, bool reused)
+{
+	r->conn = NULL;
+	if (reused && !r->got_bytes && rc == -ECONNRESET) {
+		/* The server closed a kept-alive connection as we sent on it: the request
+		 * never reached it. Go's net/http retries this too, whatever the method. */
+		CK_V(4, "http: %s %s: %s on a reused connection; sending again", r->method, r->url,
+		     msg);
+		r->attempts--;
+		req_attempt(r);
+		return;
+	}
+	if (req_retryable(r, rc)) {
+		uint64_t d = retry_delay_ms(r);
+		CK_V(4, "http: %s %s: %s; retry in %llu ms", r->method, r->url, msg,
+		     (unsigned long long)d);
+		r->state = REQ_WAIT;
+		req_arm(r, d);
+		slot_release(r);
+		return;
+	}
+	req_fail(r, rc, msg);
+}
+
+static void on_req_timer(uv_timer_t *t)
 {
 	httpc_req *r = t->data;
-	httpc *c = r->c;
-	int rc = req_submit(r);
-	if (rc < 0) {
-		r->done = true;
-		r->result = CURLE_FAILED_INIT;
-	}
-	dispatch(c);
-}
-
-/* Collects finished transfers from curl, then delivers. */
-static void check_multi(httpc *c)
-{
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(c->multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		httpc_req *r = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		CURLcode rc = m->data.result;
-		curl_multi_remove_handle(c->multi, m->easy_handle);
-		r->in_multi = false;
-		if (rc != CURLE_OK && xfer_retryable(&r->x, rc)) {
-			uint64_t d = retry_delay_ms(&r->x);
-			CK_V(4, "http: %s %s: %s; retry in %llu ms", r->x.method, r->x.url,
-			     curl_easy_strerror(rc), (unsigned long long)d);
-			r->retry.data = r;
-			uv_timer_start(&r->retry, on_retry, d, 0);
-			continue;
-		}
-		r->done = true;
-		r->result = rc;
-	}
-	dispatch(c);
-}
-
-static void client_destroy(httpc *c);
-
-/* Delivers streamed bytes and completions, outside of libcurl. Restarts from the head
- * after each callback, since a callback may free or add requests. */
-static void dispatch(httpc *c)
-{
-	c->dispatching++;
-	bool again = true;
-	while (again && !c->free_pending) {
-		again = false;
-		for (httpc_req *r = c->reqs; r; r = r->next) {
-			long status = 0;
-			if (r->x.stream && r->x.body.len && !r->x.aborted) {
-				curl_easy_getinfo(r->x.easy, CURLINFO_RESPONSE_CODE, &status);
-				if (status >= 200 && status < 300) {
-					ck_buf chunk = r->x.body;
-					r->x.body = (ck_buf){0};
-					int stop = r->on_chunk(chunk.s, chunk.len, r->user);
-					ck_buf_free(&chunk);
-					/* r may be cancelled: restart the scan. */
-					if (stop)
-						r->x.aborted = true;
-					again = true;
-					break;
-				}
-			}
-			if (r->done) {
-				httpc_response resp;
-				xfer_response(&r->x, r->result, &resp);
-				r->done = false;
-				/* Unlink before the callback so that httpc_free from inside it
-				 * does not see r. */
-				req_unlink(r);
-				if (r->on_done)
-					r->on_done(&resp, r->user);
-				req_free(r);
-				again = true;
-				break;
-			}
-		}
-		/* An aborted stream: make curl notice now. */
-		for (httpc_req *r = c->reqs; r && !again; r = r->next) {
-			if (r->x.aborted && r->in_multi && !r->done) {
-				curl_multi_remove_handle(c->multi, r->x.easy);
-				r->in_multi = false;
-				r->done = true;
-				r->result = CURLE_WRITE_ERROR;
-				again = true;
-			}
-		}
-	}
-	if (--c->dispatching == 0 && c->free_pending)
-		client_destroy(c);
-}
-
-/* Open descriptors below 1024, as a bitmap. */
-typedef struct fd_snapshot {
-	unsigned char bits[128];
-} fd_snapshot;
-
-static void snapshot_fds(fd_snapshot *s)
-{
-	memset(s, 0, sizeof(*s));
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
+	switch (r->state) {
+	case REQ_WAIT:
+		req_attempt(r);
 		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char *end;
-		long fd = strtol(de->d_name, &end, 10);
-		if (!*end && fd >= 0 && fd < 1024 && fd != dirfd(d))
-			s->bits[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	case REQ_FAILED:
+		req_deliver_failure(r);
+		return;
+	case REQ_QUEUED:
+		r->rc = -ETIMEDOUT;
+		free(r->err);
+		r->err =
+		    ck_asprintf("timed out after %d ms waiting for a connection", r->timeout_ms);
+		req_deliver_failure(r);
+		return;
+	case REQ_CONNECTING:
+	case REQ_ACTIVE:
+		break;
 	}
-	closedir(d);
+	const client_opts *o = &r->c->o;
+	bool connect = r->state == REQ_CONNECTING && uv_now(r->c->loop) >= r->connect_deadline;
+	if (r->conn)
+		httpc__conn_close(r->conn);
+	r->rc = -ETIMEDOUT;
+	free(r->err);
+	if (connect)
+		r->err = ck_asprintf("connect to %s port %d: timed out after %d ms", r->host,
+		                     r->port, o->connect_timeout_ms);
+	else
+		r->err = ck_asprintf("timed out after %d ms", r->timeout_ms);
+	req_deliver_failure(r);
 }
 
-/* libcurl 7.88 creates the multi handle's wake-up socketpair without close-on-exec:
- * mark the sockets that appeared since before. */
-static void cloexec_new_sockets(const fd_snapshot *before)
+/* ---- the pool ---- */
+
+void httpc__pool_remove(hconn *k)
 {
-	fd_snapshot now;
-	snapshot_fds(&now);
-	for (int fd = 3; fd < 1024; fd++) {
-		bool was = before->bits[fd / 8] & (1u << (fd % 8));
-		bool is = now.bits[fd / 8] & (1u << (fd % 8));
-		struct stat st;
-		if (!is || was || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-			continue;
-		int flags = fcntl(fd, F_GETFD);
-		if (flags >= 0 && !(flags & FD_CLOEXEC))
-			fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-	}
+	httpc *c = k->c;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		c->idle = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	k->prev = k->next = NULL;
+	k->pooled = false;
+	c->n_idle--;
 }
 
-int httpc_new(uv_loop_t *loop, const httpc_opts *opts, httpc **out, ck_err **err)
+static void on_sweep(uv_timer_t *t);
+
+/* Arms the sweep for the oldest idle connection. */
+static void sweep_arm(httpc *c)
 {
-	pthread_once(&curl_once, curl_init_once);
+	hconn *oldest = c->idle;
+	while (oldest && oldest->next)
+		oldest = oldest->next;
+	if (!oldest) {
+		uv_timer_stop(&c->sweep);
+		return;
+	}
+	uint64_t now = uv_now(c->loop), due = oldest->idle_since + HTTPC_IDLE_MS;
+	uv_timer_start(&c->sweep, on_sweep, due > now ? due - now : 0, 0);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	httpc *c = t->data;
+	uint64_t now = uv_now(c->loop);
+	for (hconn *k = c->idle, *next; k; k = next) {
+		next = k->next;
+		if (now - k->idle_since >= HTTPC_IDLE_MS)
+			httpc__conn_close(k);
+	}
+	sweep_arm(c);
+}
+
+void httpc__pool_put(httpc *c, hconn *k)
+{
+	if (c->closing) {
+		httpc__conn_close(k);
+		return;
+	}
+	httpc__conn_park(k);
+	k->pooled = true;
+	k->prev = NULL;
+	k->next = c->idle;
+	if (c->idle)
+		c->idle->prev = k;
+	c->idle = k;
+	if (++c->n_idle > HTTPC_IDLE_MAX) {
+		hconn *oldest = k;
+		while (oldest->next)
+			oldest = oldest->next;
+		httpc__conn_close(oldest);
+	}
+	if (!uv_is_active((uv_handle_t *)&c->sweep))
+		sweep_arm(c);
+}
+
+/* ---- async client ---- */
+
+void httpc__unref(httpc *c)
+{
+	if (--c->handles > 0 || !c->closing)
+		return;
+	opts_clear(&c->o);
+	tls_ctx_free(c->tls);
+	free(c->rbuf);
+	free(c->pbuf);
+	free(c);
+}
+
+static void on_sweep_closed(uv_handle_t *h)
+{
+	httpc__unref(h->data);
+}
+
+static int client_new(uv_loop_t *loop, const httpc_opts *opts, bool sync_resolve, httpc **out,
+                      ck_err **err)
+{
 	httpc *c = ck_calloc(1, sizeof(*c));
 	int rc = opts_copy(&c->o, opts, err);
 	if (rc < 0) {
@@ -668,82 +660,56 @@ int httpc_new(uv_loop_t *loop, const httpc_opts *opts, httpc **out, ck_err **err
 		return rc;
 	}
 	c->loop = loop;
-	fd_snapshot before;
-	snapshot_fds(&before);
-	c->multi = curl_multi_init();
-	cloexec_new_sockets(&before);
-	if (!c->multi) {
-		opts_clear(&c->o);
-		free(c);
-		return ck_err_set(err, -ENOMEM, "curl_multi_init failed");
-	}
-	uv_timer_init(loop, &c->timer);
-	c->timer.data = c;
-	c->open_handles = 1;
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	c->sync_resolve = sync_resolve;
+	uv_timer_init(loop, &c->sweep);
+	c->sweep.data = c;
+	/* Idle connections do not keep the loop running. */
+	uv_unref((uv_handle_t *)&c->sweep);
+	c->handles = 1;
 	*out = c;
 	return 0;
 }
 
-static void client_destroy(httpc *c)
+int httpc_new(uv_loop_t *loop, const httpc_opts *opts, httpc **out, ck_err **err)
 {
-	while (c->reqs)
-		req_free(c->reqs);
-	/* Removing handles may report sockets to close through on_curl_socket. */
-	curl_multi_cleanup(c->multi);
-	c->multi = NULL;
-	while (c->socks)
-		sock_close(c->socks);
-	opts_clear(&c->o);
-	c->closing = true;
-	uv_timer_stop(&c->timer);
-	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	return client_new(loop, opts, false, out, err);
 }
 
 void httpc_free(httpc *c)
 {
-	if (!c || c->closing || c->free_pending)
+	if (!c || c->closing)
 		return;
-	if (c->dispatching) {
-		c->free_pending = true;
-		while (c->reqs)
-			req_free(c->reqs);
-		return;
-	}
-	client_destroy(c);
+	c->closing = true;
+	while (c->reqs)
+		req_free(c->reqs);
+	while (c->idle)
+		httpc__conn_close(c->idle);
+	uv_close((uv_handle_t *)&c->sweep, on_sweep_closed);
 }
 
 int httpc_start(httpc *c, const httpc_request *in, httpc_req **out)
 {
-	if (!c || c->closing || c->free_pending)
+	if (!c || c->closing)
 		return -ESHUTDOWN;
 	httpc_req *r = ck_calloc(1, sizeof(*r));
 	r->c = c;
-	int rc = xfer_init(&r->x, &c->o, in);
+	int rc = req_build(r, &c->o, in);
 	if (rc < 0) {
-		xfer_clear(&r->x);
+		req_clear(r);
 		free(r);
 		return rc;
 	}
 	r->on_chunk = in->on_chunk;
 	r->on_done = in->on_done;
 	r->user = in->user;
-	uv_timer_init(c->loop, &r->retry);
-	r->retry.data = r;
+	uv_timer_init(c->loop, &r->timer);
+	r->timer.data = r;
+	c->handles++;
 	r->next = c->reqs;
 	if (c->reqs)
 		c->reqs->prev = r;
 	c->reqs = r;
-	r->linked = true;
-	rc = req_submit(r);
-	if (rc < 0) {
-		r->on_done = NULL;
-		req_free(r);
-		return rc;
-	}
+	req_attempt(r);
 	if (out)
 		*out = r;
 	return 0;
@@ -751,17 +717,13 @@ int httpc_start(httpc *c, const httpc_request *in, httpc_req **out)
 
 void httpc_cancel(httpc_req *r)
 {
-	if (!r || r->gone)
-		return;
-	req_free(r);
+	if (r)
+		req_free(r);
 }
 
 int httpc_req_status(const httpc_req *r)
 {
-	long status = 0;
-	if (r && r->x.easy)
-		curl_easy_getinfo(r->x.easy, CURLINFO_RESPONSE_CODE, &status);
-	return (int)status;
+	return r ? r->status : 0;
 }
 
 size_t httpc_in_flight(const httpc *c)
@@ -772,21 +734,25 @@ size_t httpc_in_flight(const httpc *c)
 	return n;
 }
 
-/* ---- blocking client ---- */
+/* ---- blocking client: the async one on a private loop ---- */
 
 struct httpc_sync {
-	client_opts o;
-	CURL *easy; /* kept between calls for its connection */
-	bool performed;
+	uv_loop_t loop;
+	httpc *c;
 };
 
 int httpc_sync_new(const httpc_opts *opts, httpc_sync **out, ck_err **err)
 {
-	pthread_once(&curl_once, curl_init_once);
 	httpc_sync *s = ck_calloc(1, sizeof(*s));
-	int rc = opts_copy(&s->o, opts, err);
+	int rc = uv_loop_init(&s->loop);
 	if (rc < 0) {
-		opts_clear(&s->o);
+		free(s);
+		return ck_err_set(err, rc, "create an event loop: %s", uv_strerror(rc));
+	}
+	/* The calling thread may be one of libuv's pool: names are resolved in it. */
+	rc = client_new(&s->loop, opts, true, &s->c, err);
+	if (rc < 0) {
+		uv_loop_close(&s->loop);
 		free(s);
 		return rc;
 	}
@@ -798,91 +764,53 @@ void httpc_sync_free(httpc_sync *s)
 {
 	if (!s)
 		return;
-	if (s->easy)
-		curl_easy_cleanup(s->easy);
-	opts_clear(&s->o);
+	httpc_free(s->c);
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&s->loop);
 	free(s);
 }
 
-typedef struct sync_stream {
-	xfer *x;
-	httpc_chunk_fn fn;
+typedef struct sync_call {
+	httpc_response *resp;
+	httpc_chunk_fn on_chunk;
 	void *user;
-} sync_stream;
+	bool done;
+} sync_call;
 
-static size_t on_sync_write(char *p, size_t size, size_t n, void *ud)
+static int on_sync_chunk(const void *data, size_t len, void *user)
 {
-	sync_stream *ss = ud;
-	xfer *x = ss->x;
-	x->got_bytes = true;
-	long status = 0;
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (ss->fn && status >= 200 && status < 300) {
-		if (ss->fn(p, size * n, ss->user)) {
-			x->aborted = true;
-			return 0;
-		}
-		return size * n;
-	}
-	ck_buf_append(&x->body, p, size * n);
-	return size * n;
+	sync_call *sc = user;
+	return sc->on_chunk(data, len, sc->user);
+}
+
+static void on_sync_done(const httpc_response *r, void *user)
+{
+	sync_call *sc = user;
+	httpc__response_copy(sc->resp, r);
+	sc->done = true;
 }
 
 int httpc_sync_do(httpc_sync *s, const httpc_request *r, httpc_response *resp, ck_err **err)
 {
 	memset(resp, 0, sizeof(*resp));
-	xfer x;
-	int rc = xfer_init(&x, &s->o, r);
-	if (rc < 0) {
-		xfer_clear(&x);
-		return ck_err_set(err, rc, "invalid request: no URL");
-	}
-	x.easy = s->easy;
-	s->easy = NULL;
-	sync_stream ss = {.x = &x, .fn = r->on_chunk, .user = r->user};
-	CURLcode res;
-	for (;;) {
-		rc = xfer_setup(&x);
-		if (rc < 0)
-			break;
-		curl_easy_setopt(x.easy, CURLOPT_WRITEFUNCTION, on_sync_write);
-		curl_easy_setopt(x.easy, CURLOPT_WRITEDATA, &ss);
-		x.attempts++;
-		/* The first perform creates the easy handle's own multi (and its socketpair). */
-		fd_snapshot before;
-		if (!s->performed)
-			snapshot_fds(&before);
-		res = curl_easy_perform(x.easy);
-		if (!s->performed)
-			cloexec_new_sockets(&before);
-		s->performed = true;
-		if (res == CURLE_OK || !xfer_retryable(&x, res))
-			break;
-		/* A blocking CLI call: waiting out the backoff here blocks nothing else. */
-		uint64_t d = retry_delay_ms(&x);
-		struct timespec ts = {.tv_sec = (time_t)(d / 1000),
-		                      .tv_nsec = (long)(d % 1000) * 1000000};
-		nanosleep(&ts, NULL);
-	}
-	if (rc == 0) {
-		httpc_response tmp;
-		xfer_response(&x, res, &tmp);
-		resp->rc = tmp.rc;
-		resp->status = tmp.status;
-		resp->content_type = dup_or_null(tmp.content_type);
-		resp->error = dup_or_null(tmp.error);
-		resp->body_len = x.body.len;
-		resp->body = ck_buf_steal(&x.body);
-		rc = resp->rc;
-		if (rc < 0)
-			ck_err_set(err, rc, "%s %s: %s", x.method, x.url, resp->error);
-	} else {
-		ck_err_set(err, rc, "%s %s: cannot set up the request", x.method, x.url);
-	}
-	s->easy = x.easy;
-	x.easy = NULL;
-	xfer_clear(&x);
-	return rc;
+	const char *method = r->method ? r->method : "GET";
+	_cleanup_free_ char *url =
+	    r->url ? ck_strdup(r->url)
+	           : ck_asprintf("%s%s", s->c->o.base_url ? s->c->o.base_url : "",
+	                         r->path ? r->path : "");
+	sync_call sc = {.resp = resp, .on_chunk = r->on_chunk, .user = r->user};
+	httpc_request q = *r;
+	q.on_chunk = r->on_chunk ? on_sync_chunk : NULL;
+	q.on_done = on_sync_done;
+	q.user = &sc;
+	int rc = httpc_start(s->c, &q, NULL);
+	if (rc < 0)
+		return ck_err_set(err, rc, "%s %s: invalid request", method, url);
+	while (!sc.done)
+		uv_run(&s->loop, UV_RUN_ONCE);
+	if (resp->rc < 0)
+		ck_err_set(err, resp->rc, "%s %s: %s", method, url, resp->error);
+	return resp->rc;
 }
 
 void httpc_response_clear(httpc_response *resp)

@@ -1,19 +1,26 @@
 /* http_client: HTTP/1.1 client on a libuv loop.
  *
- * One httpc holds a libcurl multi handle driven by the loop (curl_multi_socket_action with
- * uv_poll per socket and one uv_timer), so that many requests run concurrently on one
- * thread and connections are kept alive and reused. Callbacks run on the loop thread.
+ * One httpc runs many requests concurrently on one thread over connections of its own
+ * (sockets polled by the loop, OpenSSL through net/tls, http-parser). A request takes an idle
+ * keep-alive connection to the same scheme, host and port before opening a new one; up to
+ * 32 idle connections are kept, each for up to 90 s; a connection carries one request at a
+ * time (no pipelining). Sockets are close-on-exec, with TCP keepalive (first probe after
+ * 30 s idle, then every 10 s) so that a vanished watch peer is noticed. Callbacks run on
+ * the loop thread, never from inside the functions below.
  *
- * TLS: the server is verified against a pinned CA (file or PEM text) unless
- * insecure_skip_verify; a client certificate and key (files or PEM text) authenticate us;
- * a bearer token is sent as "Authorization: Bearer <token>".
+ * TLS: the server is verified against a pinned CA (file or PEM text; the system store
+ * without one) unless insecure_skip_verify, and its certificate must match the host name
+ * or IP address of the URL; a client certificate and key (files or PEM text) authenticate
+ * us; a bearer token is sent as "Authorization: Bearer <token>".
  *
  * Requests may stream the response body (on_chunk, for watches: only a 2xx body is streamed;
  * another status's body is accumulated and given to on_done), carry a timeout, and, when
  * idempotent (GET, HEAD, PUT, DELETE, OPTIONS, unless no_retry), are retried with
  * exponential backoff (timers on the loop) when the connection fails before any response
- * byte arrived. A blocking interface (httpc_sync) with its own easy handle serves CLIs and
- * tests; it never touches a loop. */
+ * byte arrived. A request whose reused connection fails before any response byte (the
+ * server closed it as we sent) is sent again at once, whatever its method: it never
+ * reached the server. A blocking interface (httpc_sync) runs the same client on a private
+ * loop for CLIs and tests; it never touches the caller's loop. */
 #ifndef CK_NET_HTTP_CLIENT_H
 #define CK_NET_HTTP_CLIENT_H
 
@@ -45,6 +52,9 @@ typedef struct httpc_opts {
 	int max_retries;          /* retries of idempotent requests; 0: 4; <0: none */
 	int retry_base_ms;        /* first retry delay, doubled each time; 0: 200 ms */
 	int retry_max_ms;         /* cap of the retry delay; 0: 5 s */
+	/* Connections carrying requests at once; more requests wait for one in order. Streamed
+	 * requests (on_chunk: watches, logs) neither count nor wait. 0: 8; <0: no limit. */
+	int max_conns;
 } httpc_opts;
 
 /* A response. For the async interface all fields are borrowed and valid during the
@@ -100,7 +110,9 @@ void httpc_free(httpc *c);
 
 /* Starts a request. The request struct and its strings are copied. Returns 0 and, when
  * out is non-NULL, a handle valid until on_done returns or httpc_cancel(); or a negative
- * code when the request cannot be started (then on_done is not called). */
+ * code when the request cannot be started (then on_done is not called): -EINVAL for a
+ * missing or malformed URL (http or https only), method or header, -ESHUTDOWN after
+ * httpc_free. */
 int httpc_start(httpc *c, const httpc_request *r, httpc_req **out);
 
 /* Stops a request: no callback runs for it afterwards. Must not be called from inside its
@@ -116,7 +128,7 @@ size_t httpc_in_flight(const httpc *c);
 /* ---- blocking interface (not for loop threads) ---- */
 typedef struct httpc_sync httpc_sync;
 
-/* A blocking client keeping one connection alive between calls. opts copied. */
+/* A blocking client keeping its connection alive between calls. opts copied. */
 int httpc_sync_new(const httpc_opts *opts, httpc_sync **out, ck_err **err);
 /* Performs r (on_done ignored; on_chunk honoured: it is called from this thread). Returns 0
  * with *resp filled (any HTTP status) or a negative transport code with *err. Retries like
@@ -127,5 +139,16 @@ void httpc_response_clear(httpc_response *resp);
 
 /* Percent-encodes s for a query value or path segment. malloc'd. */
 char *httpc_escape(const char *s);
+
+/* ---- fuzzing / unit entry point ---- */
+
+/* Parses data as the response to one request (a HEAD request when head) through the
+ * client's connection code, without a socket: the bytes arrive as two reads split at cut,
+ * then the peer closes the connection. With stream, a 2xx body goes through an on_chunk
+ * callback and is collected. Fills *resp as on_done would see it (its strings owned:
+ * httpc_response_clear) and returns resp->rc: 0, CK_EPROTO or -ECONNRESET. *reusable (may be
+ * NULL) tells whether the connection could carry another request before the close. */
+int httpc_parse_for_test(const void *data, size_t len, size_t cut, bool head, bool stream,
+                         httpc_response *resp, bool *reusable);
 
 #endif

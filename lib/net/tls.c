@@ -1,20 +1,28 @@
 #include "net/tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+static const unsigned char tls_alpn_ours[] = "\x08http/1.1";
 
 struct tls_ctx {
 	SSL_CTX *ctx;
+	bool verify_host; /* client: check the server's certificate against the host */
 };
 
 struct tls_session {
 	SSL *ssl;
 	BIO *rbio; /* ciphertext from the peer */
 	BIO *wbio; /* ciphertext for the peer */
+	char err[200];
 };
 
 /* Stores an error with OpenSSL's first queued reason and clears the (thread-local) queue. */
@@ -33,10 +41,9 @@ static int tls_fail(ck_err **err, const char *what, const char *file)
 static int tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                            const unsigned char *in, unsigned int inlen, void *arg)
 {
-	static const unsigned char ours[] = "\x08http/1.1";
 	unsigned char *sel = NULL;
-	if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
+	if (SSL_select_next_proto(&sel, outlen, tls_alpn_ours, sizeof(tls_alpn_ours) - 1, in,
+	                          inlen) != OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_NOACK;
 	*out = sel;
 	return SSL_TLSEXT_ERR_OK;
@@ -84,6 +91,116 @@ int tls_server_ctx_new(const char *cert_file, const char *key_file, const char *
 	return 0;
 }
 
+static void bio_freep(BIO **p)
+{
+	BIO_free(*p);
+}
+
+static void x509_freep(X509 **p)
+{
+	X509_free(*p);
+}
+
+static void pkey_freep(EVP_PKEY **p)
+{
+	EVP_PKEY_free(*p);
+}
+
+/* Adds every certificate of PEM text to the trusted store. */
+static int tls_trust_pem(SSL_CTX *ctx, const char *pem, ck_err **err)
+{
+	_cleanup_(bio_freep) BIO *b = BIO_new_mem_buf(pem, -1);
+	if (!b)
+		return tls_fail(err, "read CA data", NULL);
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	int n = 0;
+	for (;;) {
+		_cleanup_(x509_freep) X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		if (!x)
+			break;
+		if (X509_STORE_add_cert(store, x) != 1)
+			return tls_fail(err, "add CA certificate", NULL);
+		n++;
+	}
+	ERR_clear_error(); /* the end of the text reads as "no start line" */
+	if (!n)
+		return ck_err_set(err, CK_EPROTO, "load CA data: no certificate in it");
+	return 0;
+}
+
+/* Uses PEM text as our certificate: the first one, then its chain. */
+static int tls_use_cert_pem(SSL_CTX *ctx, const char *pem, ck_err **err)
+{
+	_cleanup_(bio_freep) BIO *b = BIO_new_mem_buf(pem, -1);
+	_cleanup_(x509_freep) X509 *leaf = b ? PEM_read_bio_X509_AUX(b, NULL, NULL, NULL) : NULL;
+	if (!leaf || SSL_CTX_use_certificate(ctx, leaf) != 1)
+		return tls_fail(err, "load client certificate data", NULL);
+	for (;;) {
+		X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		if (!x)
+			break;
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			return tls_fail(err, "add client certificate chain", NULL);
+		}
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+static int tls_use_key_pem(SSL_CTX *ctx, const char *pem, ck_err **err)
+{
+	_cleanup_(bio_freep) BIO *b = BIO_new_mem_buf(pem, -1);
+	_cleanup_(pkey_freep) EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	if (!k || SSL_CTX_use_PrivateKey(ctx, k) != 1)
+		return tls_fail(err, "load client key data", NULL);
+	return 0;
+}
+
+int tls_client_ctx_new(const tls_client_opts *o, tls_ctx **out, ck_err **err)
+{
+	_cleanup_(ssl_ctx_freep) SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return tls_fail(err, "create TLS context", NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* Idle pooled connections: no record buffers between reads. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_set_alpn_protos(ctx, tls_alpn_ours, sizeof(tls_alpn_ours) - 1) != 0)
+		return tls_fail(err, "set ALPN", NULL);
+	int r = 0;
+	if (o->ca_pem)
+		r = tls_trust_pem(ctx, o->ca_pem, err);
+	else if (o->ca_file && SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1)
+		r = tls_fail(err, "load CA", o->ca_file);
+	else if (!o->ca_file && !o->insecure_skip_verify &&
+	         SSL_CTX_set_default_verify_paths(ctx) != 1)
+		r = tls_fail(err, "load the system CA store", NULL);
+	if (r < 0)
+		return r;
+	if (o->cert_pem)
+		r = tls_use_cert_pem(ctx, o->cert_pem, err);
+	else if (o->cert_file && SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1)
+		r = tls_fail(err, "load client certificate", o->cert_file);
+	if (r < 0)
+		return r;
+	if (o->key_pem)
+		r = tls_use_key_pem(ctx, o->key_pem, err);
+	else if (o->key_file &&
+	         SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1)
+		r = tls_fail(err, "load client key", o->key_file);
+	if (r < 0)
+		return r;
+	if ((o->cert_pem || o->cert_file) && SSL_CTX_check_private_key(ctx) != 1)
+		return tls_fail(err, "client key does not match certificate", o->cert_file);
+	SSL_CTX_set_verify(ctx, o->insecure_skip_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	tls_ctx *t = ck_calloc(1, sizeof(*t));
+	t->ctx = CK_TAKE_PTR(ctx);
+	t->verify_host = !o->insecure_skip_verify;
+	*out = t;
+	return 0;
+}
+
 tls_ctx *tls_ctx_free(tls_ctx *ctx)
 {
 	if (ctx) {
@@ -93,7 +210,7 @@ tls_ctx *tls_ctx_free(tls_ctx *ctx)
 	return NULL;
 }
 
-tls_session *tls_session_new(tls_ctx *ctx)
+static tls_session *tls_session_alloc(tls_ctx *ctx)
 {
 	tls_session *s = ck_calloc(1, sizeof(*s));
 	s->ssl = SSL_new(ctx->ctx);
@@ -104,8 +221,52 @@ tls_session *tls_session_new(tls_ctx *ctx)
 	/* An empty input BIO means "wait for more", not end of file. */
 	BIO_set_mem_eof_return(s->rbio, -1);
 	SSL_set_bio(s->ssl, s->rbio, s->wbio);
+	return s;
+}
+
+tls_session *tls_session_new(tls_ctx *ctx)
+{
+	tls_session *s = tls_session_alloc(ctx);
 	SSL_set_accept_state(s->ssl);
 	return s;
+}
+
+tls_session *tls_client_session_new(tls_ctx *ctx, const char *host)
+{
+	tls_session *s = tls_session_alloc(ctx);
+	unsigned char addr[sizeof(struct in6_addr)];
+	bool ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	/* SNI names a host; RFC 6066 forbids IP addresses in it. */
+	if (!ip && SSL_set_tlsext_host_name(s->ssl, host) != 1)
+		abort();
+	if (ctx->verify_host) {
+		X509_VERIFY_PARAM *p = SSL_get0_param(s->ssl);
+		X509_VERIFY_PARAM_set_hostflags(p, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(p, host)
+		        : X509_VERIFY_PARAM_set1_host(p, host, 0)) != 1)
+			abort();
+	}
+	SSL_set_connect_state(s->ssl);
+	return s;
+}
+
+/* Keeps the reason of a failure for tls_session_error and clears OpenSSL's queue. */
+static void tls_note_failure(tls_session *s)
+{
+	long v = SSL_get_verify_result(s->ssl);
+	unsigned long e = ERR_peek_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	if (v != X509_V_OK)
+		snprintf(s->err, sizeof(s->err), "certificate verify failed: %s",
+		         X509_verify_cert_error_string(v));
+	else
+		snprintf(s->err, sizeof(s->err), "%s", reason ? reason : "TLS failure");
+	ERR_clear_error();
+}
+
+const char *tls_session_error(const tls_session *s)
+{
+	return s->err;
 }
 
 tls_session *tls_session_free(tls_session *s)
@@ -145,7 +306,7 @@ int tls_session_read(tls_session *s, void *buf, size_t cap)
 		ERR_clear_error();
 		return -ECONNRESET;
 	default:
-		ERR_clear_error();
+		tls_note_failure(s);
 		return CK_EPROTO;
 	}
 }

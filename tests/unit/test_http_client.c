@@ -22,6 +22,7 @@ typedef struct peer {
 	uv_tcp_t listener;
 	int port;
 	int accepted; /* connections accepted */
+	int closed;   /* connections closed */
 	int requests;
 } peer;
 
@@ -31,11 +32,13 @@ typedef struct conn {
 	ck_buf in;
 	uv_timer_t timer;
 	int chunks_left;
+	int served; /* requests answered on this connection */
 } conn;
 
 static void on_conn_closed(uv_handle_t *h)
 {
 	conn *c = h->data;
+	c->p->closed++;
 	ck_buf_free(&c->in);
 	free(c);
 }
@@ -93,11 +96,18 @@ static void on_chunk_timer(uv_timer_t *t)
 	uv_timer_start(&c->timer, on_chunk_timer, 20, 0);
 }
 
+static void on_bye_timer(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
 static void handle(conn *c, const char *head, const char *body, size_t body_len)
 {
 	c->p->requests++;
 	char method[16] = "", path[256] = "";
 	sscanf(head, "%15s %255s", method, path);
+	path[strcspn(path, "?")] = '\0';
+	int served = c->served++;
 	if (!strcmp(path, "/hello")) {
 		respond(c, 200, "{\"hello\":\"world\"}");
 	} else if (!strcmp(path, "/echo")) {
@@ -117,6 +127,21 @@ static void handle(conn *c, const char *head, const char *body, size_t body_len)
 		/* never answers */
 	} else if (!strcmp(path, "/drop")) {
 		conn_close(c);
+	} else if (!strcmp(path, "/drop-reused")) {
+		/* The keep-alive race: the server closes the connection just as we send. */
+		if (served) {
+			conn_close(c);
+		} else {
+			char *s = ck_asprintf("%s %.*s", method, (int)body_len, body);
+			respond(c, 201, s);
+			free(s);
+		}
+	} else if (!strcmp(path, "/head")) {
+		respond(c, 200, head);
+	} else if (!strcmp(path, "/bye")) {
+		/* Answers, then closes the idle connection soon after. */
+		respond(c, 200, "bye");
+		uv_timer_start(&c->timer, on_bye_timer, 10, 0);
 	} else {
 		respond(c, 400, "bad");
 	}
@@ -177,19 +202,28 @@ static void on_connection(uv_stream_t *l, int status)
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static void peer_listen(peer *p, uv_loop_t *loop, int port)
+static void peer_listen_on(peer *p, uv_loop_t *loop, const char *ip, int port)
 {
 	p->loop = loop;
 	uv_tcp_init(loop, &p->listener);
 	p->listener.data = p;
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", port, &a);
+	struct sockaddr_storage a;
+	if (strchr(ip, ':'))
+		uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&a);
+	else
+		uv_ip4_addr(ip, port, (struct sockaddr_in *)&a);
 	assert_int_equal(uv_tcp_bind(&p->listener, (struct sockaddr *)&a, 0), 0);
 	assert_int_equal(uv_listen((uv_stream_t *)&p->listener, 64, on_connection), 0);
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	uv_tcp_getsockname(&p->listener, (struct sockaddr *)&ss, &len);
-	p->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	p->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                         : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void peer_listen(peer *p, uv_loop_t *loop, int port)
+{
+	peer_listen_on(p, loop, "127.0.0.1", port);
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -216,10 +250,15 @@ typedef struct result {
 	int calls;
 	int rc, status;
 	char *body;
+	char *error;
 	ck_buf chunks;
 	int n_chunks;
 	httpc *c;
 	int stop_after;
+	httpc_req *self;      /* cancelled from on_chunk when cancel_in_chunk */
+	bool cancel_in_chunk; /* as a watch stopped from its event handler does */
+	bool free_in_chunk;   /* on_chunk frees the client c */
+	int chain;            /* on_done starts this many more requests, one after the other */
 } result;
 
 static void on_done(const httpc_response *r, void *user)
@@ -230,6 +269,8 @@ static void on_done(const httpc_response *r, void *user)
 	res->status = r->status;
 	free(res->body);
 	res->body = r->rc == 0 ? ck_strndup(r->body, r->body_len) : NULL;
+	free(res->error);
+	res->error = r->error ? ck_strdup(r->error) : NULL;
 }
 
 static int on_chunk(const void *data, size_t len, void *user)
@@ -237,13 +278,29 @@ static int on_chunk(const void *data, size_t len, void *user)
 	result *res = user;
 	ck_buf_append(&res->chunks, data, len);
 	res->n_chunks++;
+	if (res->cancel_in_chunk) {
+		httpc_cancel(res->self);
+		return 1;
+	}
+	if (res->free_in_chunk) {
+		httpc_free(res->c);
+		return 0;
+	}
 	return res->stop_after && res->n_chunks >= res->stop_after;
 }
 
 static void result_clear(result *r)
 {
+	free(r->error);
 	free(r->body);
 	ck_buf_free(&r->chunks);
+}
+
+/* Runs the loop until r has its answer. */
+static void wait_done(uv_loop_t *loop, const result *r)
+{
+	while (r->calls == 0)
+		uv_run(loop, UV_RUN_ONCE);
 }
 
 static httpc *new_client(uv_loop_t *loop, peer *p, const char *token)
@@ -632,6 +689,10 @@ static void test_bad_options(void **state)
 static void on_tls_request(http_exchange *x, void *data)
 {
 	const http_request *r = http_exchange_request(x);
+	if (!strcmp(r->path, "/remote")) {
+		http_respond(x, 200, "text/plain", r->remote_addr, strlen(r->remote_addr));
+		return;
+	}
 	const char *auth = http_request_header(r, "Authorization");
 	char *body = ck_asprintf("%s|%s|%s", r->tls ? "tls" : "plain",
 	                         r->client_cn ? r->client_cn : "-", auth ? auth : "-");
@@ -664,18 +725,20 @@ static void tls_get(uv_loop_t *loop, const httpc_opts *o, result *r)
 	httpc_free(c);
 }
 
-static void test_tls(void **state)
+/* Certificates made by the openssl tool in dir: a CA, another CA, a server certificate for
+ * IP 127.0.0.1 and one for DNS name localhost, a client certificate (O=system:masters,
+ * CN=admin). */
+static void make_certs(const char *dir)
 {
-	char dir[] = "/tmp/httpc-tls-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char *cmd = ck_asprintf(
 	    "cd %s && K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
 	    "openssl req -x509 $K -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2 && "
 	    "openssl req -x509 $K -keyout other.key -out other.crt -subj /CN=other-ca -days 2 && "
-	    "openssl req $K -keyout server.key -out server.csr -subj /CN=server && "
-	    "printf 'subjectAltName=IP:127.0.0.1' > san.ext && "
-	    "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
-	    "server.crt -days 2 -extfile san.ext && "
+	    "for s in server:IP:127.0.0.1 local:DNS:localhost; do n=${s%%%%:*} && "
+	    "openssl req $K -keyout $n.key -out $n.csr -subj /CN=$n && "
+	    "printf 'subjectAltName=%%s' ${s#*:} > $n.ext && "
+	    "openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
+	    "$n.crt -days 2 -extfile $n.ext || exit 1; done && "
 	    "openssl req $K -keyout client.key -out client.csr -subj /O=system:masters/CN=admin && "
 	    "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out "
 	    "client.crt -days 2",
@@ -684,6 +747,13 @@ static void test_tls(void **state)
 	assert_int_equal(system(quiet), 0);
 	free(cmd);
 	free(quiet);
+}
+
+static void test_tls(void **state)
+{
+	char dir[] = "/tmp/httpc-tls-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	make_certs(dir);
 	char *ca_crt = ck_asprintf("%s/ca.crt", dir), *other_crt = ck_asprintf("%s/other.crt", dir);
 	char *server_crt = ck_asprintf("%s/server.crt", dir),
 	     *server_key = ck_asprintf("%s/server.key", dir);
@@ -735,6 +805,62 @@ static void test_tls(void **state)
 	assert_int_equal(r.rc, 0);
 	result_clear(&r);
 
+	/* Kept alive over TLS: sequential requests come from one client port. */
+	httpc *c = NULL;
+	assert_int_equal(
+	    httpc_new(&loop, &(httpc_opts){.base_url = url, .ca_file = ca_crt}, &c, NULL), 0);
+	char *first = NULL;
+	for (int i = 0; i < 3; i++) {
+		result q = {0};
+		assert_int_equal(
+		    httpc_start(c,
+		                &(httpc_request){.path = "/remote", .on_done = on_done, .user = &q},
+		                NULL),
+		    0);
+		wait_done(&loop, &q);
+		assert_int_equal(q.status, 200);
+		if (first)
+			assert_string_equal(q.body, first);
+		else
+			first = ck_strdup(q.body);
+		result_clear(&q);
+	}
+	free(first);
+	httpc_free(c);
+
+	/* The certificate must be valid for the host asked for: 127.0.0.1's is not valid for
+	 * localhost... */
+	char *by_name = ck_asprintf("https://localhost:%d", http_server_port(srv));
+	tls_get(&loop, &(httpc_opts){.base_url = by_name, .ca_file = ca_crt}, &r);
+	assert_int_equal(r.rc, CK_EPROTO);
+	assert_non_null(strstr(r.error, "hostname mismatch"));
+	result_clear(&r);
+	free(by_name);
+	/* ...and one for the name localhost (sent as SNI) is valid for it, not for 127.0.0.1. */
+	char *local_crt = ck_asprintf("%s/local.crt", dir),
+	     *local_key = ck_asprintf("%s/local.key", dir);
+	http_server *named = NULL;
+	assert_int_equal(http_server_new(&loop,
+	                                 &(http_server_opts){.tls_cert_file = local_crt,
+	                                                     .tls_key_file = local_key},
+	                                 on_tls_request, NULL, &named, NULL),
+	                 0);
+	by_name = ck_asprintf("https://localhost:%d", http_server_port(named));
+	tls_get(&loop, &(httpc_opts){.base_url = by_name, .ca_file = ca_crt}, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "tls|-|-");
+	result_clear(&r);
+	char *by_ip = ck_asprintf("https://127.0.0.1:%d", http_server_port(named));
+	tls_get(&loop, &(httpc_opts){.base_url = by_ip, .ca_file = ca_crt}, &r);
+	assert_int_equal(r.rc, CK_EPROTO);
+	assert_non_null(strstr(r.error, "IP address mismatch"));
+	result_clear(&r);
+	http_server_shutdown(named, NULL, NULL);
+	free(by_name);
+	free(by_ip);
+	free(local_crt);
+	free(local_key);
+
 	http_server_shutdown(srv, NULL, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&loop), 0);
@@ -753,6 +879,505 @@ static void test_tls(void **state)
 	free(client_key);
 }
 
+/* ---- connection reuse ---- */
+
+static void chain_done(const httpc_response *resp, void *user)
+{
+	result *res = user;
+	if (resp->rc == 0 && resp->status == 200 && --res->chain > 0) {
+		httpc_request q = {.path = "/hello", .on_done = chain_done, .user = res};
+		if (httpc_start(res->c, &q, NULL) == 0)
+			return;
+	}
+	on_done(resp, user);
+}
+
+static void test_sequential_reuse(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	httpc *c = new_client(&loop, &p, NULL);
+	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+	for (int i = 0; i < 10; i++) {
+		const char *m = methods[i % CK_ARRAY_SIZE(methods)];
+		result r = {0};
+		httpc_request q = {.method = m,
+		                   .path = "/echo",
+		                   .body = i % 2 ? "b" : NULL,
+		                   .body_len = i % 2,
+		                   .on_done = on_done,
+		                   .user = &r};
+		assert_int_equal(httpc_start(c, &q, NULL), 0);
+		wait_done(&loop, &r);
+		assert_int_equal(r.rc, 0);
+		assert_int_equal(r.status, 201);
+		char *want = ck_asprintf("%s %s noauth", m, i % 2 ? "b" : "");
+		assert_string_equal(r.body, want);
+		free(want);
+		result_clear(&r);
+	}
+	/* Requests started from on_done find the connection just released. */
+	result chain = {.c = c, .chain = 10};
+	assert_int_equal(
+	    httpc_start(
+	        c, &(httpc_request){.path = "/hello", .on_done = chain_done, .user = &chain}, NULL),
+	    0);
+	wait_done(&loop, &chain);
+	assert_int_equal(chain.rc, 0);
+	assert_int_equal(chain.chain, 0);
+	assert_int_equal(p.requests, 20);
+	assert_int_equal(p.accepted, 1);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+	result_clear(&chain);
+}
+
+static void test_burst_reuse(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
+	httpc *c = NULL;
+	assert_int_equal(
+	    httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = -1}, &c, NULL), 0);
+	free(url);
+	for (int burst = 0; burst < 2; burst++) {
+		result r[20] = {0};
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(httpc_start(c,
+			                             &(httpc_request){.path = "/hello",
+			                                              .on_done = on_done,
+			                                              .user = &r[i]},
+			                             NULL),
+			                 0);
+		for (int i = 0; i < 20; i++) {
+			wait_done(&loop, &r[i]);
+			assert_int_equal(r[i].status, 200);
+			result_clear(&r[i]);
+		}
+		/* The first burst opened one connection per request; the second reuses them. */
+		assert_int_equal(p.accepted, 20);
+	}
+	assert_int_equal(p.requests, 40);
+	assert_int_equal(p.closed, 0);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+}
+
+/* max_conns: a burst waits for the connections in line, streams pass, and a request
+ * that waits longer than its timeout fails. */
+static void test_max_conns(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
+	httpc *c = NULL;
+	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = 3}, &c, NULL),
+	                 0);
+	free(url);
+	result r[12] = {0};
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(
+		    httpc_start(
+		        c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r[i]},
+		        NULL),
+		    0);
+	for (int i = 0; i < 12; i++) {
+		wait_done(&loop, &r[i]);
+		assert_int_equal(r[i].status, 200);
+		result_clear(&r[i]);
+	}
+	assert_int_equal(p.requests, 12);
+	assert_int_equal(p.accepted, 3);
+	/* Three requests that never get an answer hold every slot: a stream still goes
+	 * through, and a request in line times out. */
+	result slow[3] = {0}, stream = {0}, late = {0};
+	httpc_req *h[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(httpc_start(c,
+		                             &(httpc_request){.path = "/slow",
+		                                              .timeout_ms = -1,
+		                                              .on_done = on_done,
+		                                              .user = &slow[i]},
+		                             &h[i]),
+		                 0);
+	assert_int_equal(httpc_start(c,
+	                             &(httpc_request){.path = "/stream",
+	                                              .timeout_ms = -1,
+	                                              .on_chunk = on_chunk,
+	                                              .on_done = on_done,
+	                                              .user = &stream},
+	                             NULL),
+	                 0);
+	assert_int_equal(
+	    httpc_start(c,
+	                &(httpc_request){
+	                    .path = "/hello", .timeout_ms = 100, .on_done = on_done, .user = &late},
+	                NULL),
+	    0);
+	wait_done(&loop, &stream);
+	assert_int_equal(stream.status, 200);
+	assert_int_equal(stream.n_chunks, 3);
+	wait_done(&loop, &late);
+	assert_int_equal(late.rc, -ETIMEDOUT);
+	/* A slot given back starts the next in line. */
+	result next = {0};
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &next},
+	                NULL),
+	    0);
+	httpc_cancel(h[0]);
+	wait_done(&loop, &next);
+	assert_int_equal(next.status, 200);
+	for (int i = 0; i < 3; i++)
+		result_clear(&slow[i]);
+	result_clear(&stream);
+	result_clear(&late);
+	result_clear(&next);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+}
+
+static void test_stale_connection(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	httpc *c = new_client(&loop, &p, NULL);
+	result r = {0};
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r},
+	                NULL),
+	    0);
+	wait_done(&loop, &r);
+	result_clear(&r);
+	/* The server closes the kept-alive connection as the POST arrives: it is sent again on
+	 * a new connection, although a POST is never retried otherwise. */
+	memset(&r, 0, sizeof(r));
+	httpc_request post = {.method = "POST",
+	                      .path = "/drop-reused",
+	                      .body = "x",
+	                      .body_len = 1,
+	                      .on_done = on_done,
+	                      .user = &r};
+	assert_int_equal(httpc_start(c, &post, NULL), 0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(r.body, "POST x");
+	assert_int_equal(p.accepted, 2);
+	assert_int_equal(p.requests, 3);
+	result_clear(&r);
+
+	/* A connection the server closed while it was idle is not used again. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/bye", .on_done = on_done, .user = &r}, NULL),
+	    0);
+	wait_done(&loop, &r);
+	result_clear(&r);
+	while (p.closed < 2)
+		uv_run(&loop, UV_RUN_ONCE);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r},
+	                NULL),
+	    0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(p.accepted, 3);
+	result_clear(&r);
+
+	/* A POST whose new connection is dropped is not sent again. */
+	memset(&r, 0, sizeof(r));
+	httpc *fresh = new_client(&loop, &p, NULL);
+	post.path = "/drop";
+	assert_int_equal(httpc_start(fresh, &post, NULL), 0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.rc, -ECONNRESET);
+	assert_int_equal(p.requests, 6);
+	result_clear(&r);
+	httpc_free(fresh);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+}
+
+/* A watch stopped from its event handler: on_chunk cancels its own request. */
+static void test_cancel_from_chunk(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	httpc *c = new_client(&loop, &p, NULL);
+	result r = {.cancel_in_chunk = true};
+	httpc_request q = {.path = "/stream",
+	                   .timeout_ms = -1,
+	                   .on_chunk = on_chunk,
+	                   .on_done = on_done,
+	                   .user = &r};
+	assert_int_equal(httpc_start(c, &q, &r.self), 0);
+	while (r.n_chunks == 0)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(httpc_in_flight(c), 0);
+	/* The stream's connection is closed, not reused; the client goes on. */
+	while (p.closed < 1)
+		uv_run(&loop, UV_RUN_ONCE);
+	result h = {0};
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &h},
+	                NULL),
+	    0);
+	wait_done(&loop, &h);
+	assert_int_equal(h.status, 200);
+	assert_int_equal(p.accepted, 2);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(r.n_chunks, 1);
+	result_clear(&r);
+
+	/* on_chunk may free the whole client, other requests included. */
+	result f = {.c = c, .free_in_chunk = true}, other = {0};
+	q.user = &f;
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/slow", .on_done = on_done, .user = &other},
+	                NULL),
+	    0);
+	assert_int_equal(httpc_start(c, &q, NULL), 0);
+	while (f.n_chunks == 0)
+		uv_run(&loop, UV_RUN_ONCE);
+	teardown_loop(&loop, &p);
+	assert_int_equal(f.calls + other.calls + r.calls, 0);
+	assert_int_equal(f.n_chunks, 1);
+	result_clear(&f);
+	result_clear(&h);
+}
+
+/* ---- what goes on the wire ---- */
+
+static void test_request_head(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	httpc *c = new_client(&loop, &p, "tok");
+	result r = {0};
+	httpc_header extra[] = {{"Accept", "text/plain"}, {"X-Extra", "1"}};
+	httpc_request q = {.method = "POST",
+	                   .path = "/head?a=b",
+	                   .headers = extra,
+	                   .n_headers = 2,
+	                   .on_done = on_done,
+	                   .user = &r};
+	assert_int_equal(httpc_start(c, &q, NULL), 0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.status, 200);
+	char *host = ck_asprintf("\r\nHost: 127.0.0.1:%d\r\n", p.port);
+	assert_true(ck_str_has_prefix(r.body, "POST /head?a=b HTTP/1.1\r\n"));
+	assert_non_null(strstr(r.body, host));
+	assert_non_null(strstr(r.body, "\r\nUser-Agent: ckube/"));
+	assert_non_null(strstr(r.body, "\r\nAccept: text/plain\r\n"));
+	assert_null(strstr(r.body, "application/json"));
+	assert_non_null(strstr(r.body, "\r\nAuthorization: Bearer tok\r\n"));
+	assert_non_null(strstr(r.body, "\r\nContent-Length: 0\r\n"));
+	assert_non_null(strstr(r.body, "\r\nX-Extra: 1\r\n"));
+	assert_null(strcasestr(r.body, "Accept-Encoding"));
+	assert_null(strcasestr(r.body, "Expect"));
+	free(host);
+	result_clear(&r);
+	memset(&r, 0, sizeof(r));
+
+	/* What cannot be sent is refused at once: no callback follows. */
+	httpc_header injected[] = {{"X-Evil", "a\r\nHost: elsewhere"}};
+	httpc_header framing[] = {{"Content-Length", "5"}};
+	httpc_request bad[] = {
+	    {.url = "ftp://127.0.0.1/"},
+	    {.url = "http://[::1/"},
+	    {.url = "http://127.0.0.1:99999/"},
+	    {.url = "http://user@127.0.0.1/"},
+	    {.url = "http:///x"},
+	    {.url = "http://127.0.0.1/a b"},
+	    {.path = "/x"}, /* no base URL */
+	    {.url = "http://127.0.0.1/", .method = "GE T"},
+	    {.url = "http://127.0.0.1/", .headers = injected, .n_headers = 1},
+	    {.url = "http://127.0.0.1/", .headers = framing, .n_headers = 1},
+	};
+	httpc *bare = NULL;
+	assert_int_equal(httpc_new(&loop, &(httpc_opts){0}, &bare, NULL), 0);
+	for (size_t i = 0; i < CK_ARRAY_SIZE(bad); i++) {
+		bad[i].on_done = on_done;
+		bad[i].user = &r;
+		assert_int_equal(httpc_start(bare, &bad[i], NULL), -EINVAL);
+	}
+	assert_int_equal(httpc_in_flight(bare), 0);
+	httpc_free(bare);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+	assert_int_equal(r.calls, 0);
+}
+
+static void test_ipv6(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen_on(&p, &loop, "::1", 0);
+	char *url = ck_asprintf("http://[::1]:%d", p.port);
+	httpc *c = NULL;
+	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url}, &c, NULL), 0);
+	result r = {0};
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/head", .on_done = on_done, .user = &r}, NULL),
+	    0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.status, 200);
+	char *host = ck_asprintf("\r\nHost: [::1]:%d\r\n", p.port);
+	assert_non_null(strstr(r.body, host));
+	free(host);
+	free(url);
+	result_clear(&r);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+}
+
+static void test_connect_failures(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer probe = {0};
+	peer_listen(&probe, &loop, 0);
+	int port = probe.port;
+	uv_close((uv_handle_t *)&probe.listener, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+
+	char *url = ck_asprintf("http://127.0.0.1:%d", port);
+	httpc *c = NULL;
+	assert_int_equal(
+	    httpc_new(&loop, &(httpc_opts){.base_url = url, .max_retries = -1}, &c, NULL), 0);
+	result r = {0};
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/", .on_done = on_done, .user = &r}, NULL), 0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.rc, -ECONNREFUSED);
+	assert_non_null(strcasestr(r.error, "refused"));
+	assert_int_equal(r.status, 0);
+	result_clear(&r);
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(httpc_start(c,
+	                             &(httpc_request){.url = "http://nonexistent.invalid/",
+	                                              .on_done = on_done,
+	                                              .user = &r},
+	                             NULL),
+	                 0);
+	wait_done(&loop, &r);
+	assert_int_equal(r.rc, -EHOSTUNREACH);
+	result_clear(&r);
+
+	/* Freed while a name is being resolved (in libuv's thread pool). */
+	memset(&r, 0, sizeof(r));
+	char *by_name = ck_asprintf("http://localhost:%d/", port);
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.url = by_name, .on_done = on_done, .user = &r}, NULL),
+	    0);
+	httpc_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	free(by_name);
+	free(url);
+}
+
+/* ---- response parsing, without sockets ---- */
+
+/* Parses text split at every position; all must agree. Returns rc; *out from the whole. */
+static int parse_all(const char *text, bool head, bool stream, httpc_response *out, bool *reusable)
+{
+	size_t len = strlen(text);
+	int rc = httpc_parse_for_test(text, len, len, head, stream, out, reusable);
+	for (size_t cut = 0; cut < len; cut++) {
+		httpc_response r;
+		bool keep;
+		assert_int_equal(httpc_parse_for_test(text, len, cut, head, stream, &r, &keep), rc);
+		assert_int_equal(r.status, out->status);
+		assert_int_equal(r.body_len, out->body_len);
+		assert_memory_equal(r.body, out->body, r.body_len);
+		assert_true(keep == *reusable);
+		httpc_response_clear(&r);
+	}
+	return rc;
+}
+
+static void test_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		bool head;
+		int rc, status;
+		const char *body, *ctype;
+		bool reusable;
+	} cases[] = {
+	    {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+	     false, 0, 200, "{}", "application/json", true},
+	    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+	     false, 0, 200, "abcde", NULL, true},
+	    /* interim responses are skipped */
+	    {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+	     "HTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
+	     false, 0, 201, "x", NULL, true},
+	    /* no body: HEAD, 204, 304 */
+	    {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, 0, 200, "", NULL, true},
+	    {"HTTP/1.1 204 No Content\r\n\r\n", false, 0, 204, "", NULL, true},
+	    {"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", false, 0, 304, "", NULL,
+	     true},
+	    /* a body until the connection closes */
+	    {"HTTP/1.1 200 OK\r\n\r\nuntil the end", false, 0, 200, "until the end", NULL, false},
+	    /* what keeps a connection or not */
+	    {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", false, 0, 200, "x", NULL, false},
+	    {"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx", false, 0,
+	     200, "x", NULL, true},
+	    {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", false, 0, 200,
+	     "x", NULL, false},
+	    {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n\r\n", false, 0, 200,
+	     "x", NULL, false},
+	    {"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\nContent-Length: 3\r\n\r\nnop",
+	     false, 0, 404, "nop", "text/plain", true},
+	    /* failures */
+	    {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", false, -ECONNRESET, 200, "abc",
+	     NULL, false},
+	    {"HTTP/1.1 200 OK\r\nContent-Le", false, -ECONNRESET, 0, "", NULL, false},
+	    {"", false, -ECONNRESET, 0, "", NULL, false},
+	    {"HELLO\r\n\r\n", false, CK_EPROTO, 0, "", NULL, false},
+	    {"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, CK_EPROTO, 0, "", NULL, false},
+	};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(cases); i++) {
+		for (int stream = 0; stream < 2; stream++) {
+			httpc_response r;
+			bool keep;
+			int rc = parse_all(cases[i].text, cases[i].head, stream, &r, &keep);
+			assert_int_equal(rc, cases[i].rc);
+			assert_int_equal(r.rc, cases[i].rc);
+			assert_true(rc == 0 ? !r.error : r.error && *r.error);
+			assert_int_equal(r.status, cases[i].status);
+			assert_string_equal(r.body, cases[i].body);
+			if (cases[i].ctype)
+				assert_string_equal(r.content_type, cases[i].ctype);
+			else
+				assert_null(r.content_type);
+			assert_true(keep == cases[i].reusable);
+			httpc_response_clear(&r);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +1390,15 @@ int main(void)
 	    cmocka_unit_test(test_sync),
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_sequential_reuse),
+	    cmocka_unit_test(test_burst_reuse),
+	    cmocka_unit_test(test_max_conns),
+	    cmocka_unit_test(test_stale_connection),
+	    cmocka_unit_test(test_cancel_from_chunk),
+	    cmocka_unit_test(test_request_head),
+	    cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_connect_failures),
+	    cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

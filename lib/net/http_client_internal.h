@@ -1,0 +1,183 @@
+/* http_client_internal: what the parts of the HTTP client share (not a public header).
+ *
+ *   http_client.c       the client: options, requests (attempts, retries, timeouts,
+ *                       completion), the pool of idle connections, the blocking interface
+ *   http_client_conn.c  one connection: resolution, connect, TLS, sending a request,
+ *                       parsing its response (http-parser)
+ *
+ * A request is carried by at most one connection at a time and a connection carries at most
+ * one request (no pipelining). Callbacks run from loop callbacks only: from a connection's
+ * poll callback (on_chunk while the body is parsed; on_done once the response is complete)
+ * or from the request's timer (on_done for a failure or a timeout). After a user callback,
+ * the code on the stack checks what it may have done (cancelled the request, freed the
+ * client) before going on. Memory stays valid meanwhile: a request is freed in its timer's
+ * close callback, a connection once no callback of its own is on the stack (depth), the
+ * client once all of its handles are closed.
+ *
+ * Names shared between these files carry the prefix httpc__. */
+#ifndef CK_NET_HTTP_CLIENT_INTERNAL_H
+#define CK_NET_HTTP_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <http_parser.h>
+#include <uv.h>
+
+#include "base/strbuf.h"
+#include "net/http_client.h"
+#include "net/tls.h"
+
+#define HTTPC_READ_BUF  (64 * 1024)
+#define HTTPC_IDLE_MAX  32    /* idle connections kept per client */
+#define HTTPC_IDLE_MS   90000 /* an idle connection is closed after this */
+#define HTTPC_KEEPIDLE  30    /* TCP keepalive: first probe after this many idle seconds */
+#define HTTPC_KEEPINTVL 10    /* then one probe every this many seconds */
+
+typedef struct hconn hconn;
+
+/* Options with owned strings. */
+typedef struct client_opts {
+	char *base_url, *ca_file, *ca_pem, *cert_file, *cert_pem, *key_file, *key_pem;
+	char *bearer_token, *user_agent;
+	bool insecure;
+	int timeout_ms, connect_timeout_ms, max_retries, retry_base_ms, retry_max_ms;
+	int max_conns; /* <0: no limit */
+} client_opts;
+
+struct httpc {
+	uv_loop_t *loop;
+	client_opts o;
+	tls_ctx *tls;      /* made for the first https connection */
+	bool sync_resolve; /* resolve in the calling thread (httpc_sync's private loop) */
+	httpc_req *reqs;   /* requests in flight, doubly linked */
+	hconn *idle;       /* idle connections, most recently used first */
+	size_t n_idle;
+	int n_slots;       /* requests holding a connection slot (max_conns) */
+	uint64_t queued;   /* the last queue number handed out */
+	uv_timer_t sweep;  /* closes idle connections past HTTPC_IDLE_MS */
+	char *rbuf, *pbuf; /* socket reads and TLS plaintext, allocated on first use */
+	int handles;       /* open handles and pending resolutions */
+	bool closing;      /* httpc_free called: freed when handles drops to 0 */
+};
+
+enum req_state {
+	REQ_WAIT,       /* the timer starts the next attempt */
+	REQ_QUEUED,     /* waits for a connection slot (max_conns); the deadline applies */
+	REQ_CONNECTING, /* on a connection being opened (connect timeout applies) */
+	REQ_ACTIVE,     /* sent or being sent on a connection */
+	REQ_FAILED,     /* the timer delivers rc and err */
+};
+
+struct httpc_req {
+	httpc *c;
+	httpc_req *prev, *next; /* c->reqs */
+	uv_timer_t timer;       /* timeouts, retry backoff, delivery of a failure */
+	hconn *conn;            /* carrying the current attempt */
+	enum req_state state;
+	char *method, *url; /* for messages */
+	char *host;         /* without brackets */
+	int port;
+	bool tls;
+	bool head;      /* no response body */
+	bool retry;     /* idempotent and not no_retry */
+	ck_buf wire;    /* the request as sent: head and body */
+	int timeout_ms; /* <0: none */
+	int attempts;
+	bool slot;                           /* holds a connection slot */
+	uint64_t queue;                      /* REQ_QUEUED: its place in line */
+	uint64_t deadline, connect_deadline; /* loop time; 0: none */
+	/* the response of the current attempt */
+	bool got_bytes; /* a response byte arrived */
+	int status;
+	bool has_ctype;
+	ck_buf ctype;
+	ck_buf body; /* accumulated (not for a streamed 2xx) */
+	int rc;      /* REQ_FAILED */
+	char *err;
+	httpc_chunk_fn on_chunk;
+	httpc_done_fn on_done;
+	void *user;
+	bool gone; /* cancelled or finished: freed when the timer is closed */
+};
+
+/* A socket and its poll handle. It is closed on its own: a connection moves on to the next
+ * address of its host after a failed connect. */
+typedef struct hsock {
+	uv_poll_t poll; /* poll.data = the connection; NULL once abandoned */
+	httpc *c;
+	int fd;
+	int events; /* polled for */
+} hsock;
+
+struct hconn {
+	httpc *c;
+	hconn *prev, *next; /* c->idle while pooled */
+	httpc_req *req;     /* the request it carries; NULL while idle */
+	char *host;
+	int port;
+	bool tls_wanted;
+	uv_getaddrinfo_t gai;
+	struct addrinfo *ai, *ai_next; /* resolved addresses, the next one to try */
+	int connect_err;               /* of the last address tried */
+	hsock *sock;
+	tls_session *tls;
+	http_parser hp;
+	ck_buf out; /* for the socket (ciphertext with TLS) */
+	size_t out_off;
+	char hname[16]; /* first bytes of the header name being parsed */
+	size_t hname_len;
+	uint64_t idle_since;
+	int depth;       /* own callbacks on the stack: freed at 0 once closing */
+	bool resolving;  /* gai pending */
+	bool connecting; /* sock connecting */
+	bool ready;      /* connected and, with TLS, handshake done */
+	bool in_value, ctype_value;
+	bool interim;  /* parsing a 1xx response */
+	bool complete; /* the response is complete */
+	bool spoiled;  /* cannot carry another request */
+	bool reused;   /* carried a request before */
+	bool pooled, closing;
+	bool test; /* httpc_parse_for_test: no socket; failures are kept here */
+	int test_rc;
+	char *test_err;
+};
+
+/* ---- http_client.c, for the connection ---- */
+
+/* The client's TLS context, made on first use. Returns 0 and *out, or a negative code with
+ * *msg (malloc'd). */
+int httpc__tls_ctx(httpc *c, tls_ctx **out, char **msg);
+/* r's connection is up: the connect timeout no longer applies. */
+void httpc__req_sending(httpc_req *r);
+/* The attempt carried by a connection failed; the connection is closed and detached.
+ * reused: it had carried a request before (a failure before any response byte is then
+ * the keep-alive race, retried at once). */
+void httpc__req_attempt_failed(httpc_req *r, int rc, const char *msg, bool reused);
+/* r's response is complete (its connection is detached): calls on_done and frees r. */
+void httpc__req_done(httpc_req *r);
+/* Puts a connection that finished a request into the pool (or closes it). */
+void httpc__pool_put(httpc *c, hconn *k);
+/* Takes k out of the pool. */
+void httpc__pool_remove(hconn *k);
+/* The response as on_done sees it (borrowed from r). */
+void httpc__response_of(httpc_req *r, httpc_response *resp);
+/* A copy of src whose strings dst owns (httpc_response_clear). */
+void httpc__response_copy(httpc_response *dst, const httpc_response *src);
+/* Drops a handle or resolution of c; frees c when it was the last one after httpc_free. */
+void httpc__unref(httpc *c);
+
+/* ---- http_client_conn.c ---- */
+
+/* Opens a connection to r's host and port and binds r to it; r is sent once the
+ * connection (and its TLS handshake) is up. Failures go to httpc__req_attempt_failed. */
+void httpc__conn_open(httpc *c, httpc_req *r);
+/* Sends r on k, an idle connection taken out of the pool. */
+void httpc__conn_send(hconn *k, httpc_req *r);
+/* An idle connection: watched for the peer closing it, not keeping the loop alive. */
+void httpc__conn_park(hconn *k);
+/* Closes k; its request, if any, is detached without a callback. */
+void httpc__conn_close(hconn *k);
+
+#endif
