@@ -16,5 +16,4 @@ void defaults_for_create(const kind_desc *k, cJSON *obj, const char *ns);
 /* The kind's defaults only (updates and patches). */
 void defaults_apply(const kind_desc *k, cJSON *obj);
 
-
 #endif

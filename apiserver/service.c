@@ -8,7 +8,9 @@
 #include "base/json.h"
 
 typedef struct svc_state {
+	apiserver *srv;
 	void (*done)(api_req *r, bool ok);
+	bool kept; /* stored: the reservations stay */
 	bool ip_done;
 	int port; /* the next port to look at */
 	/* What was reserved so far, to give back if the create fails. */
@@ -20,6 +22,11 @@ typedef struct svc_state {
 static void svc_state_free(void *p)
 {
 	svc_state *st = p;
+	if (!st->kept) {
+		alloc_release(st->srv, &st->srv->svc_ips, st->cluster_ip);
+		for (size_t i = 0; i < st->n_node_ports; i++)
+			alloc_release(st->srv, &st->srv->node_ports, st->node_ports[i]);
+	}
 	free(st->cluster_ip);
 	for (size_t i = 0; i < st->n_node_ports; i++)
 		free(st->node_ports[i]);
@@ -43,7 +50,6 @@ static void step(api_req *r);
 static void failed(api_req *r)
 {
 	svc_state *st = r->verb_data;
-	service_release_reserved(r);
 	st->done(r, false);
 }
 
@@ -108,20 +114,17 @@ static void step(api_req *r)
 void service_allocate(api_req *r, void (*done)(api_req *r, bool ok))
 {
 	svc_state *st = ck_calloc(1, sizeof(*st));
+	st->srv = r->srv;
 	st->done = done;
 	r->verb_data = st;
 	r->verb_free = svc_state_free;
 	step(r);
 }
 
-void service_release_reserved(api_req *r)
+void service_keep(api_req *r)
 {
 	svc_state *st = r->verb_data;
-	if (!st)
-		return;
-	alloc_release(r->srv, &r->srv->svc_ips, st->cluster_ip);
-	for (size_t i = 0; i < st->n_node_ports; i++)
-		alloc_release(r->srv, &r->srv->node_ports, st->node_ports[i]);
+	st->kept = true;
 }
 
 void service_release(apiserver *s, const cJSON *svc)

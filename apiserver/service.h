@@ -15,11 +15,12 @@ bool service_is(const kind_desc *k);
 
 /* Reserves what the service in r->body needs and writes it into r->body (spec.clusterIP,
  * spec.clusterIPs, spec.ports[].nodePort), then calls done(r, true). On failure the
- * request is answered and done(r, false) runs. Uses r->verb_data. */
+ * request is answered and done(r, false) runs. Uses r->verb_data: what it reserved is
+ * given back when r is freed, unless service_keep(r) said the service was stored. */
 void service_allocate(api_req *r, void (*done)(api_req *r, bool ok));
 
-/* Gives back what service_allocate reserved for r (the create failed later). */
-void service_release_reserved(api_req *r);
+/* The service of r is stored: its reservations are its own now. */
+void service_keep(api_req *r);
 
 /* Gives back the cluster IP and node ports of a deleted service. */
 void service_release(apiserver *s, const cJSON *svc);

@@ -61,11 +61,16 @@ static char *resource_name(const kind_desc *k)
 	return k->group[0] ? ck_asprintf("%s.%s", k->plural, k->group) : ck_strdup(k->plural);
 }
 
-void status_not_found(http_exchange *x, const kind_desc *k, const char *name)
+cJSON *status_not_found_new(const kind_desc *k, const char *name)
 {
 	_cleanup_free_ char *res = resource_name(k);
-	status_send(x, status_new(404, "NotFound", status_details(k, name), "%s \"%s\" not found",
-	                          res, name));
+	return status_new(404, "NotFound", status_details(k, name), "%s \"%s\" not found", res,
+	                  name);
+}
+
+void status_not_found(http_exchange *x, const kind_desc *k, const char *name)
+{
+	status_send(x, status_not_found_new(k, name));
 }
 
 void status_namespace_not_found(http_exchange *x, const char *ns)
@@ -76,25 +81,34 @@ void status_namespace_not_found(http_exchange *x, const char *ns)
 	status_send(x, status_new(404, "NotFound", d, "namespaces \"%s\" not found", ns));
 }
 
-void status_already_exists(http_exchange *x, const kind_desc *k, const char *name)
+cJSON *status_already_exists_new(const kind_desc *k, const char *name)
 {
 	_cleanup_free_ char *res = resource_name(k);
-	status_send(x, status_new(409, "AlreadyExists", status_details(k, name),
-	                          "%s \"%s\" already exists", res, name));
+	return status_new(409, "AlreadyExists", status_details(k, name), "%s \"%s\" already exists",
+	                  res, name);
+}
+
+void status_already_exists(http_exchange *x, const kind_desc *k, const char *name)
+{
+	status_send(x, status_already_exists_new(k, name));
+}
+
+cJSON *status_conflict_new(const kind_desc *k, const char *name, const char *why)
+{
+	_cleanup_free_ char *res = resource_name(k);
+	return status_new(409, "Conflict", status_details(k, name),
+	                  "Operation cannot be fulfilled on %s \"%s\": %s", res, name,
+	                  why ? why
+	                      : "the object has been modified; please apply your changes to "
+	                        "the latest version and try again");
 }
 
 void status_conflict(http_exchange *x, const kind_desc *k, const char *name, const char *why)
 {
-	_cleanup_free_ char *res = resource_name(k);
-	status_send(x,
-	            status_new(409, "Conflict", status_details(k, name),
-	                       "Operation cannot be fulfilled on %s \"%s\": %s", res, name,
-	                       why ? why
-	                           : "the object has been modified; please apply your changes to "
-	                             "the latest version and try again"));
+	status_send(x, status_conflict_new(k, name, why));
 }
 
-void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSON *causes)
+cJSON *status_invalid_new(const kind_desc *k, const char *name, cJSON *causes)
 {
 	/* Message: `Kind "name" is invalid: field: msg` or `... invalid: [a: x, b: y]`. */
 	int n = cJSON_GetArraySize(causes);
@@ -115,10 +129,25 @@ void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSO
 		cJSON_AddStringToObject(d, "group", k->group);
 	cJSON_AddStringToObject(d, "kind", k->kind);
 	cJSON_AddItemToObject(d, "causes", causes);
-	status_send(x, status_new(422, "Invalid", d,
-	                          n > 1 ? "%s \"%s\" is invalid: [%s]" : "%s \"%s\" is invalid: %s",
-	                          k->kind, name ? name : "", list));
+	cJSON *s = status_new(422, "Invalid", d,
+	                      n > 1 ? "%s \"%s\" is invalid: [%s]" : "%s \"%s\" is invalid: %s",
+	                      k->kind, name ? name : "", list);
 	free(list);
+	return s;
+}
+
+void status_invalid(http_exchange *x, const kind_desc *k, const char *name, cJSON *causes)
+{
+	status_send(x, status_invalid_new(k, name, causes));
+}
+
+cJSON *status_bad_request_new(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cJSON *s = status_vnew(400, "BadRequest", NULL, fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 void status_bad_request(http_exchange *x, const char *fmt, ...)

@@ -18,7 +18,16 @@ cJSON *status_details(const kind_desc *k, const char *name);
 /* Sends s (taken) with its code and completes the exchange. */
 void status_send(http_exchange *x, cJSON *s);
 
-/* Common failures, each completing the exchange. */
+/* Common failures as Status objects (caller owns the result)... */
+cJSON *status_not_found_new(const kind_desc *k, const char *name);
+cJSON *status_already_exists_new(const kind_desc *k, const char *name);
+/* why NULL: "the object has been modified; ..." */
+cJSON *status_conflict_new(const kind_desc *k, const char *name, const char *why);
+/* 422 Invalid with causes (taken: an array of {reason, message, field}). */
+cJSON *status_invalid_new(const kind_desc *k, const char *name, cJSON *causes);
+cJSON *status_bad_request_new(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ...and sent, each completing the exchange. */
 void status_not_found(http_exchange *x, const kind_desc *k, const char *name);
 void status_namespace_not_found(http_exchange *x, const char *ns);
 void status_already_exists(http_exchange *x, const kind_desc *k, const char *name);

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "status.h"
+#include "watch_cache.h"
 
 /* A lost compare-and-swap means someone else wrote in between: retry with their object.
  * Every loss is another writer's success, so with N concurrent writers a request loses at
@@ -67,6 +68,7 @@ typedef struct update_op {
 	storage_done_fn done;
 	cJSON *cur;
 	int64_t cur_mod;
+	bool guess; /* cur is the watch cache's copy, not a read of etcd */
 	cJSON *next;
 } update_op;
 
@@ -86,24 +88,46 @@ static void update_fail(update_op *op, int rc, const ck_err *err)
 }
 
 static void update_read(update_op *op);
+static void update_decide(update_op *op);
 
-static void update_retry_or_conflict(update_op *op)
+/* Makes kv (NULL: the key is absent) the current object, as etcd has it. Returns 0, or -1
+ * after answering that the stored bytes are not an object. */
+static int update_set_cur(update_op *op, const etcd_kv *kv)
 {
-	if (++op->r->attempts >= STORAGE_MAX_ATTEMPTS) {
-		const kind_desc *k = op->r->rt.kind;
-		status_conflict(op->r->x, k, op->r->rt.name, NULL);
-		api_req_free(op->r);
-		update_op_free(op);
-		return;
-	}
-	update_read(op);
+	cJSON_Delete(op->cur);
+	op->cur = NULL;
+	op->cur_mod = 0;
+	op->guess = false;
+	if (!kv)
+		return 0;
+	op->cur_mod = kv->mod_revision;
+	op->cur = storage_decode(op->r->rt.kind, kv->value, kv->value_len, op->cur_mod);
+	if (op->cur)
+		return 0;
+	status_internal(op->r->x, "stored object at %s is not valid JSON", op->key);
+	api_req_free(op->r);
+	update_op_free(op);
+	return -1;
 }
 
 static void update_written(int rc, const etcd_write_result *res, const ck_err *err, void *data)
 {
 	update_op *op = data;
 	if (rc == CK_ECONFLICT || rc == -ENOENT) {
-		update_retry_or_conflict(op);
+		/* Someone wrote in between (or the guess was old): decide again on what etcd
+		 * has now, which the failed compare returned. */
+		if (++op->r->attempts >= STORAGE_MAX_ATTEMPTS) {
+			status_conflict(op->r->x, op->r->rt.kind, op->r->rt.name, NULL);
+			api_req_free(op->r);
+			update_op_free(op);
+			return;
+		}
+		if (rc == CK_ECONFLICT && !res) {
+			update_read(op);
+			return;
+		}
+		if (update_set_cur(op, rc == CK_ECONFLICT ? res->prev_kv : NULL) == 0)
+			update_decide(op);
 		return;
 	}
 	if (rc < 0) {
@@ -120,29 +144,19 @@ static void update_written(int rc, const etcd_write_result *res, const ck_err *e
 	update_op_free(op);
 }
 
-static void update_got(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+static void update_decide(update_op *op)
 {
-	update_op *op = data;
-	if (rc < 0) {
-		update_fail(op, rc, err);
+	cJSON_Delete(op->next);
+	op->next = NULL;
+	cJSON *status = NULL;
+	enum update_action a = op->mutate(op->r, op->cur, &op->next, &status);
+	if (op->guess && (a == UPDATE_UNCHANGED || a == UPDATE_FAILED)) {
+		/* Only a write is checked by the compare-and-swap: answer nothing else from a
+		 * copy that may be old. */
+		cJSON_Delete(status);
+		update_read(op);
 		return;
 	}
-	cJSON_Delete(op->cur);
-	cJSON_Delete(op->next);
-	op->cur = op->next = NULL;
-	op->cur_mod = 0;
-	if (res->n_kvs) {
-		op->cur_mod = res->kvs[0].mod_revision;
-		op->cur = storage_decode(op->r->rt.kind, res->kvs[0].value, res->kvs[0].value_len,
-		                         op->cur_mod);
-		if (!op->cur) {
-			status_internal(op->r->x, "stored object at %s is not valid JSON", op->key);
-			api_req_free(op->r);
-			update_op_free(op);
-			return;
-		}
-	}
-	enum update_action a = op->mutate(op->r, op->cur, &op->next);
 	if (op->r->dry_run && (a == UPDATE_WRITE || a == UPDATE_DELETE)) {
 		/* dryRun: the answer the write would give, without writing. */
 		op->done(op->r, a, a == UPDATE_WRITE ? op->next : op->cur);
@@ -166,11 +180,23 @@ static void update_got(int rc, const etcd_range_result *res, const ck_err *err, 
 		op->done(op->r, UPDATE_UNCHANGED, op->cur);
 		update_op_free(op);
 		return;
-	case UPDATE_RESPONDED:
+	case UPDATE_FAILED:
+		status_send(op->r->x, status);
 		api_req_free(op->r);
 		update_op_free(op);
 		return;
 	}
+}
+
+static void update_got(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	update_op *op = data;
+	if (rc < 0) {
+		update_fail(op, rc, err);
+		return;
+	}
+	if (update_set_cur(op, res->n_kvs ? &res->kvs[0] : NULL) == 0)
+		update_decide(op);
 }
 
 static void update_read(update_op *op)
@@ -185,7 +211,20 @@ void storage_update(api_req *r, const char *key, storage_mutate_fn mutate, stora
 	op->key = ck_strdup(key);
 	op->mutate = mutate;
 	op->done = done;
-	update_read(op);
+	const cJSON *cached = NULL;
+	watch_cache *c = r->srv->caches[server_kind_index(r->rt.kind)];
+	/* dryRun answers what a write would do without one to check it: read etcd. */
+	if (r->dry_run || watch_cache_get(c, key, &cached) < 0) {
+		update_read(op);
+		return;
+	}
+	op->guess = true;
+	if (cached) {
+		op->cur = ck_json_dup(cached);
+		op->cur_mod =
+		    strtoll(ck_json_get_str(cached, "metadata.resourceVersion", "0"), NULL, 10);
+	}
+	update_decide(op);
 }
 
 typedef struct get_op {

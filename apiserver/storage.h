@@ -35,22 +35,27 @@ enum update_action {
 	UPDATE_WRITE,     /* store *next (compare-and-swap against the current revision) */
 	UPDATE_DELETE,    /* delete the current object */
 	UPDATE_UNCHANGED, /* nothing to write: done gets the current object */
-	UPDATE_RESPONDED, /* the mutate function completed the exchange itself */
+	UPDATE_FAILED,    /* answer the Status in *status */
 };
 
 /* Decides what to do with the current object (NULL when the key is absent; owned by
- * storage) by returning an action; for UPDATE_WRITE it stores the new object (caller
- * of storage_update gives it to storage) in *next. Runs again with a fresh object
- * after a lost compare-and-swap. */
-typedef enum update_action (*storage_mutate_fn)(api_req *r, const cJSON *cur, cJSON **next);
+ * storage) by returning an action; for UPDATE_WRITE it puts the new object in *next,
+ * for UPDATE_FAILED the Status to answer in *status (both handed to storage). cur is
+ * first the watch cache's copy, which can trail etcd by a moment: a WRITE or DELETE is
+ * checked against etcd by the compare-and-swap, and an UNCHANGED or FAILED decided on
+ * that copy is decided again on a fresh read. So it may run several times per request
+ * (also after a lost compare-and-swap) and must have no other effect. */
+typedef enum update_action (*storage_mutate_fn)(api_req *r, const cJSON *cur, cJSON **next,
+                                                cJSON **status);
 /* Called once with the outcome: for WRITE the stored object (resourceVersion set), for
  * DELETE the deleted object, for UNCHANGED the current one (NULL when absent). obj is
  * owned by storage. Must complete the exchange and free r. Storage failures are
  * answered by storage itself (done is not called). */
 typedef void (*storage_done_fn)(api_req *r, enum update_action action, const cJSON *obj);
 
-/* Read-modify-write of key with retries on conflicts. With r->dry_run the outcome is
- * reported to done without writing. */
+/* Read-modify-write of key with retries on conflicts: usually one etcd call, the
+ * compare-and-swap, as the current object comes from the watch cache. With r->dry_run
+ * the outcome (decided on a fresh read) is reported to done without writing. */
 void storage_update(api_req *r, const char *key, storage_mutate_fn mutate, storage_done_fn done);
 
 /* Reads one key: cb gets the object (owned by storage; NULL when absent) or answers a

@@ -105,11 +105,11 @@ static int64_t grace_for(const api_req *r, const cJSON *cur)
 	return ck_json_get_int(cur, "spec.terminationGracePeriodSeconds", 30);
 }
 
-static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **next)
+static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
 {
 	if (!cur) {
-		status_not_found(r->x, r->rt.kind, r->rt.name);
-		return UPDATE_RESPONDED;
+		*status = status_not_found_new(r->rt.kind, r->rt.name);
+		return UPDATE_FAILED;
 	}
 	/* r->body holds the DeleteOptions, when the request had any. */
 	static const struct {
@@ -125,8 +125,8 @@ static enum update_action delete_mutate(api_req *r, const cJSON *cur, cJSON **ne
 			    ck_asprintf("Precondition failed: %s in precondition: %s, %s in object "
 			                "meta: %s",
 			                pre[i].name, want, pre[i].name, have);
-			status_conflict(r->x, r->rt.kind, r->rt.name, why);
-			return UPDATE_RESPONDED;
+			*status = status_conflict_new(r->rt.kind, r->rt.name, why);
+			return UPDATE_FAILED;
 		}
 	}
 	int64_t grace = grace_for(r, cur);

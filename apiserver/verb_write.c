@@ -12,64 +12,64 @@
 #include "status.h"
 #include "storage.h"
 #include "validate.h"
+#include "watch_cache.h"
 
 static bool is_sub(const api_req *r, const char *sub)
 {
 	return r->rt.sub && !strcmp(r->rt.sub, sub);
 }
 
-/* Checks apiVersion/kind of a request body against what the path serves. */
-static int check_type(api_req *r, const cJSON *body, const char *api_version, const char *kind)
+/* Answers s (when not NULL) and frees r: true when it did. */
+static bool answered(api_req *r, cJSON *s)
+{
+	if (!s)
+		return false;
+	status_send(r->x, s);
+	api_req_free(r);
+	return true;
+}
+
+/* The Status when apiVersion/kind of a request body are not what the path serves, else
+ * NULL. */
+static cJSON *type_mismatch(const cJSON *body, const char *api_version, const char *kind)
 {
 	const char *av = ck_json_get_str(body, "apiVersion", "");
 	const char *k = ck_json_get_str(body, "kind", "");
-	if (*k && strcmp(k, kind)) {
-		status_bad_request(
-		    r->x, "the kind in the data (%s) does not match the expected kind (%s)", k,
-		    kind);
-		return -1;
-	}
-	if (*av && strcmp(av, api_version)) {
-		status_bad_request(r->x,
-		                   "the API version in the data (%s) does not match the expected "
-		                   "API version (%s)",
-		                   av, api_version);
-		return -1;
-	}
-	return 0;
+	if (*k && strcmp(k, kind))
+		return status_bad_request_new(
+		    "the kind in the data (%s) does not match the expected kind (%s)", k, kind);
+	if (*av && strcmp(av, api_version))
+		return status_bad_request_new("the API version in the data (%s) does not match the "
+		                              "expected API version (%s)",
+		                              av, api_version);
+	return NULL;
 }
 
-/* Validates obj (replacing old, NULL on create); answers 422 and returns -1 when invalid. */
-static int check_invalid(api_req *r, const cJSON *old, const cJSON *obj)
+/* The 422 Status when obj (replacing old, NULL on create) is invalid, else NULL. */
+static cJSON *invalid(api_req *r, const cJSON *old, const cJSON *obj)
 {
 	cJSON *causes = validate_object(r->rt.kind, old, obj);
 	if (!causes)
-		return 0;
-	status_invalid(r->x, r->rt.kind, ck_json_get_str(obj, "metadata.name", ""), causes);
-	return -1;
+		return NULL;
+	return status_invalid_new(r->rt.kind, ck_json_get_str(obj, "metadata.name", ""), causes);
 }
 
 /* ---- create ---- */
 
-static void create_failed(api_req *r)
-{
-	if (service_is(r->rt.kind))
-		service_release_reserved(r);
-}
-
 static void created(api_req *r, enum update_action action, const cJSON *obj)
 {
+	if (service_is(r->rt.kind))
+		service_keep(r);
 	api_respond_object(r, 201, obj);
 	api_req_free(r);
 }
 
-static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **next)
+static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
 {
 	if (cur) {
-		create_failed(r);
-		status_already_exists(r->x, r->rt.kind,
-		                      ck_json_get_str(r->body, "metadata.name", ""));
-		return UPDATE_RESPONDED;
+		*status = status_already_exists_new(r->rt.kind,
+		                                    ck_json_get_str(r->body, "metadata.name", ""));
+		return UPDATE_FAILED;
 	}
 	*next = ck_json_dup(r->body);
 	return UPDATE_WRITE;
@@ -84,8 +84,6 @@ static void create_store(api_req *r)
 
 static void create_in_namespace(api_req *r, const cJSON *ns)
 {
-	if (!ns || ck_json_get(ns, "metadata.deletionTimestamp"))
-		create_failed(r);
 	if (!ns) {
 		status_namespace_not_found(r->x, r->rt.ns);
 		api_req_free(r);
@@ -109,21 +107,20 @@ static void create_in_namespace(api_req *r, const cJSON *ns)
 static void create_binding(api_req *r);
 
 /* Checks and completes a new object (type, namespace, defaults, validation) in place.
- * Answers and returns -1 when it cannot be created. */
-static int prepare_new(api_req *r, cJSON *obj)
+ * Returns the Status when it cannot be created, else NULL. */
+static cJSON *prepare_new(api_req *r, cJSON *obj)
 {
 	const kind_desc *k = r->rt.kind;
 	char av[64];
-	if (check_type(r, obj, kind_api_version(k, av, sizeof(av)), k->kind) < 0)
-		return -1;
+	cJSON *s = type_mismatch(obj, kind_api_version(k, av, sizeof(av)), k->kind);
+	if (s)
+		return s;
 	const char *ns = ck_json_get_str(obj, "metadata.namespace", "");
-	if (k->namespaced && *ns && strcmp(ns, r->rt.ns)) {
-		status_bad_request(r->x, "the namespace of the provided object does not match the "
-		                         "namespace sent on the request");
-		return -1;
-	}
+	if (k->namespaced && *ns && strcmp(ns, r->rt.ns))
+		return status_bad_request_new("the namespace of the provided object does not match "
+		                              "the namespace sent on the request");
 	defaults_for_create(k, obj, k->namespaced ? r->rt.ns : NULL);
-	return check_invalid(r, NULL, obj);
+	return invalid(r, NULL, obj);
 }
 
 /* Stores r->body once its namespace is known to exist. */
@@ -133,8 +130,15 @@ static void create_checked(api_req *r)
 		create_store(r);
 		return;
 	}
-	_cleanup_free_ char *key =
-	    storage_key(r->srv, kind_by_resource("", "v1", "namespaces"), NULL, r->rt.ns);
+	const kind_desc *nsk = kind_by_resource("", "v1", "namespaces");
+	_cleanup_free_ char *key = storage_key(r->srv, nsk, NULL, r->rt.ns);
+	/* As upstream's admission, the namespace cache first; etcd when it has none (the
+	 * namespace may be a moment old). Once terminating, a namespace stays so. */
+	const cJSON *ns = NULL;
+	if (watch_cache_get(r->srv->caches[server_kind_index(nsk)], key, &ns) == 0 && ns) {
+		create_in_namespace(r, ns);
+		return;
+	}
 	storage_get(r, key, create_in_namespace);
 }
 
@@ -152,10 +156,8 @@ void verb_create(api_req *r)
 		create_binding(r);
 		return;
 	}
-	if (prepare_new(r, r->body) < 0) {
-		api_req_free(r);
+	if (answered(r, prepare_new(r, r->body)))
 		return;
-	}
 	if (r->dry_run) {
 		api_respond_object(r, 201, r->body);
 		api_req_free(r);
@@ -201,30 +203,28 @@ static void set_condition(cJSON *obj, const char *type, const char *status)
 	ck_json_set_str(c, "lastTransitionTime", now);
 }
 
-static enum update_action binding_mutate(api_req *r, const cJSON *cur, cJSON **next)
+static enum update_action binding_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
 {
 	const char *node = ck_json_get_str(r->body, "target.name", "");
 	if (!cur) {
-		status_not_found(r->x, r->rt.kind, r->rt.name);
-		return UPDATE_RESPONDED;
+		*status = status_not_found_new(r->rt.kind, r->rt.name);
+		return UPDATE_FAILED;
 	}
 	const char *bound_to = ck_json_get_str(cur, "spec.nodeName", "");
 	if (*bound_to) {
 		_cleanup_free_ char *why =
 		    ck_asprintf("pod %s is already assigned to node \"%s\"", r->rt.name, bound_to);
-		status_send(r->x,
-		            status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
-		                       "Operation cannot be fulfilled on pods/binding \"%s\": %s",
-		                       r->rt.name, why));
-		return UPDATE_RESPONDED;
+		*status = status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+		                     "Operation cannot be fulfilled on pods/binding \"%s\": %s",
+		                     r->rt.name, why);
+		return UPDATE_FAILED;
 	}
 	if (ck_json_get(cur, "metadata.deletionTimestamp")) {
-		status_send(r->x,
-		            status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
-		                       "Operation cannot be fulfilled on pods/binding \"%s\": "
-		                       "pod %s is being deleted, cannot be assigned to a host",
-		                       r->rt.name, r->rt.name));
-		return UPDATE_RESPONDED;
+		*status = status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+		                     "Operation cannot be fulfilled on pods/binding \"%s\": "
+		                     "pod %s is being deleted, cannot be assigned to a host",
+		                     r->rt.name, r->rt.name);
+		return UPDATE_FAILED;
 	}
 	*next = ck_json_dup(cur);
 	ck_json_set_str(*next, "spec.nodeName", node);
@@ -245,10 +245,8 @@ static enum update_action binding_mutate(api_req *r, const cJSON *cur, cJSON **n
 
 static void create_binding(api_req *r)
 {
-	if (check_type(r, r->body, "v1", "Binding") < 0) {
-		api_req_free(r);
+	if (answered(r, type_mismatch(r->body, "v1", "Binding")))
 		return;
-	}
 	if (!*ck_json_get_str(r->body, "target.name", "")) {
 		cJSON *causes = cJSON_CreateArray();
 		kind_causes c = {causes};
@@ -285,13 +283,13 @@ static void copy_field(cJSON *dst, const cJSON *src, const char *path)
 		ck_json_remove(dst, path);
 }
 
-/* The object an update of cur with body produces, or NULL after answering an error. */
-static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
+/* The object an update of cur with body produces, or NULL with the Status in *status. */
+static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body, cJSON **status)
 {
 	const kind_desc *k = r->rt.kind;
 	const char *want_rv = ck_json_get_str(body, "metadata.resourceVersion", "");
 	if (*want_rv && strcmp(want_rv, ck_json_get_str(cur, "metadata.resourceVersion", ""))) {
-		status_conflict(r->x, k, r->rt.name, NULL);
+		*status = status_conflict_new(k, r->rt.name, NULL);
 		return NULL;
 	}
 	cJSON *next;
@@ -304,10 +302,10 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
 	} else {
 		const char *name = ck_json_get_str(body, "metadata.name", "");
 		if (*name && strcmp(name, r->rt.name)) {
-			status_bad_request(r->x,
-			                   "the name of the object (%s) does not match the name "
-			                   "on the URL (%s)",
-			                   name, r->rt.name);
+			*status =
+			    status_bad_request_new("the name of the object (%s) does not match "
+			                           "the name on the URL (%s)",
+			                           name, r->rt.name);
 			return NULL;
 		}
 		next = ck_json_dup(body);
@@ -335,7 +333,8 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body)
 	if (!ck_json_equal(ck_json_get(next, "spec"), ck_json_get(cur, "spec")))
 		ck_json_set_int(next, "metadata.generation",
 		                ck_json_get_int(cur, "metadata.generation", 0) + 1);
-	if (check_invalid(r, cur, next) < 0) {
+	*status = invalid(r, cur, next);
+	if (*status) {
 		cJSON_Delete(next);
 		return NULL;
 	}
@@ -361,15 +360,15 @@ static enum update_action decide(cJSON **next, const cJSON *cur)
 	return UPDATE_WRITE;
 }
 
-static enum update_action update_mutate(api_req *r, const cJSON *cur, cJSON **next)
+static enum update_action update_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
 {
 	if (!cur) {
-		status_not_found(r->x, r->rt.kind, r->rt.name);
-		return UPDATE_RESPONDED;
+		*status = status_not_found_new(r->rt.kind, r->rt.name);
+		return UPDATE_FAILED;
 	}
-	*next = merge_update(r, cur, r->body);
+	*next = merge_update(r, cur, r->body, status);
 	if (!*next)
-		return UPDATE_RESPONDED;
+		return UPDATE_FAILED;
 	return decide(next, cur);
 }
 
@@ -377,13 +376,10 @@ void verb_update(api_req *r)
 {
 	const kind_desc *k = r->rt.kind;
 	char av[64];
-	int rc = is_sub(r, "scale")
-	             ? check_type(r, r->body, "autoscaling/v1", "Scale")
-	             : check_type(r, r->body, kind_api_version(k, av, sizeof(av)), k->kind);
-	if (rc < 0) {
-		api_req_free(r);
+	if (answered(r, is_sub(r, "scale")
+	                    ? type_mismatch(r->body, "autoscaling/v1", "Scale")
+	                    : type_mismatch(r->body, kind_api_version(k, av, sizeof(av)), k->kind)))
 		return;
-	}
 	_cleanup_free_ char *key = storage_key(r->srv, k, r->rt.ns, r->rt.name);
 	storage_update(r, key, update_mutate, updated);
 }
@@ -412,7 +408,7 @@ static void patched(api_req *r, enum update_action action, const cJSON *obj)
 	updated(r, action, obj);
 }
 
-static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **next)
+static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
 {
 	patch_state *ps = r->verb_data;
 	ps->created = false;
@@ -420,32 +416,33 @@ static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **nex
 		/* Server-side apply creates what does not exist yet. */
 		*next = ck_json_dup(ps->patch);
 		ck_json_set_str(*next, "metadata.name", r->rt.name);
-		if (prepare_new(r, *next) < 0)
-			return UPDATE_RESPONDED;
+		*status = prepare_new(r, *next);
+		if (*status)
+			return UPDATE_FAILED;
 		ps->created = true;
 		return UPDATE_WRITE;
 	}
 	if (!cur) {
-		status_not_found(r->x, r->rt.kind, r->rt.name);
-		return UPDATE_RESPONDED;
+		*status = status_not_found_new(r->rt.kind, r->rt.name);
+		return UPDATE_FAILED;
 	}
 	_cleanup_json_ cJSON *view = is_sub(r, "scale") ? scale_from_object(cur) : ck_json_dup(cur);
 	_cleanup_err_ ck_err *err = NULL;
 	int rc = patch_apply(ps->type, ps->patch, &view, &err);
 	if (rc < 0) {
-		if (rc == CK_ECONFLICT)
-			status_send(r->x, status_new(422, "Invalid", NULL, "%s", err->msg));
-		else
-			status_bad_request(r->x, "%s", err ? err->msg : "the patch does not apply");
-		return UPDATE_RESPONDED;
+		*status =
+		    rc == CK_ECONFLICT
+		        ? status_new(422, "Invalid", NULL, "%s", err->msg)
+		        : status_bad_request_new("%s", err ? err->msg : "the patch does not apply");
+		return UPDATE_FAILED;
 	}
 	if (!cJSON_IsObject(view)) {
-		status_bad_request(r->x, "the patch does not produce an object");
-		return UPDATE_RESPONDED;
+		*status = status_bad_request_new("the patch does not produce an object");
+		return UPDATE_FAILED;
 	}
-	*next = merge_update(r, cur, view);
+	*next = merge_update(r, cur, view, status);
 	if (!*next)
-		return UPDATE_RESPONDED;
+		return UPDATE_FAILED;
 	return decide(next, cur);
 }
 

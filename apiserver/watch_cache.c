@@ -411,6 +411,18 @@ int64_t watch_cache_list(const watch_cache *c,
 	return c->last;
 }
 
+int watch_cache_get(const watch_cache *c, const char *key, const cJSON **obj)
+{
+	*obj = NULL;
+	if (!c->synced)
+		return CK_EGONE;
+	bool found;
+	size_t i = state_find(c, key, &found);
+	if (found)
+		*obj = c->state[i].o->obj;
+	return 0;
+}
+
 bool watch_cache_synced(const watch_cache *c)
 {
 	return c->synced;

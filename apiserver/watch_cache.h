@@ -50,6 +50,11 @@ void watch_cache_unsubscribe(wc_sub *s);
 int64_t watch_cache_list(const watch_cache *c,
                          void (*fn)(const cJSON *obj, const char *json, void *data), void *data);
 
+/* The current object at key (borrowed until the loop runs again; its resourceVersion is
+ * its mod revision), NULL when the cache has none: returns 0, or CK_EGONE while
+ * re-listing. The cache can trail etcd by a moment: a guess to check, not a read. */
+int watch_cache_get(const watch_cache *c, const char *key, const cJSON **obj);
+
 /* True while the cache follows etcd (false while it re-lists after a failure). */
 bool watch_cache_synced(const watch_cache *c);
 
