@@ -155,12 +155,17 @@ def main():
                         ("RunPodSandbox (containerd)", "sbx_begin", "sbx"),
                         ("sandbox -> CreateContainer call", "sbx", "create_begin"),
                         ("CreateContainer (containerd)", "create_begin", "created_c"),
+                        ("created -> StartContainer call", "created_c", "start_begin"),
                         ("StartContainer (containerd)", "start_begin", "start"),
                         ("started -> Running reported", "start", "running"),
                         ("created -> Running (total)", "created", "running")):
         v = stages(a, b)
         if v:
             print("%-30s %7.0f  %7.0f" % (label, statistics.median(v), pct(v, 99)))
+    gaps = [pods[n]["create_begin"] - pods[n]["sbx"] - pods[n]["pull"] for n in names
+            if all(k in pods[n] for k in ("sbx", "create_begin", "pull"))]
+    if gaps:
+        print("%-30s %7.0f  %7.0f" % ("  of which not the pull", statistics.median(gaps), pct(gaps, 99)))
     if pulls:
         d = [e - b for b, e in pulls]
         print("%-30s %7.0f  %7.0f   (%d pulls)" % ("PullImage (containerd)", statistics.median(d), pct(d, 99), len(d)))
