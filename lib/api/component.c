@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/leader.h"
 #include "base/log.h"
@@ -38,8 +39,10 @@ struct component {
 	int exit_code;
 };
 
-/* The shared flags, pointing into cp; with_leader adds the leader election ones. */
-static size_t shared_flags(component *cp, bool with_leader, ck_flag *out)
+/* The shared flags, pointing into cp: --kubeconfig, --master unless o->no_master, the
+ * leader election ones with o->lease_name. Returns their number, stored in out (may be
+ * NULL). */
+static size_t shared_flags(component *cp, ck_flag *out)
 {
 	const ck_flag all[] = {
 	    {"kubeconfig", 0, CK_FLAG_STRING, &cp->kubeconfig_path,
@@ -60,9 +63,15 @@ static size_t shared_flags(component *cp, bool with_leader, ck_flag *out)
 	    {"leader-elect-resource-namespace", 0, CK_FLAG_STRING, &cp->lease_namespace,
 	     "Namespace of the Lease used for leader election."},
 	};
-	size_t n = with_leader ? sizeof(all) / sizeof(all[0]) : 2;
-	for (size_t i = 0; out && i < n; i++)
-		out[i] = all[i];
+	size_t n = 0;
+	for (size_t i = 0; i < CK_ARRAY_SIZE(all); i++) {
+		if ((cp->o->no_master && !strcmp(all[i].name, "master")) ||
+		    (!cp->o->lease_name && !strncmp(all[i].name, "leader-elect", 12)))
+			continue;
+		if (out)
+			out[n] = all[i];
+		n++;
+	}
 	return n;
 }
 
@@ -80,9 +89,9 @@ int component_new(const component_opts *o, int argc, char **argv, component **ou
 	size_t n_own = 0;
 	while (o->flags && o->flags[n_own].name)
 		n_own++;
-	size_t n_shared = shared_flags(cp, o->lease_name != NULL, NULL);
+	size_t n_shared = shared_flags(cp, NULL);
 	cp->flags = ck_calloc(n_shared + n_own + 1, sizeof(ck_flag));
-	shared_flags(cp, o->lease_name != NULL, cp->flags);
+	shared_flags(cp, cp->flags);
 	for (size_t i = 0; i < n_own; i++)
 		cp->flags[n_shared + i] = o->flags[i];
 	cp->fs = (ck_flags){.program = o->program, .summary = o->summary, .flags = cp->flags};
@@ -116,6 +125,11 @@ kc_client *component_client(const component *cp)
 const kubeconfig *component_kubeconfig(const component *cp)
 {
 	return cp->kc;
+}
+
+const ck_flags *component_flags(const component *cp)
+{
+	return &cp->fs;
 }
 
 static void stop(component *cp, int exit_code)

@@ -3,7 +3,7 @@
  *
  * Transport only: requests are plain C structs (cri_sandbox_config,
  * cri_container_config) and results come back as plain owned C structs (cri_sandbox,
- * cri_container, cri_image); protobuf-c stays inside cri.c. It knows no Kubernetes kind.
+ * cri_container, cri_image); protobuf-c stays inside cri*.c. It knows no Kubernetes kind.
  *
  * Two modes, one API:
  *   - asynchronous (cri_client_new with a ckgrpc_loop): every call returns at once and

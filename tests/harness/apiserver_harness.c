@@ -2,9 +2,9 @@
 #include "apiserver_harness.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "base/strbuf.h"
 #include "net/http_client.h"
@@ -41,12 +41,11 @@ static int wait_ready(apiserver_harness *h, ck_err **err)
 			rc = 0;
 			break;
 		}
-		if (harness_exited(&h->pid)) {
+		/* The pause between probes, cut short when the process exits. */
+		if (harness_wait(&h->pid, PROBE_INTERVAL_MS, NULL) == 0) {
 			rc = -ECHILD;
 			break;
 		}
-		struct timespec ts = {0, PROBE_INTERVAL_MS * 1000000L};
-		nanosleep(&ts, NULL);
 	}
 	httpc_sync_free(http);
 	if (rc < 0) {
@@ -102,7 +101,7 @@ pid_t apiserver_harness_pid(const apiserver_harness *h)
 
 int apiserver_harness_kill(apiserver_harness *h)
 {
-	return harness_kill(&h->pid);
+	return harness_kill(&h->pid, SIGKILL);
 }
 
 int apiserver_harness_restart(apiserver_harness *h, ck_err **err)

@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +15,13 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "proc_harness.h"
 
 static const char *const cgroup_hierarchies[] = {
     "cpu",     "cpuacct", "cpuset",  "memory",   "devices",    "freezer", "blkio", "pids",
@@ -58,49 +55,6 @@ static int write_file(const char *path, const char *content, ck_err **err)
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-int ch_run(char *const argv[], char **output, ck_err **err)
-{
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return ck_err_errno(err, -errno, "pipe");
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	pid_t pid;
-	int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (r != 0) {
-		close(pfd[0]);
-		return ck_err_errno(err, -r, "spawn %s", argv[0]);
-	}
-	size_t cap = 4096, len = 0;
-	char *buf = ck_malloc(cap);
-	for (;;) {
-		if (cap - len < 1024)
-			buf = ck_realloc(buf, cap *= 2);
-		ssize_t n = read(pfd[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = 0;
-	close(pfd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	if (output)
-		*output = buf;
-	else
-		free(buf);
-	return code;
 }
 
 /* ---- images ---- */
@@ -142,7 +96,7 @@ static int build_image(const char *out_tar, const char *name, const char *rootfs
 	    "/bin/sh",    "-c",           (char *)mkimg_script, "mkimg", (char *)out_tar,
 	    (char *)name, (char *)rootfs, (char *)config_json,  NULL};
 	_cleanup_free_ char *out = NULL;
-	int r = ch_run(argv, &out, err);
+	int r = harness_run(argv, &out, err);
 	unsetenv("IMGNAME");
 	if (r < 0)
 		return r;
@@ -172,7 +126,7 @@ int ch_image_build_busybox(const char *out_tar, const char *name, const char *cm
 	{
 		_cleanup_free_ char *dst = ck_asprintf("%s/busybox", bin);
 		char *cp[] = {"cp", "/bin/busybox", dst, NULL};
-		r = ch_run(cp, NULL, err);
+		r = harness_run(cp, NULL, err);
 		if (r != 0) {
 			r = r < 0 ? r : ck_err_set(err, -EIO, "cp /bin/busybox failed");
 			goto out;
@@ -215,7 +169,7 @@ int ch_image_build_pause(const char *out_tar, const char *name, const char *paus
 		return ck_err_errno(err, -errno, "mkdtemp");
 	_cleanup_free_ char *dst = ck_asprintf("%s/pause", root);
 	char *cp[] = {"cp", (char *)src, dst, NULL};
-	int r = ch_run(cp, NULL, err);
+	int r = harness_run(cp, NULL, err);
 	if (r == 0)
 		r = build_image(out_tar, name, root, "{\"Entrypoint\":[\"/pause\"]}", err);
 	else if (r > 0)
@@ -537,12 +491,7 @@ void ch_containerd_stop(ch_containerd *c)
 	 * could restart or re-parent a container is left when the cgroup goes. */
 	ch_cgroup_destroy(c->cgroup_parent);
 	kill_shims(c->socket);
-	if (c->pid > 0) {
-		kill(c->pid, SIGTERM);
-		int status;
-		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
+	harness_kill(&c->pid, SIGTERM);
 	/* containerd 1.6 puts sandboxes without a cgroup parent under /k8s.io; a test
 	 * that forgot ours leaves nothing behind this way either (only empty dirs). */
 	_cleanup_free_ char *state = ck_asprintf("%s/state", c->dir);
@@ -619,12 +568,9 @@ static int wait_socket(ch_containerd *c, int timeout_ms, ck_err **err)
 	for (;;) {
 		if (socket_accepts(c->socket))
 			return 0;
-		int status;
-		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-			c->pid = 0;
+		if (harness_wait(&c->pid, 0, NULL) == 0)
 			return ck_err_set(err, -ECHILD, "containerd exited early; see %s",
 			                  c->log_file);
-		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long elapsed =
@@ -643,42 +589,32 @@ static int wait_socket(ch_containerd *c, int timeout_ms, ck_err **err)
 	}
 }
 
-/* Child side of spawn_containerd: only system calls between fork and exec. */
-static void child_exec(const char *conf, const char *log, const char *cni_dir, bool own_ns)
+/* Child side of spawn_containerd, before exec (only system calls): own network namespace
+ * (the CNI bridge and every pod live there, reaching nothing outside) and own mount
+ * namespace (netns and rootfs mounts stay out of the host's table and go when the last
+ * shim exits). */
+static int enter_own_namespaces(void *cni_dir)
 {
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, 0) < 0)
-		_exit(126);
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-		_exit(126);
-	/* Dies with the test process; the stop (or the atexit hook) cleans up the rest. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (own_ns) {
-		/* Own network namespace (the CNI bridge and every pod live there, reaching
-		 * nothing outside) and own mount namespace (netns and rootfs mounts stay out
-		 * of the host's table and go when the last shim exits). */
-		if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
-			_exit(125);
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			_exit(125);
-		/* containerd 1.6 keeps CNI results in /var/lib/cni: give it our own. */
-		if (mount(cni_dir, "/var/lib/cni", NULL, MS_BIND, NULL) < 0)
-			_exit(125);
-		int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		struct ifreq ifr = {0};
-		strcpy(ifr.ifr_name, "lo");
-		if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
-			_exit(125);
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
-			_exit(125);
-	}
-	char *argv[] = {"containerd", "--config", (char *)conf, NULL};
-	execvp(argv[0], argv);
-	_exit(127);
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
+		return 125;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 125;
+	/* containerd 1.6 keeps CNI results in /var/lib/cni: give it our own. */
+	if (mount(cni_dir, "/var/lib/cni", NULL, MS_BIND, NULL) < 0)
+		return 125;
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	if (sk < 0 || ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+		return 125;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
+		return 125;
+	return 0;
 }
 
+/* Starts containerd on conf; it dies with the test process, and the stop (or the atexit
+ * hook) cleans up the rest. */
 static int spawn_containerd(ch_containerd *c, const char *conf, bool own_ns, ck_err **err)
 {
 	_cleanup_free_ char *cni_dir = ck_asprintf("%s/cni", c->dir);
@@ -689,13 +625,9 @@ static int spawn_containerd(ch_containerd *c, const char *conf, bool own_ns, ck_
 		if (mkdir("/var/lib/cni", 0755) < 0 && errno != EEXIST)
 			return ck_err_errno(err, -errno, "mkdir /var/lib/cni");
 	}
-	pid_t pid = fork();
-	if (pid < 0)
-		return ck_err_errno(err, -errno, "fork");
-	if (pid == 0)
-		child_exec(conf, c->log_file, cni_dir, own_ns);
-	c->pid = pid;
-	return 0;
+	char *argv[] = {"containerd", "--config", (char *)conf, NULL};
+	return harness_spawn_setup(argv, c->log_file, own_ns ? enter_own_namespaces : NULL, cni_dir,
+	                           &c->pid, err);
 }
 
 /* Reads a small file into a malloc'd string without its trailing newline, or NULL. */
@@ -821,7 +753,7 @@ int ch_containerd_import(ch_containerd *c, const char *tar, ck_err **err)
 	char *argv[] = {"ctr",    "-a",     c->socket,   "-n", "k8s.io",
 	                "images", "import", (char *)tar, NULL};
 	_cleanup_free_ char *out = NULL;
-	int r = ch_run(argv, &out, err);
+	int r = harness_run(argv, &out, err);
 	if (r < 0)
 		return r;
 	if (r != 0)

@@ -74,11 +74,6 @@ int ch_image_build_busybox(const char *out_tar, const char *name, const char *cm
 int ch_image_build_pause(const char *out_tar, const char *name, const char *pause_bin,
                          ck_err **err);
 
-/* Runs argv (argv[0] a path or a name looked up in PATH) to completion with output
- * captured; returns its exit status (>= 0) or a negative code; *output (may be NULL)
- * gets stdout+stderr, malloc'd. */
-int ch_run(char *const argv[], char **output, ck_err **err);
-
 /* Removes a directory tree, not crossing into mount points (detaching them first).
  * Returns 0 or a negative code. */
 int ch_rm_rf(const char *path);

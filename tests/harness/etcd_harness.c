@@ -1,29 +1,24 @@
 /* etcd_harness: spawns and supervises real etcd members for tests (see the header). */
 #include "etcd_harness.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <ftw.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "etcd/rpc.pb-c.h"
 #include "net/grpc.h"
+#include "proc_harness.h"
 
 #define HARNESS_MAX_MEMBERS  7
 #define HARNESS_START_MS     30000
 #define HARNESS_PORT_RETRIES 4
+#define HARNESS_LOG_TAIL     1536 /* bytes of a member's log in error messages */
 
 struct member {
 	int client_port, peer_port;
@@ -142,33 +137,12 @@ static int write_owner(const char *dir, ck_err **err)
 	return 0;
 }
 
-/* Picks 2*n distinct free loopback ports: all sockets stay bound until every port is
- * known, so they differ from each other; another process may still take one before
+/* Picks 2*n distinct free loopback ports; another process may still take one before
  * etcd binds it, which start_members handles by retrying. */
 static int pick_ports(etcd_harness *h, ck_err **err)
 {
-	int fds[2 * HARNESS_MAX_MEMBERS];
 	int ports[2 * HARNESS_MAX_MEMBERS];
-	int n = 2 * h->n, r = 0, i;
-	for (i = 0; i < n; i++) {
-		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fds[i] < 0) {
-			r = ck_err_errno(err, -errno, "socket");
-			break;
-		}
-		struct sockaddr_in a = {.sin_family = AF_INET,
-		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t len = sizeof(a);
-		if (bind(fds[i], (struct sockaddr *)&a, sizeof(a)) < 0 ||
-		    getsockname(fds[i], (struct sockaddr *)&a, &len) < 0) {
-			r = ck_err_errno(err, -errno, "bind 127.0.0.1:0");
-			close(fds[i]);
-			break;
-		}
-		ports[i] = ntohs(a.sin_port);
-	}
-	for (int j = 0; j < i; j++)
-		close(fds[j]);
+	int r = harness_free_ports(ports, 2 * (size_t)h->n, err);
 	if (r < 0)
 		return r;
 	for (int k = 0; k < h->n; k++) {
@@ -192,22 +166,6 @@ static int pick_ports(etcd_harness *h, ck_err **err)
 		strcat(h->endpoints, h->m[k].client_url);
 	}
 	return 0;
-}
-
-/* The last ~1.5 KB of member i's log, for error messages. */
-static char *log_tail(const struct member *m)
-{
-	_cleanup_close_ int fd = open(m->log_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ck_strdup("(no log)");
-	off_t end = lseek(fd, 0, SEEK_END);
-	off_t start = end > 1536 ? end - 1536 : 0;
-	char buf[1537];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, start);
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
-	return ck_strdup(buf);
 }
 
 static int spawn_member(etcd_harness *h, int i, ck_err **err)
@@ -262,31 +220,7 @@ static int spawn_member(etcd_harness *h, int i, ck_err **err)
 		argv[a++] = h->ca;
 		argv[a++] = "--client-cert-auth";
 	}
-
-	_cleanup_close_ int logfd =
-	    open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0)
-		return ck_err_errno(err, -errno, "open %s", m->log_path);
-	_cleanup_close_ int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (nullfd < 0)
-		return ck_err_errno(err, -errno, "open /dev/null");
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0)
-		return ck_err_errno(err, -errno, "fork");
-	if (pid == 0) {
-		/* Only async-signal-safe calls here: the test process has gRPC threads. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(nullfd, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		execv(etcd, argv);
-		_exit(127);
-	}
-	m->pid = pid;
-	return 0;
+	return harness_spawn(argv, m->log_path, &m->pid, err);
 }
 
 /* Channel options to reach the members (TLS with the harness's certificate). */
@@ -300,34 +234,21 @@ static const ckgrpc_channel_opts *harness_channel_opts(const etcd_harness *h)
 	return &o;
 }
 
-/* Runs argv (a short command such as openssl) with output to log_path; waits. */
-static int run_tool(char *const argv[], const char *log_path, ck_err **err)
+/* Runs argv (a short command such as openssl) to completion; its output goes into err
+ * when it fails. */
+static int run_tool(char *const argv[], ck_err **err)
 {
-	_cleanup_close_ int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0)
-		return ck_err_errno(err, -errno, "open %s", log_path);
-	pid_t pid = fork();
-	if (pid < 0)
-		return ck_err_errno(err, -errno, "fork");
-	if (pid == 0) {
-		dup2(logfd, 1);
-		dup2(logfd, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return ck_err_set(err, -EIO, "%s %s failed (status %d); see %s", argv[0], argv[1],
-		                  status, log_path);
-	return 0;
+	_cleanup_free_ char *out = NULL;
+	int r = harness_run(argv, &out, err);
+	if (r > 0)
+		return ck_err_set(err, -EIO, "%s %s failed (exit %d): %s", argv[0], argv[1], r,
+		                  out);
+	return r;
 }
 
 /* A throwaway CA and one EC certificate for 127.0.0.1, usable by server and client. */
 static int make_certs(etcd_harness *h, ck_err **err)
 {
-	_cleanup_free_ char *log = ck_asprintf("%s/openssl.log", h->dir);
 	_cleanup_free_ char *ca_key = ck_asprintf("%s/ca.key", h->dir);
 	_cleanup_free_ char *csr = ck_asprintf("%s/etcd.csr", h->dir);
 	_cleanup_free_ char *ext = ck_asprintf("%s/etcd.ext", h->dir);
@@ -356,35 +277,12 @@ static int make_certs(etcd_harness *h, ck_err **err)
 		"-CAkey", ca_key, "-CAserial", serial, "-CAcreateserial",
 		"-out", h->cert, "-days", "2", "-extfile", ext, NULL};
 	// clang-format on
-	int r = run_tool(ca_argv, log, err);
+	int r = run_tool(ca_argv, err);
 	if (r == 0)
-		r = run_tool(csr_argv, log, err);
+		r = run_tool(csr_argv, err);
 	if (r == 0)
-		r = run_tool(sign_argv, log, err);
+		r = run_tool(sign_argv, err);
 	return r;
-}
-
-static bool member_exited(struct member *m, int *status)
-{
-	if (m->pid <= 0)
-		return true;
-	pid_t r = waitpid(m->pid, status, WNOHANG);
-	if (r == m->pid) {
-		m->pid = -1;
-		return true;
-	}
-	return false;
-}
-
-/* Waits up to ms for member m to exit (pidfd), without spinning; returns early when it
- * does. Serves as the pause between readiness probes that failed at once. */
-static void pause_or_exit(struct member *m, int ms)
-{
-	int fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	poll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, ms);
-	if (fd >= 0)
-		close(fd);
 }
 
 int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err)
@@ -399,10 +297,10 @@ int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err
 	req.key.data = (uint8_t *)"/ckube-harness-probe";
 	req.key.len = strlen("/ckube-harness-probe");
 	_cleanup_free_ char *last = NULL;
+	int status = 0;
 	for (;;) {
-		int status = 0;
-		if (member_exited(m, &status)) {
-			_cleanup_free_ char *tail = log_tail(m);
+		if (harness_wait(&m->pid, 0, &status) == 0) {
+			_cleanup_free_ char *tail = harness_log_tail(m->log_path, HARNESS_LOG_TAIL);
 			r = ck_err_set(err, -ECHILD,
 			               "etcd member %d exited (status %d); log %s:\n%s", i, status,
 			               m->log_path, tail);
@@ -410,7 +308,7 @@ int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err
 		}
 		uint64_t now = uv_hrtime();
 		if (now >= deadline) {
-			_cleanup_free_ char *tail = log_tail(m);
+			_cleanup_free_ char *tail = harness_log_tail(m->log_path, HARNESS_LOG_TAIL);
 			r = ck_err_set(err, -ETIMEDOUT,
 			               "etcd member %d not ready after %d ms (%s); log %s:\n%s", i,
 			               timeout_ms, last ? last : "", m->log_path, tail);
@@ -429,26 +327,17 @@ int etcd_harness_wait_ready(etcd_harness *h, int i, int timeout_ms, ck_err **err
 		}
 		free(last);
 		last = ck_strdup(e->msg);
+		/* A probe that failed at once: pause, cut short when the member exits. */
 		if ((uv_hrtime() - t0) / 1000000u < 100)
-			pause_or_exit(m, 100);
+			harness_wait(&m->pid, 100, &status);
 	}
 	ckgrpc_channel_free(ch);
 	return r;
 }
 
-static void kill_member(struct member *m)
-{
-	if (m->pid > 0) {
-		kill(m->pid, SIGKILL);
-		while (waitpid(m->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		m->pid = -1;
-	}
-}
-
 static bool log_says_port_taken(const struct member *m)
 {
-	_cleanup_free_ char *tail = log_tail(m);
+	_cleanup_free_ char *tail = harness_log_tail(m->log_path, HARNESS_LOG_TAIL);
 	return strstr(tail, "address already in use") != NULL;
 }
 
@@ -468,7 +357,7 @@ static int start_members(etcd_harness *h, ck_err **err)
 			return 0;
 		bool port_taken = false;
 		for (int i = 0; i < h->n; i++) {
-			kill_member(&h->m[i]);
+			harness_kill(&h->m[i].pid, SIGKILL);
 			port_taken = port_taken || log_says_port_taken(&h->m[i]);
 		}
 		if (!port_taken || attempt + 1 == HARNESS_PORT_RETRIES) {
@@ -539,7 +428,7 @@ void etcd_harness_stop(etcd_harness *h)
 		return;
 	registry_remove(h);
 	for (int i = 0; i < h->n; i++)
-		kill_member(&h->m[i]);
+		harness_kill(&h->m[i].pid, SIGKILL);
 	if (!getenv("CKUBE_KEEP_ETCD"))
 		rm_rf(h->dir);
 	for (int i = 0; i < h->n; i++) {
@@ -589,10 +478,9 @@ pid_t etcd_harness_pid(const etcd_harness *h, int i)
 
 int etcd_harness_kill(etcd_harness *h, int i)
 {
-	if (i < 0 || i >= h->n || h->m[i].pid <= 0)
+	if (i < 0 || i >= h->n)
 		return -ESRCH;
-	kill_member(&h->m[i]);
-	return 0;
+	return harness_kill(&h->m[i].pid, SIGKILL);
 }
 
 int etcd_harness_restart(etcd_harness *h, int i, ck_err **err)

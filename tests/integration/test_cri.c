@@ -22,6 +22,7 @@
 #include "containerd_harness.h"
 #include "net/cri.h"
 #include "net/grpc.h"
+#include "proc_harness.h"
 
 extern char **environ;
 
@@ -648,11 +649,11 @@ static void test_harness_reaps_killed_instances(void **state)
 	    ck_asprintf("pgrep -f 'containerd-shi[m].*-address %s/containerd.sock' | wc -l", buf);
 	char *argv[] = {"sh", "-c", pg, NULL};
 	char *out = NULL;
-	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_int_equal(harness_run(argv, &out, NULL), 0);
 	assert_string_not_equal(out, "0\n");
 	free(out);
 	ch_reap_stale();
-	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_int_equal(harness_run(argv, &out, NULL), 0);
 	assert_string_equal(out, "0\n");
 	free(out);
 	assert_int_equal(access(buf, F_OK), -1);

@@ -13,17 +13,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/pidfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,23 +24,24 @@
 
 #include "api/client.h"
 #include "api/kubeconfig.h"
+#include "apiserver_harness.h"
 #include "base/json.h"
 #include "base/strbuf.h"
 #include "containerd_harness.h"
 #include "etcd_harness.h"
 #include "net/cri.h"
+#include "proc_harness.h"
 
 #define PAUSE_IMAGE   "registry.k8s.io/pause:3.9"
 #define BUSYBOX_IMAGE "docker.io/library/busybox:ckube"
 #define NODE          "node-1"
 
-extern char **environ;
-
 typedef struct env {
 	char *tmp;
 	etcd_harness *etcd;
 	ch_containerd *ctrd;
-	pid_t apiserver, kubelet;
+	apiserver_harness *apiserver;
+	pid_t kubelet;
 	int port;
 	char *kubeconfig;
 	kc_sync *api;
@@ -60,49 +54,22 @@ static env *E;
 
 static int free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	ck_err *err = NULL;
+	int port = harness_free_port(&err);
+	if (port < 0)
+		fail_msg("free port: %s", err->msg);
+	return port;
 }
 
 /* Starts argv[0] with output to log; it dies with this process (PDEATHSIG) so that a
- * killed test leaves no apiserver or kubelet behind. Only system calls after fork. */
+ * killed test leaves no kubelet behind. */
 static pid_t spawn(char *const argv[], const char *log)
 {
-	int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	assert_true(out >= 0 && in >= 0);
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-			_exit(126);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(out);
-	close(in);
+	ck_err *err = NULL;
+	pid_t pid = -1;
+	if (harness_spawn(argv, log, &pid, &err) < 0)
+		fail_msg("spawn %s: %s", argv[0], err->msg);
 	return pid;
-}
-
-static void stop_pid(pid_t *pid, int sig)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, sig);
-	int st;
-	while (waitpid(*pid, &st, 0) < 0 && errno == EINTR)
-		;
-	*pid = 0;
 }
 
 static double now_ms(void)
@@ -120,16 +87,11 @@ static void pause_ms(int ms)
 
 static void dump_logs(void)
 {
-	char *argv[] = {"tail", "-n", "40", NULL, NULL};
-	char *logs[] = {"kubelet.log", "apiserver.log"};
-	for (size_t i = 0; i < 2; i++) {
-		char *p = ck_asprintf("%s/%s", E->tmp, logs[i]);
-		argv[3] = p;
-		char *out = NULL;
-		ch_run(argv, &out, NULL);
-		fprintf(stderr, "---- %s\n%s", logs[i], out ? out : "");
-		free(out);
-		free(p);
+	const char *logs[] = {"kubelet.log", "apiserver.log"};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(logs); i++) {
+		_cleanup_free_ char *p = ck_asprintf("%s/%s", E->tmp, logs[i]);
+		_cleanup_free_ char *tail = harness_log_tail(p, 4096);
+		fprintf(stderr, "---- %s\n%s", logs[i], tail);
 	}
 }
 
@@ -382,17 +344,13 @@ static int setup(void **state)
 	free(pause);
 	free(bb);
 
-	E->port = free_port();
-	char *etcd = ck_asprintf("--etcd-servers=%s", etcd_harness_endpoints(E->etcd));
-	char *port = ck_asprintf("--insecure-port=%d", E->port);
-	char *bin = ck_asprintf("%s/kube-apiserver", CKUBE_BINARY_DIR);
 	char *logf = ck_asprintf("%s/apiserver.log", E->tmp);
-	char *argv[] = {bin, etcd, "--secure-port=0", port, NULL};
-	E->apiserver = spawn(argv, logf);
-	free(etcd);
-	free(port);
-	free(bin);
+	apiserver_harness_opts ao = {.etcd_servers = etcd_harness_endpoints(E->etcd),
+	                             .log_path = logf};
+	if (apiserver_harness_start(&ao, &E->apiserver, &err) < 0)
+		fail_msg("setup: %s", err->msg);
 	free(logf);
+	E->port = apiserver_harness_port(E->apiserver);
 
 	E->kubeconfig = ck_asprintf("%s/kubeconfig", E->tmp);
 	char *text = ck_asprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
@@ -410,7 +368,7 @@ static int setup(void **state)
 		fail_msg("client: %s", err->msg);
 	kubeconfig_free(kc);
 	free(text);
-	/* The apiserver answers /readyz once its caches are primed. */
+	/* Ready: the system namespaces exist (the node's Lease goes to kube-node-lease). */
 	int rc = -1;
 	double end = now_ms() + 30000;
 	while (now_ms() < end) {
@@ -433,8 +391,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	stop_pid(&E->kubelet, SIGKILL);
-	stop_pid(&E->apiserver, SIGKILL);
+	harness_kill(&E->kubelet, SIGKILL);
+	apiserver_harness_stop(E->apiserver);
 	cri_client_free(E->cri);
 	kc_sync_free(E->api);
 	ch_containerd_stop(E->ctrd);
@@ -543,7 +501,7 @@ static void test_pod_runs(void **state)
 	char *log = ck_asprintf("%s/default_web_%s/main/0.log", E->ctrd->log_dir, uid);
 	char *argv[] = {"cat", log, NULL};
 	char *out = NULL;
-	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_int_equal(harness_run(argv, &out, NULL), 0);
 	assert_non_null(strstr(out, " stdout F started web\n"));
 	free(out);
 	free(log);
@@ -702,7 +660,7 @@ static void test_delete_pod(void **state)
 	char *argv[] = {"sh", "-c", NULL, NULL};
 	argv[2] = ck_asprintf("ls -d %s/default_web2_* 2>/dev/null | wc -l", E->ctrd->log_dir);
 	char *out = NULL;
-	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_int_equal(harness_run(argv, &out, NULL), 0);
 	assert_string_equal(out, "0\n");
 	free(out);
 	free(argv[2]);
@@ -813,7 +771,7 @@ static void test_volumes(void **state)
 	char *hf = ck_asprintf("%s/f", host);
 	char *argv[] = {"cat", hf, NULL};
 	char *out = NULL;
-	assert_int_equal(ch_run(argv, &out, NULL), 0);
+	assert_int_equal(harness_run(argv, &out, NULL), 0);
 	assert_string_equal(out, "from-pod\n");
 	free(out);
 	free(hf);
@@ -952,7 +910,7 @@ static void test_probes(void **state)
 	cJSON_Delete(pod);
 	res = api("DELETE", "/api/v1/namespaces/default/pods/probed", NULL, NULL);
 	cJSON_Delete(res);
-	stop_pid(&httpd, SIGKILL);
+	harness_kill(&httpd, SIGKILL);
 	free(page);
 	free(pod_json);
 	free(hlog);
@@ -1008,7 +966,7 @@ static int kubelet_get(const char *path_query, int max_time_s, char **out)
 	char *url = ck_asprintf("http://127.0.0.1:%d%s", E->kubelet_port, path_query);
 	char *mt = ck_asprintf("%d", max_time_s);
 	char *argv[] = {"curl", "-sS", "-N", "--max-time", mt, url, NULL};
-	int r = ch_run(argv, out, NULL);
+	int r = harness_run(argv, out, NULL);
 	free(url);
 	free(mt);
 	return r;
@@ -1064,7 +1022,7 @@ static void test_kubelet_api_logs(void **state)
 	char *url =
 	    ck_asprintf("http://127.0.0.1:%d/api/v1/namespaces/default/pods/web/log", E->port);
 	char *cargv[] = {"curl", "-sS", "--max-time", "5", url, NULL};
-	assert_int_equal(ch_run(cargv, &out, NULL), 0);
+	assert_int_equal(harness_run(cargv, &out, NULL), 0);
 	assert_string_equal(out, "started web\n");
 	free(out);
 	free(url);
@@ -1132,7 +1090,7 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	_cleanup_free_ char *cid = ck_strdup(ck_json_get_str(cstatus(before), "containerID", "x"));
 	cJSON_Delete(before);
 
-	stop_pid(&E->kubelet, SIGKILL);
+	harness_kill(&E->kubelet, SIGKILL);
 	/* While it is away: a new pod is bound, and a pod is removed from the API without
 	 * the kubelet's confirmation (force delete). */
 	create_pod("late", BUSYBOX_IMAGE, "Always", SERVE_SCRIPT);
@@ -1198,18 +1156,11 @@ static void test_sigterm_keeps_pods(void **state)
 	cJSON_Delete(res);
 	pause_ms(1000);
 	assert_int_equal(kill(E->kubelet, SIGTERM), 0);
-	int fd = pidfd_open(E->kubelet, 0);
-	assert_true(fd >= 0);
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int ready = poll(&p, 1, 10000);
-	close(fd);
-	if (ready != 1) {
+	int st;
+	if (harness_wait(&E->kubelet, 10000, &st) < 0) {
 		dump_logs();
 		fail_msg("kubelet did not exit within 10 s of SIGTERM");
 	}
-	int st;
-	assert_int_equal(waitpid(E->kubelet, &st, 0), E->kubelet);
-	E->kubelet = 0;
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	listed k = runtime_containers("web");
