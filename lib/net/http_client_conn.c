@@ -216,13 +216,16 @@ static int on_message_begin(http_parser *hp)
 	ck_buf_clear(&r->ctype);
 	ck_buf_clear(&r->body);
 	k->hname_len = 0;
-	k->in_value = k->ctype_value = false;
+	k->in_value = k->ctype_value = k->in_body = false;
 	return 0;
 }
 
+/* Trailers of a chunked body are not the response's headers: they are ignored. */
 static int on_header_field(http_parser *hp, const char *at, size_t len)
 {
 	hconn *k = hp->data;
+	if (k->in_body)
+		return 0;
 	if (k->in_value) {
 		k->in_value = false;
 		k->hname_len = 0;
@@ -237,6 +240,8 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
 {
 	hconn *k = hp->data;
 	httpc_req *r = k->req;
+	if (k->in_body)
+		return 0;
 	if (!k->in_value) {
 		k->in_value = true;
 		k->ctype_value = k->hname_len == 12 && !strncasecmp(k->hname, "content-type", 12);
@@ -261,6 +266,7 @@ static int on_headers_complete(http_parser *hp)
 	k->interim = status >= 100 && status < 200 && status != 101;
 	if (k->interim)
 		return 1;
+	k->in_body = true;
 	r->status = status;
 	if (status == 101)
 		k->spoiled = true; /* we never ask to switch protocols */

@@ -135,6 +135,7 @@ struct hconn {
 	bool ready;      /* connected and, with TLS, handshake done */
 	bool in_value, ctype_value;
 	bool interim;  /* parsing a 1xx response */
+	bool in_body;  /* the final response's headers are complete (later ones are trailers) */
 	bool complete; /* the response is complete */
 	bool spoiled;  /* cannot carry another request */
 	bool reused;   /* carried a request before */
