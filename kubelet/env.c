@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/strbuf.h"
 #include "kubelet.h"
@@ -123,17 +122,10 @@ static char *object_value(const cJSON *obj, bool secret, const char *key)
 		return NULL;
 	if (!secret)
 		return ck_strdup(v->valuestring);
-	size_t n = strlen(v->valuestring);
-	unsigned char *out = ck_malloc(n / 4 * 3 + 4);
-	int r = EVP_DecodeBlock(out, (const unsigned char *)v->valuestring, (int)n);
-	if (r < 0) {
-		free(out);
-		return NULL;
-	}
-	size_t pad =
-	    (n >= 1 && v->valuestring[n - 1] == '=') + (n >= 2 && v->valuestring[n - 2] == '=');
-	out[(size_t)r - pad] = 0;
-	return (char *)out;
+	uint8_t *out = NULL;
+	size_t len;
+	return ck_base64_decode(v->valuestring, CK_BASE64_LENIENT, &out, &len) < 0 ? NULL
+	                                                                           : (char *)out;
 }
 
 int kl_env_build(const pod_sync_in *in, const cJSON *c, const char *pod_ip, char ***out,

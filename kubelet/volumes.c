@@ -15,8 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -110,23 +109,11 @@ static int write_atomic(const char *dir, const char *rel, const void *data, size
 	return 0;
 }
 
+/* Secret data (base64, tolerant of line breaks as Go is); NULL when malformed. */
 static char *b64_decode(const char *s, size_t *len)
 {
-	size_t n = strlen(s);
-	unsigned char *out = ck_malloc(n / 4 * 3 + 4);
-	int r = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-	if (r < 0) {
-		free(out);
-		return NULL;
-	}
-	/* EVP_DecodeBlock counts padding bytes as data: drop them. */
-	size_t pad = 0;
-	if (n >= 1 && s[n - 1] == '=')
-		pad++;
-	if (n >= 2 && s[n - 2] == '=')
-		pad++;
-	*len = (size_t)r - pad;
-	return (char *)out;
+	uint8_t *out = NULL;
+	return ck_base64_decode(s, CK_BASE64_LENIENT, &out, len) < 0 ? NULL : (char *)out;
 }
 
 typedef struct vctx {
