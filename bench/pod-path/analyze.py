@@ -195,7 +195,7 @@ def main():
             for k in sorted(calls):
                 print("  %-30s %5d %8.1f %8.1f" % (k, len(calls[k]), statistics.median(calls[k]), pct(calls[k], 99)))
         else:
-            print("kubelet's CRI calls: none found in its log (no 'METHOD ... duration=' lines at -v=2)")
+            print("kubelet's CRI calls: not in its log (the kubelet logs them at -v=4: CKUBE_LAB_V=4)")
 
 
 if __name__ == "__main__":
