@@ -116,5 +116,5 @@ void kl_event(kubelet *k, const cJSON *pod, const char *container, const char *t
 	s->ns = ck_strdup(ns);
 	s->count = 1;
 	s->last = now.tv_sec;
-	kc_create(k->kc, &KC_EVENTS, ns, e, event_posted, NULL);
+	kc_create_background(k->kc, &KC_EVENTS, ns, e, event_posted, NULL);
 }

@@ -225,13 +225,14 @@ static httpc_request request_of(const char *method, const char *path, const char
 }
 
 static int start_call(kc_client *c, const char *method, const char *path, const char *content_type,
-                      const cJSON *body, kc_result_fn cb, void *user, call **out)
+                      const cJSON *body, bool background, kc_result_fn cb, void *user, call **out)
 {
 	_cleanup_free_ char *text = body ? ck_json_print(body) : NULL;
 	call *cl = ck_calloc(1, sizeof(*cl));
 	cl->cb = cb;
 	cl->user = user;
 	httpc_request q = request_of(method, path, content_type, text);
+	q.background = background;
 	q.on_done = on_call_done;
 	q.user = cl;
 	int rc = httpc_start(c->http, &q, &cl->req);
@@ -252,13 +253,13 @@ static int start_call(kc_client *c, const char *method, const char *path, const 
 static int start(kc_client *c, const char *method, const char *path, const char *content_type,
                  const cJSON *body, kc_result_fn cb, void *user)
 {
-	return start_call(c, method, path, content_type, body, cb, user, NULL);
+	return start_call(c, method, path, content_type, body, false, cb, user, NULL);
 }
 
 int kc_request_call(kc_client *c, const char *method, const char *path, const char *content_type,
                     const cJSON *body, kc_result_fn cb, void *user, kc_call **out)
 {
-	return start_call(c, method, path, content_type, body, cb, user, out);
+	return start_call(c, method, path, content_type, body, false, cb, user, out);
 }
 
 int kc_request(kc_client *c, const char *method, const char *path, const char *content_type,
@@ -287,6 +288,13 @@ int kc_create(kc_client *c, const kc_resource *r, const char *ns, const cJSON *o
 {
 	_cleanup_free_ char *p = kc_path(r, ns ? ns : kc_obj_namespace(obj), NULL, NULL);
 	return start(c, "POST", p, NULL, obj, cb, user);
+}
+
+int kc_create_background(kc_client *c, const kc_resource *r, const char *ns, const cJSON *obj,
+                         kc_result_fn cb, void *user)
+{
+	_cleanup_free_ char *p = kc_path(r, ns ? ns : kc_obj_namespace(obj), NULL, NULL);
+	return start_call(c, "POST", p, NULL, obj, true, cb, user, NULL);
 }
 
 int kc_update(kc_client *c, const kc_resource *r, const char *ns, const cJSON *obj, kc_result_fn cb,

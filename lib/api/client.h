@@ -95,6 +95,10 @@ int kc_list(kc_client *c, const kc_resource *r, const char *ns, const kc_list_op
             kc_result_fn cb, void *user);
 int kc_create(kc_client *c, const kc_resource *r, const char *ns, const cJSON *obj, kc_result_fn cb,
               void *user);
+/* kc_create in the background: it waits for a connection behind c's other requests
+ * (Events, which must not delay the writes they tell about). */
+int kc_create_background(kc_client *c, const kc_resource *r, const char *ns, const cJSON *obj,
+                         kc_result_fn cb, void *user);
 /* PUT of obj to its metadata.name (metadata.resourceVersion gives optimistic concurrency). */
 int kc_update(kc_client *c, const kc_resource *r, const char *ns, const cJSON *obj, kc_result_fn cb,
               void *user);

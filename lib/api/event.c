@@ -80,6 +80,6 @@ void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char 
 	_cleanup_json_ cJSON *ev =
 	    ev_build(r, obj, field_path, src, type, reason, action, msg, &now);
 	const char *ns = ck_json_get_str(ev, "metadata.namespace", "default");
-	if (kc_create(c, &KC_EVENTS, ns, ev, on_created, NULL) < 0)
+	if (kc_create_background(c, &KC_EVENTS, ns, ev, on_created, NULL) < 0)
 		CK_V(2, "event %s not recorded", reason);
 }

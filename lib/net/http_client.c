@@ -436,7 +436,8 @@ static bool slot_take(httpc_req *r)
 	return true;
 }
 
-/* Gives r's slot back and starts the request first in line. */
+/* Gives r's slot back and starts the request first in line: the oldest waiting one,
+ * background requests after all others. */
 static void slot_release(httpc_req *r)
 {
 	httpc *c = r->c;
@@ -447,9 +448,13 @@ static void slot_release(httpc_req *r)
 	if (c->closing)
 		return;
 	httpc_req *first = NULL;
-	for (httpc_req *q = c->reqs; q; q = q->next)
-		if (q->state == REQ_QUEUED && !q->gone && (!first || q->queue < first->queue))
+	for (httpc_req *q = c->reqs; q; q = q->next) {
+		if (q->state != REQ_QUEUED || q->gone)
+			continue;
+		if (!first || (first->background && !q->background) ||
+		    (first->background == q->background && q->queue < first->queue))
 			first = q;
+	}
 	if (first)
 		req_attempt(first);
 }
@@ -700,6 +705,7 @@ int httpc_start(httpc *c, const httpc_request *in, httpc_req **out)
 		return rc;
 	}
 	r->on_chunk = in->on_chunk;
+	r->background = in->background;
 	r->on_done = in->on_done;
 	r->user = in->user;
 	uv_timer_init(c->loop, &r->timer);

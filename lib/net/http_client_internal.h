@@ -86,6 +86,7 @@ struct httpc_req {
 	int timeout_ms; /* <0: none */
 	int attempts;
 	bool slot;                           /* holds a connection slot */
+	bool background;                     /* the last in line for a slot */
 	uint64_t queue;                      /* REQ_QUEUED: its place in line */
 	uint64_t deadline, connect_deadline; /* loop time; 0: none */
 	/* the response of the current attempt */

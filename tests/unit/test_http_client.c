@@ -1090,8 +1090,15 @@ static void test_max_conns(void **state)
 	assert_int_equal(stream.n_chunks, 3);
 	wait_done(&loop, &late);
 	assert_int_equal(late.rc, -ETIMEDOUT);
-	/* A slot given back starts the next in line. */
-	result next = {0};
+	/* A slot given back starts the next in line; a background request waits behind one
+	 * that came after it. */
+	result next = {0}, bg = {0};
+	assert_int_equal(
+	    httpc_start(c,
+	                &(httpc_request){
+	                    .path = "/hello", .background = true, .on_done = on_done, .user = &bg},
+	                NULL),
+	    0);
 	assert_int_equal(
 	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &next},
 	                NULL),
@@ -1099,11 +1106,15 @@ static void test_max_conns(void **state)
 	httpc_cancel(h[0]);
 	wait_done(&loop, &next);
 	assert_int_equal(next.status, 200);
+	assert_int_equal(bg.calls, 0);
+	wait_done(&loop, &bg);
+	assert_int_equal(bg.status, 200);
 	for (int i = 0; i < 3; i++)
 		result_clear(&slow[i]);
 	result_clear(&stream);
 	result_clear(&late);
 	result_clear(&next);
+	result_clear(&bg);
 	httpc_free(c);
 	teardown_loop(&loop, &p);
 }
