@@ -66,6 +66,26 @@ bool cm_synced(const cm_ctx *ctx);
 /* What a sync returns while not synced: try again after this many milliseconds. */
 #define CM_UNSYNCED_RETRY_MS 100
 
+/* ---- writes to a controller's own objects (writer.c) ---- */
+
+/* Writes one resource's objects (their status, or a patch) for a controller whose queue is
+ * q, one write per sync. The sync that starts a write ends when it returns (wq_done with 0,
+ * or a failure for back-off). */
+typedef struct cm_writer cm_writer;
+cm_writer *cm_writer_new(kc_client *client, const kc_resource *res, wq *q);
+/* Cancels the writes in flight (their syncs never end: free the queue next). Accepts NULL. */
+void cm_writer_free(cm_writer *w);
+/* Makes status (taken) the status of obj, the cache's copy of key. Writes nothing when obj
+ * already has it, or when obj is still the version this writer's last write replaced (the
+ * new version's event syncs the key again). Returns what key's sync returns: WQ_ASYNC once
+ * a write started, 0 when none was needed, < 0 when none could start. A conflict ends the
+ * sync without a retry: the newer version's event brings the key back. */
+int cm_write_status(cm_writer *w, const char *key, const cJSON *obj, cJSON *status);
+/* As cm_write_status for a merge patch of obj (metadata): sent unless the cache is behind. */
+int cm_write_patch(cm_writer *w, const char *key, const cJSON *obj, const cJSON *patch);
+/* Forgets key (its object is gone). */
+void cm_writer_forget(cm_writer *w, const char *key);
+
 /* Enqueues informer_key(obj) into q. */
 void cm_enqueue_obj(wq *q, const cJSON *obj);
 

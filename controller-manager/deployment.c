@@ -22,6 +22,7 @@
 struct cm_deployment {
 	cm_ctx *ctx;
 	wq *queue;
+	cm_writer *writer;
 };
 
 static const ev_source SOURCE = {.component = "deployment-controller"};
@@ -245,8 +246,9 @@ static cJSON *condition(const char *type, bool ok, const char *reason, const cha
 	return cond;
 }
 
-static void update_status(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs,
-                          const cJSON **rss, size_t n, int64_t max_unavailable)
+/* Returns what the sync returns (cm_write_status). */
+static int update_status(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs,
+                         const cJSON **rss, size_t n, int64_t max_unavailable)
 {
 	int64_t replicas = 0, ready = 0, available = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -258,7 +260,7 @@ static void update_status(cm_deployment *dc, const char *key, const cJSON *d, co
 	int64_t updated = new_rs ? ck_json_get_int(new_rs, "status.replicas", 0) : 0;
 	const cJSON *old_conds = ck_json_get(d, "status.conditions");
 
-	_cleanup_json_ cJSON *st = cJSON_CreateObject();
+	cJSON *st = cJSON_CreateObject();
 	cJSON_AddNumberToObject(st, "observedGeneration",
 	                        (double)ck_json_get_int(d, "metadata.generation", 0));
 	cJSON_AddNumberToObject(st, "replicas", (double)replicas);
@@ -288,35 +290,23 @@ static void update_status(cm_deployment *dc, const char *key, const cJSON *d, co
 	const cJSON *cc = ck_json_get(d, "status.collisionCount");
 	if (cc)
 		cJSON_AddItemToObject(st, "collisionCount", ck_json_dup(cc));
-	if (ck_json_equal(st, ck_json_get(d, "status")))
-		return;
-	_cleanup_json_ cJSON *upd = ck_json_dup(d);
-	cJSON_DeleteItemFromObjectCaseSensitive(upd, "status");
-	cJSON_AddItemToObject(upd, "status", CK_TAKE_PTR(st));
-	write_ctx *w = write_new(dc, key);
-	if (kc_update_status(dc->ctx->client, &KC_DEPLOYMENTS, kc_obj_namespace(d), upd, on_written,
-	                     w) < 0) {
-		free(w->key);
-		free(w);
-	}
+	return cm_write_status(dc->writer, key, d, st);
 }
 
-/* The Deployment carries the revision of its current ReplicaSet, as upstream's does. */
-static void sync_revision(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs)
+/* The sync's one write to the Deployment, which it returns: the revision of its current
+ * ReplicaSet (carried as upstream's does) when that changed, else its status. The status
+ * follows in the sync that the annotation's own event brings. */
+static int write_deployment(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs,
+                            const cJSON **rss, size_t n, int64_t max_unavailable)
 {
 	const char *want = ck_json_get_str(new_rs, REVISION_PATH, NULL);
 	if (!want || ck_streq(want, ck_json_get_str(d, REVISION_PATH, NULL)))
-		return;
+		return update_status(dc, key, d, new_rs, rss, n, max_unavailable);
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
 	ck_json_set(patch, "metadata.annotations", cJSON_CreateObject());
 	cJSON_AddStringToObject(ck_json_get(patch, "metadata.annotations"), REVISION_ANNOTATION,
 	                        want);
-	write_ctx *w = write_new(dc, key);
-	if (kc_patch(dc->ctx->client, &KC_DEPLOYMENTS, kc_obj_namespace(d), kc_obj_name(d), NULL,
-	             KC_PATCH_MERGE, patch, on_written, w) < 0) {
-		free(w->key);
-		free(w);
-	}
+	return cm_write_patch(dc->writer, key, d, patch);
 }
 
 static int rs_cmp_revision(const void *a, const void *b)
@@ -357,6 +347,8 @@ static int d_sync(const char *key, void *data)
 	if (!cm_synced(ctx))
 		return CM_UNSYNCED_RETRY_MS;
 	const cJSON *d = informer_get(ctx->deployments, key);
+	if (!d)
+		cm_writer_forget(dc->writer, key);
 	if (!d || cm_being_deleted(d))
 		return 0;
 
@@ -416,24 +408,16 @@ static int d_sync(const char *key, void *data)
 		    ck_asprintf("%s/%s-%s", kc_obj_namespace(d), kc_obj_name(d), hash);
 		const cJSON *clash = informer_get(ctx->replicasets, rs_key);
 		if (clash) {
-			_cleanup_json_ cJSON *upd = ck_json_dup(d);
-			ck_json_set_int(upd, "status.collisionCount", cc + 1);
-			write_ctx *w = write_new(dc, key);
-			if (kc_update_status(ctx->client, &KC_DEPLOYMENTS, kc_obj_namespace(d), upd,
-			                     on_written, w) < 0) {
-				free(w->key);
-				free(w);
-			}
-			return 0;
+			const cJSON *old_st = ck_json_get(d, "status");
+			cJSON *st = old_st ? ck_json_dup(old_st) : cJSON_CreateObject();
+			ck_json_set_int(st, "collisionCount", cc + 1);
+			return cm_write_status(dc->writer, key, d, st);
 		}
 		create_rs(dc, key, d, hash, start, max_rev + 1);
-		update_status(dc, key, d, NULL, rss, n, unavail);
-		return 0;
+		return update_status(dc, key, d, NULL, rss, n, unavail);
 	}
-	sync_revision(dc, key, d, new_rs);
 	if (paused) {
-		update_status(dc, key, d, new_rs, rss, n, unavail);
-		return 0;
+		return write_deployment(dc, key, d, new_rs, rss, n, unavail);
 	}
 
 	if (recreate) {
@@ -468,8 +452,7 @@ static int d_sync(const char *key, void *data)
 		}
 	}
 	cleanup_history(dc, key, d, old, n_old);
-	update_status(dc, key, d, new_rs, rss, n, unavail);
-	return 0;
+	return write_deployment(dc, key, d, new_rs, rss, n, unavail);
 }
 
 static void d_changed(const cJSON *obj, void *data)
@@ -506,6 +489,7 @@ int cm_deployment_start(cm_ctx *ctx, cm_deployment **out)
 		free(dc);
 		return r;
 	}
+	dc->writer = cm_writer_new(ctx->client, &KC_DEPLOYMENTS, dc->queue);
 	informer_handlers dh = {
 	    .on_add = d_changed, .on_update = d_updated, .on_delete = d_changed, .data = dc};
 	informer_handlers rh = {
@@ -520,6 +504,7 @@ void cm_deployment_free(cm_deployment *dc)
 {
 	if (!dc)
 		return;
+	cm_writer_free(dc->writer);
 	wq_free(dc->queue);
 	free(dc);
 }

@@ -30,6 +30,7 @@ struct cm_replicaset {
 	cm_ctx *ctx;
 	wq *queue;
 	expectation *exps;
+	cm_writer *writer;
 };
 
 static const ev_source SOURCE = {.component = "replicaset-controller"};
@@ -132,17 +133,6 @@ static void on_pod_written(kc_result *res, void *user)
 	write_free(w);
 }
 
-static void on_status_written(kc_result *res, void *user)
-{
-	write_ctx *w = user;
-	if (res->rc < 0 && res->rc != -ENOENT) {
-		CK_V(2, "replicaset %s: status: %s", w->rs_key,
-		     res->err ? res->err->msg : ck_strerror(res->rc));
-		wq_add_rate_limited(w->rc->queue, w->rs_key);
-	}
-	write_free(w);
-}
-
 static cJSON *pod_from_template(const cJSON *rs)
 {
 	cJSON *pod = cJSON_CreateObject();
@@ -209,8 +199,9 @@ static bool labels_match(const cJSON *selector, const cJSON *labels)
 	return true;
 }
 
-static void update_status(cm_replicaset *rc, const char *key, const cJSON *rs, const cJSON **pods,
-                          size_t n)
+/* Returns what the sync returns (cm_write_status). */
+static int update_status(cm_replicaset *rc, const char *key, const cJSON *rs, const cJSON **pods,
+                         size_t n)
 {
 	int64_t ready = 0, labeled = 0;
 	const cJSON *tmpl_labels = ck_json_get(rs, "spec.template.metadata.labels");
@@ -218,7 +209,7 @@ static void update_status(cm_replicaset *rc, const char *key, const cJSON *rs, c
 		ready += cm_pod_ready(pods[i]);
 		labeled += labels_match(tmpl_labels, ck_json_get(pods[i], "metadata.labels"));
 	}
-	_cleanup_json_ cJSON *status = cJSON_CreateObject();
+	cJSON *status = cJSON_CreateObject();
 	cJSON_AddNumberToObject(status, "replicas", (double)n);
 	cJSON_AddNumberToObject(status, "fullyLabeledReplicas", (double)labeled);
 	cJSON_AddNumberToObject(status, "readyReplicas", (double)ready);
@@ -229,17 +220,7 @@ static void update_status(cm_replicaset *rc, const char *key, const cJSON *rs, c
 	const cJSON *conds = ck_json_get(rs, "status.conditions");
 	if (conds)
 		cJSON_AddItemToObject(status, "conditions", ck_json_dup(conds));
-	if (ck_json_equal(status, ck_json_get(rs, "status")))
-		return;
-	_cleanup_json_ cJSON *upd = ck_json_dup(rs);
-	cJSON_DeleteItemFromObjectCaseSensitive(upd, "status");
-	cJSON_AddItemToObject(upd, "status", CK_TAKE_PTR(status));
-	write_ctx *w = write_new(rc, key, false, NULL);
-	if (kc_update_status(rc->ctx->client, &KC_REPLICASETS, kc_obj_namespace(rs), upd,
-	                     on_status_written, w) < 0) {
-		write_free(w);
-		wq_add_rate_limited(rc->queue, key);
-	}
+	return cm_write_status(rc->writer, key, rs, status);
 }
 
 static int rs_sync(const char *key, void *data)
@@ -251,6 +232,7 @@ static int rs_sync(const char *key, void *data)
 	const cJSON *rs = informer_get(ctx->replicasets, key);
 	if (!rs) {
 		exp_drop(rc, key);
+		cm_writer_forget(rc->writer, key);
 		return 0;
 	}
 	size_t n = 0;
@@ -302,8 +284,7 @@ static int rs_sync(const char *key, void *data)
 			}
 		}
 	}
-	update_status(rc, key, rs, owned, active);
-	return 0;
+	return update_status(rc, key, rs, owned, active);
 }
 
 /* ---- informer handlers ---- */
@@ -366,6 +347,7 @@ int cm_replicaset_start(cm_ctx *ctx, cm_replicaset **out)
 		free(rc);
 		return r;
 	}
+	rc->writer = cm_writer_new(ctx->client, &KC_REPLICASETS, rc->queue);
 	informer_handlers rh = {
 	    .on_add = rs_changed, .on_update = rs_updated, .on_delete = rs_changed, .data = rc};
 	informer_handlers ph = {
@@ -380,6 +362,7 @@ void cm_replicaset_free(cm_replicaset *rc)
 {
 	if (!rc)
 		return;
+	cm_writer_free(rc->writer);
 	wq_free(rc->queue);
 	while (rc->exps)
 		exp_drop(rc, rc->exps->key);

@@ -1,0 +1,146 @@
+/* Writes of a controller to its own objects (controller.h).
+ *
+ * A sync that writes ends when the write returns, as upstream's syncs block on theirs:
+ * pod events that come meanwhile make one more sync, not one write each. After a write,
+ * the informer shows the version it replaced until the write's own watch event arrives;
+ * a status computed from that stale copy would be written against an old resourceVersion
+ * and fail with a conflict. So the writer remembers the version each write replaced and
+ * writes nothing while the cache still shows it: the event that brings the new version
+ * syncs the key again. */
+#include "controller.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/map.h"
+
+typedef struct wcall {
+	struct wcall *prev, *next;
+	cm_writer *w;
+	char *key;
+	char *replaced_rv; /* the resourceVersion the write goes over */
+	kc_call *call;
+} wcall;
+
+struct cm_writer {
+	kc_client *client;
+	const kc_resource *res;
+	wq *q;
+	ck_map *replaced; /* key -> resourceVersion a write replaced, while the cache shows it */
+	wcall *calls;   /* in flight */
+};
+
+cm_writer *cm_writer_new(kc_client *client, const kc_resource *res, wq *q)
+{
+	cm_writer *w = ck_calloc(1, sizeof(*w));
+	w->client = client;
+	w->res = res;
+	w->q = q;
+	w->replaced = ck_map_new(free);
+	return w;
+}
+
+static void call_free(wcall *c)
+{
+	cm_writer *w = c->w;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c->key);
+	free(c->replaced_rv);
+	free(c);
+}
+
+void cm_writer_free(cm_writer *w)
+{
+	if (!w)
+		return;
+	while (w->calls) {
+		kc_call_cancel(w->calls->call);
+		call_free(w->calls);
+	}
+	ck_map_free(w->replaced);
+	free(w);
+}
+
+static void written(kc_result *res, void *user)
+{
+	wcall *c = user;
+	cm_writer *w = c->w;
+	int result = 0;
+	if (res->rc == 0) {
+		/* A write that changed nothing kept the version: no event will come. */
+		const char *rv = ck_json_get_str(res->obj, "metadata.resourceVersion", "");
+		if (strcmp(rv, c->replaced_rv))
+			ck_map_set(w->replaced, c->key, CK_TAKE_PTR(c->replaced_rv));
+	} else if (res->rc != CK_ECONFLICT && res->rc != -ENOENT) {
+		/* A conflict or a deletion has its own watch event coming, which syncs again;
+		 * anything else is retried with back-off. */
+		CK_V(2, "%s %s: status: %s", w->res->resource, c->key,
+		     res->err ? res->err->msg : ck_strerror(res->rc));
+		result = res->rc < 0 ? res->rc : -EIO;
+	}
+	_cleanup_free_ char *key = ck_strdup(c->key);
+	call_free(c);
+	wq_done(w->q, key, result);
+}
+
+/* True while the cache still shows obj as the version the last write of key replaced. */
+static bool cache_behind(cm_writer *w, const char *key, const cJSON *obj)
+{
+	const char *replaced = ck_map_get(w->replaced, key);
+	if (replaced && !strcmp(replaced, ck_json_get_str(obj, "metadata.resourceVersion", "")))
+		return true;
+	ck_map_remove(w->replaced, key);
+	return false;
+}
+
+static int start(cm_writer *w, const char *key, const cJSON *obj, const char *method,
+                 const char *sub, const char *content_type, const cJSON *body)
+{
+	_cleanup_free_ char *path = kc_path(w->res, kc_obj_namespace(obj), kc_obj_name(obj), sub);
+	wcall *c = ck_calloc(1, sizeof(*c));
+	c->w = w;
+	c->key = ck_strdup(key);
+	c->replaced_rv = ck_strdup(ck_json_get_str(obj, "metadata.resourceVersion", ""));
+	if (kc_request_call(w->client, method, path, content_type, body, written, c, &c->call) <
+	    0) {
+		free(c->key);
+		free(c->replaced_rv);
+		free(c);
+		return -EIO;
+	}
+	c->next = w->calls;
+	if (w->calls)
+		w->calls->prev = c;
+	w->calls = c;
+	return WQ_ASYNC;
+}
+
+int cm_write_status(cm_writer *w, const char *key, const cJSON *obj, cJSON *status)
+{
+	_cleanup_json_ cJSON *st = status;
+	if (cache_behind(w, key, obj) || ck_json_equal(st, ck_json_get(obj, "status")))
+		return 0;
+	_cleanup_json_ cJSON *upd = ck_json_dup(obj);
+	cJSON_DeleteItemFromObjectCaseSensitive(upd, "status");
+	cJSON_AddItemToObject(upd, "status", CK_TAKE_PTR(st));
+	return start(w, key, obj, "PUT", "status", "application/json", upd);
+}
+
+int cm_write_patch(cm_writer *w, const char *key, const cJSON *obj, const cJSON *patch)
+{
+	if (cache_behind(w, key, obj))
+		return 0;
+	return start(w, key, obj, "PATCH", NULL, "application/merge-patch+json", patch);
+}
+
+void cm_writer_forget(cm_writer *w, const char *key)
+{
+	ck_map_remove(w->replaced, key);
+}
