@@ -2,14 +2,17 @@
  * cfg.relist_ms it lists the runtime's sandboxes and containers (two cheap CRI calls on
  * the loop), compares each one's state with the previous relist and enqueues the pod
  * (from the io.kubernetes.pod.namespace/name labels) of everything that appeared, changed
- * state or vanished. The first relist after the pod informer synced enqueues every pod the
- * runtime knows, so that a restarted kubelet adopts running pods and removes sandboxes of
- * pods deleted while it was away. */
+ * state or vanished. The first relist, as soon as the pod informer synced, enqueues every
+ * pod the runtime knows, so that a restarted kubelet adopts running pods and removes
+ * sandboxes of pods deleted while it was away. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "kubelet.h"
+
+/* How soon a start looks again whether the pod informer has synced. */
+#define PLEG_FIRST_RETRY_MS 50
 
 typedef struct entry {
 	char *id;
@@ -138,7 +141,13 @@ static void on_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, vo
 static void tick(uv_timer_t *t)
 {
 	pleg *p = t->data;
-	if (p->listing || !pod_worker_synced(p->k))
+	if (!pod_worker_synced(p->k)) {
+		/* The first relist as soon as the pods are known: until it has run, every new
+		 * pod's first sync lists the runtime (pleg_may_know). */
+		uv_timer_start(t, tick, PLEG_FIRST_RETRY_MS, uv_timer_get_repeat(t));
+		return;
+	}
+	if (p->listing)
 		return;
 	p->listing = true;
 	cri_list_sandboxes(p->k->cri, NULL, false, on_sandboxes, p);
@@ -167,7 +176,7 @@ int pleg_start(kubelet *k)
 	uv_timer_init(k->loop, &p->timer);
 	p->timer.data = p;
 	uint64_t every = k->cfg.relist_ms > 0 ? (uint64_t)k->cfg.relist_ms : 1000;
-	uv_timer_start(&p->timer, tick, every, every);
+	uv_timer_start(&p->timer, tick, 0, every);
 	k->pleg = p;
 	return 0;
 }

@@ -702,9 +702,60 @@ static void termination_messages(const pod_sync_in *in, kl_runtime_pod *rp)
 }
 
 /* Creates and starts attempt `attempt` of container c in sandbox sid. */
+/* What a sync of a fresh pod made (the runtime had nothing of it before), to be the
+ * runtime's view of the pod afterwards without listing: ListPodSandbox waits on the lock
+ * of every sandbox, and other pods' sandboxes hold theirs while they start. */
+static void made_sandbox(kl_runtime_pod *made, cri_sandbox *sb)
+{
+	made->sandboxes = ck_realloc(made->sandboxes, (made->n_sandboxes + 1) * sizeof(*sb));
+	made->sandboxes[made->n_sandboxes++] = *sb;
+	free(sb);
+}
+
+static void made_container(kl_runtime_pod *made, const char *id, const char *sid)
+{
+	made->containers =
+	    ck_realloc(made->containers, (made->n_containers + 1) * sizeof(*made->containers));
+	made->containers[made->n_containers++] =
+	    (cri_container){.id = ck_strdup(id), .sandbox_id = ck_strdup(sid)};
+}
+
+/* The runtime's view after a fresh sync: its one sandbox (as PodSandboxStatus told right
+ * after RunPodSandbox: nothing since changes a sandbox) and each container it created as
+ * ContainerStatus tells now. Takes made; returns 0 and *rp, or -1 (list instead). */
+static int made_view(cri_client *cri, kl_runtime_pod *made, kl_runtime_pod *rp)
+{
+	if (made->n_sandboxes != 1) {
+		kl_runtime_pod_clear(made);
+		return -1;
+	}
+	for (size_t i = 0; i < made->n_containers; i++) {
+		cri_container *c = &made->containers[i];
+		res r = {0};
+		cri_container_status(cri, c->id, cb_container, &r);
+		if (r.rc < 0) {
+			res_clear(&r);
+			kl_runtime_pod_clear(made);
+			return -1;
+		}
+		/* The status does not carry the sandbox id. */
+		char *sid = CK_TAKE_PTR(c->sandbox_id);
+		cri_container_clear(c);
+		*c = *r.ct;
+		c->sandbox_id = sid;
+		free(r.ct);
+		r.ct = NULL;
+		res_clear(&r);
+	}
+	*rp = *made;
+	memset(made, 0, sizeof(*made));
+	return 0;
+}
+
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
                             const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
-                            const kl_volumes *vols, pod_sync_out *out, kl_waiting **w)
+                            const kl_volumes *vols, kl_runtime_pod *made, pod_sync_out *out,
+                            kl_waiting **w)
 {
 	const cJSON *pod = in->pod;
 	const char *name = ck_json_get_str(c, "name", "");
@@ -804,6 +855,7 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	}
 	_cleanup_free_ char *cid = CK_TAKE_PTR(r.id);
 	res_clear(&r);
+	made_container(made, cid, sid);
 	add_event(out, name, "Normal", "Created", "Created container %s", name);
 	cri_start_container(in->cri, cid, cb_done, &r);
 	if (r.rc < 0) {
@@ -844,8 +896,8 @@ static bool in_back_off(const cri_container *cur, const char *name, const struct
  * this sandbox; false while one runs, waits or failed. */
 static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const char *sid,
                                 bool fresh, const struct sandbox_cfg *sc, const char *pod_ip,
-                                const kl_volumes *vols, int64_t now, pod_sync_out *out,
-                                kl_waiting **w)
+                                const kl_volumes *vols, int64_t now, kl_runtime_pod *made,
+                                pod_sync_out *out, kl_waiting **w)
 {
 	const cJSON *pod = in->pod;
 	const char *uid = sc->c.uid;
@@ -875,7 +927,7 @@ static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp,
 		}
 		if (ensure_image(in, ic, sc, out, w))
 			start_container(in, ic, sid, sc, cur ? cur->attempt + 1 : 0, pod_ip, vols,
-			                out, w);
+			                made, out, w);
 		return false;
 	}
 	return true;
@@ -952,8 +1004,8 @@ static void gc_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const
 	}
 }
 
-static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync_out *out,
-                             kl_waiting **w)
+static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runtime_pod *made,
+                             pod_sync_out *out, kl_waiting **w)
 {
 	const cJSON *pod = in->pod;
 	const char *uid = ck_json_get_str(pod, "metadata.uid", "");
@@ -1019,6 +1071,8 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		cri_sandbox_status(in->cri, sid, cb_sandbox, &r);
 		if (r.rc == 0 && r.sb->ip)
 			pod_ip = ck_strdup(r.sb->ip);
+		if (r.rc == 0)
+			made_sandbox(made, CK_TAKE_PTR(r.sb));
 		res_clear(&r);
 		fresh = true;
 	}
@@ -1033,7 +1087,8 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 	sandbox_cfg sc;
 	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
 	int64_t now = now_ms();
-	bool initialized = run_init_containers(in, rp, sid, fresh, &sc, pod_ip, &vols, now, out, w);
+	bool initialized =
+	    run_init_containers(in, rp, sid, fresh, &sc, pod_ip, &vols, now, made, out, w);
 	const cJSON *c;
 	const cJSON *containers = initialized ? ck_json_get(pod, "spec.containers") : NULL;
 	cJSON_ArrayForEach(c, containers)
@@ -1070,7 +1125,7 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, pod_sync
 		}
 		if (!ensure_image(in, c, &sc, out, w))
 			continue;
-		start_container(in, c, sid, &sc, next_attempt, pod_ip, &vols, out, w);
+		start_container(in, c, sid, &sc, next_attempt, pod_ip, &vols, made, out, w);
 	}
 	sandbox_cfg_clear(&sc);
 	volumes_clear(&vols);
@@ -1128,11 +1183,13 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	}
 
 	kl_waiting *w = NULL;
-	sync_running_pod(in, &rp, out, &w);
+	kl_runtime_pod made = {0};
+	sync_running_pod(in, &rp, &made, out, &w);
 	kl_runtime_pod_clear(&rp);
 
-	/* The status from what the runtime says now. */
-	if (query_runtime(in->cri, ns, name, &rp, &msg) == 0) {
+	/* The status from what the runtime says now: of a fresh pod, what the sync made. */
+	if ((in->fresh && made_view(in->cri, &made, &rp) == 0) ||
+	    query_runtime(in->cri, ns, name, &rp, &msg) == 0) {
 		gc_containers(in, &rp, uid);
 		termination_messages(in, &rp);
 		rp.probes = in->probes;
@@ -1155,6 +1212,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	} else {
 		set_error(out, "runtime: %s", msg);
 	}
+	kl_runtime_pod_clear(&made);
 	kl_runtime_pod_clear(&rp);
 	waiting_free(w);
 }
