@@ -1152,6 +1152,8 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 		set_error(out, "bad key %s", in->key);
 		return;
 	}
+	/* The CRI calls this thread logs next (at -v=4) are this pod's. */
+	CK_V(4, "pod %s: sync%s", in->key, in->fresh ? " (fresh)" : "");
 	kl_runtime_pod rp = {0};
 	_cleanup_free_ char *msg = NULL;
 	if (!in->fresh && query_runtime(in->cri, ns, name, &rp, &msg) < 0) {
