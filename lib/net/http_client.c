@@ -3,9 +3,13 @@
  * types in http_client_internal.h.
  *
  * A request makes attempts: each takes an idle connection to the same host and port from
- * the pool or opens a new one. When the response is complete the connection goes back to
- * the pool (unless it cannot carry another request) before on_done runs, so that a request
- * started from on_done finds it. */
+ * the pool or opens a new one. When the response is complete the connection goes, before
+ * on_done runs, to the oldest request waiting for a new connection to the same place, else
+ * back to the pool (unless it cannot carry another request), so that a request started from
+ * on_done finds it. A new connection whose request went on another one that way (an orphan)
+ * is put to the same use once it is up, or closed when that takes longer than the connect
+ * timeout: as with Go's net/http, a burst of requests goes on whichever connections come
+ * first. */
 #include "net/http_client.h"
 
 #include <stdlib.h>
@@ -399,16 +403,36 @@ static void req_fail(httpc_req *r, int rc, const char *msg)
 	req_arm(r, 0);
 }
 
+/* Whether k goes where r goes. */
+static bool conn_fits(const hconn *k, const httpc_req *r)
+{
+	return k->tls_wanted == r->tls && k->port == r->port && !strcasecmp(k->host, r->host);
+}
+
 static hconn *pool_take(httpc *c, const httpc_req *r)
 {
 	for (hconn *k = c->idle; k; k = k->next) {
-		if (k->tls_wanted == r->tls && k->port == r->port &&
-		    !strcasecmp(k->host, r->host)) {
-			httpc__pool_remove(k);
+		if (conn_fits(k, r)) {
+			httpc__conn_unlist(k);
 			return k;
 		}
 	}
 	return NULL;
+}
+
+/* The request first in line of those in state (and, when k is set, going where k goes):
+ * the oldest, background requests after all others. NULL when there is none. */
+static httpc_req *req_first_in_line(httpc *c, enum req_state state, const hconn *k)
+{
+	httpc_req *first = NULL;
+	for (httpc_req *q = c->reqs; q; q = q->next) {
+		if (q->state != state || q->gone || (k && !conn_fits(k, q)))
+			continue;
+		if (!first || (first->background && !q->background) ||
+		    (first->background == q->background && q->queue < first->queue))
+			first = q;
+	}
+	return first;
 }
 
 /* ---- connection slots (max_conns) ---- */
@@ -447,16 +471,17 @@ static void slot_release(httpc_req *r)
 	c->n_slots--;
 	if (c->closing)
 		return;
-	httpc_req *first = NULL;
-	for (httpc_req *q = c->reqs; q; q = q->next) {
-		if (q->state != REQ_QUEUED || q->gone)
-			continue;
-		if (!first || (first->background && !q->background) ||
-		    (first->background == q->background && q->queue < first->queue))
-			first = q;
-	}
+	httpc_req *first = req_first_in_line(c, REQ_QUEUED, NULL);
 	if (first)
 		req_attempt(first);
+}
+
+/* Sends r on k, a connection that is up and carries nothing. */
+static void req_send(httpc_req *r, hconn *k)
+{
+	r->state = REQ_ACTIVE;
+	req_arm_deadline(r);
+	httpc__conn_send(k, r);
 }
 
 /* One attempt: on an idle connection to the same place, else on a new one. */
@@ -476,12 +501,11 @@ static void req_attempt(httpc_req *r)
 		r->deadline = r->timeout_ms > 0 ? now + (uint64_t)r->timeout_ms : 0;
 	hconn *k = pool_take(c, r);
 	if (k) {
-		r->state = REQ_ACTIVE;
-		req_arm_deadline(r);
-		httpc__conn_send(k, r);
+		req_send(r, k);
 		return;
 	}
 	r->state = REQ_CONNECTING;
+	r->queue = ++c->queued;
 	r->connect_deadline = now + (uint64_t)c->o.connect_timeout_ms;
 	req_arm_deadline(r);
 	httpc__conn_open(c, r);
@@ -569,69 +593,112 @@ static void on_req_timer(uv_timer_t *t)
 	req_deliver_failure(r);
 }
 
-/* ---- the pool ---- */
+/* ---- the pool and the orphans ---- */
 
-void httpc__pool_remove(hconn *k)
+/* Puts k first on list (c->idle or c->orphans). */
+static void conn_list_add(hconn **list, hconn *k)
 {
 	httpc *c = k->c;
+	k->list = list;
+	k->since = uv_now(c->loop);
+	k->prev = NULL;
+	k->next = *list;
+	if (*list)
+		(*list)->prev = k;
+	*list = k;
+	if (list == &c->idle)
+		c->n_idle++;
+}
+
+void httpc__conn_unlist(hconn *k)
+{
+	httpc *c = k->c;
+	if (!k->list)
+		return;
 	if (k->prev)
 		k->prev->next = k->next;
 	else
-		c->idle = k->next;
+		*k->list = k->next;
 	if (k->next)
 		k->next->prev = k->prev;
+	if (k->list == &c->idle)
+		c->n_idle--;
+	k->list = NULL;
 	k->prev = k->next = NULL;
-	k->pooled = false;
-	c->n_idle--;
+}
+
+/* The last connection of a list: the one on it the longest. */
+static hconn *list_oldest(hconn *list)
+{
+	while (list && list->next)
+		list = list->next;
+	return list;
+}
+
+/* When the oldest connection of list is kept there ttl ms; UINT64_MAX for an empty list. */
+static uint64_t list_due(hconn *list, uint64_t ttl)
+{
+	hconn *oldest = list_oldest(list);
+	return oldest ? oldest->since + ttl : UINT64_MAX;
 }
 
 static void on_sweep(uv_timer_t *t);
 
-/* Arms the sweep for the oldest idle connection. */
+/* Arms the sweep for the first idle connection or orphan to be closed. */
 static void sweep_arm(httpc *c)
 {
-	hconn *oldest = c->idle;
-	while (oldest && oldest->next)
-		oldest = oldest->next;
-	if (!oldest) {
+	uint64_t idle = list_due(c->idle, HTTPC_IDLE_MS);
+	uint64_t orphan = list_due(c->orphans, (uint64_t)c->o.connect_timeout_ms);
+	uint64_t due = idle < orphan ? idle : orphan;
+	if (due == UINT64_MAX) {
 		uv_timer_stop(&c->sweep);
 		return;
 	}
-	uint64_t now = uv_now(c->loop), due = oldest->idle_since + HTTPC_IDLE_MS;
+	uint64_t now = uv_now(c->loop);
 	uv_timer_start(&c->sweep, on_sweep, due > now ? due - now : 0, 0);
+}
+
+/* Closes the connections kept on list ttl ms or longer. */
+static void sweep_list(hconn *list, uint64_t ttl, uint64_t now)
+{
+	for (hconn *k = list, *next; k; k = next) {
+		next = k->next;
+		if (now - k->since >= ttl)
+			httpc__conn_close(k);
+	}
 }
 
 static void on_sweep(uv_timer_t *t)
 {
 	httpc *c = t->data;
 	uint64_t now = uv_now(c->loop);
-	for (hconn *k = c->idle, *next; k; k = next) {
-		next = k->next;
-		if (now - k->idle_since >= HTTPC_IDLE_MS)
-			httpc__conn_close(k);
-	}
+	sweep_list(c->idle, HTTPC_IDLE_MS, now);
+	sweep_list(c->orphans, (uint64_t)c->o.connect_timeout_ms, now);
 	sweep_arm(c);
 }
 
 void httpc__pool_put(httpc *c, hconn *k)
 {
+	httpc__conn_unlist(k);
 	if (c->closing) {
 		httpc__conn_close(k);
 		return;
 	}
-	httpc__conn_park(k);
-	k->pooled = true;
-	k->prev = NULL;
-	k->next = c->idle;
-	if (c->idle)
-		c->idle->prev = k;
-	c->idle = k;
-	if (++c->n_idle > HTTPC_IDLE_MAX) {
-		hconn *oldest = k;
-		while (oldest->next)
-			oldest = oldest->next;
-		httpc__conn_close(oldest);
+	httpc_req *r = req_first_in_line(c, REQ_CONNECTING, k);
+	if (r) {
+		/* r keeps its slot; the connection being opened for it goes on without it. */
+		hconn *dial = r->conn;
+		dial->req = NULL;
+		r->conn = NULL;
+		conn_list_add(&c->orphans, dial);
+		sweep_arm(c);
+		req_send(r, k);
+		return;
 	}
+	httpc__conn_park(k);
+	conn_list_add(&c->idle, k);
+	if (c->n_idle > HTTPC_IDLE_MAX)
+		httpc__conn_close(list_oldest(c->idle));
 	if (!uv_is_active((uv_handle_t *)&c->sweep))
 		sweep_arm(c);
 }
@@ -689,6 +756,8 @@ void httpc_free(httpc *c)
 		req_free(c->reqs);
 	while (c->idle)
 		httpc__conn_close(c->idle);
+	while (c->orphans)
+		httpc__conn_close(c->orphans);
 	uv_close((uv_handle_t *)&c->sweep, on_sweep_closed);
 }
 

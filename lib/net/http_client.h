@@ -2,11 +2,14 @@
  *
  * One httpc runs many requests concurrently on one thread over connections of its own
  * (sockets polled by the loop, OpenSSL through net/tls, http-parser). A request takes an idle
- * keep-alive connection to the same scheme, host and port before opening a new one; up to
- * 32 idle connections are kept, each for up to 90 s; a connection carries one request at a
- * time (no pipelining). Sockets are close-on-exec, with TCP keepalive (first probe after
- * 30 s idle, then every 10 s) so that a vanished watch peer is noticed. Callbacks run on
- * the loop thread, never from inside the functions below.
+ * keep-alive connection to the same scheme, host and port, else opens a new one and goes on
+ * whichever comes first: that one, or a connection that another request frees meanwhile (the
+ * new one then carries the next request waiting for a connection, or is kept idle; it is
+ * closed when it is not up within the connect timeout). Up to 32 idle connections are kept,
+ * each for up to 90 s; a connection carries one request at a time (no pipelining). Sockets
+ * are close-on-exec, with TCP keepalive (first probe after 30 s idle, then every 10 s) so
+ * that a vanished watch peer is noticed. Callbacks run on the loop thread, never from inside
+ * the functions below.
  *
  * TLS: the server is verified against a pinned CA (file or PEM text; the system store
  * without one) unless insecure_skip_verify, and its certificate must match the host name
@@ -52,8 +55,9 @@ typedef struct httpc_opts {
 	int max_retries;          /* retries of idempotent requests; 0: 4; <0: none */
 	int retry_base_ms;        /* first retry delay, doubled each time; 0: 200 ms */
 	int retry_max_ms;         /* cap of the retry delay; 0: 5 s */
-	/* Connections carrying requests at once; more requests wait for one in order. Streamed
-	 * requests (on_chunk: watches, logs) neither count nor wait. 0: 8; <0: no limit. */
+	/* Connections carrying requests at once (one still being opened after its request went
+	 * on another carries none); more requests wait for one in order. Streamed requests
+	 * (on_chunk: watches, logs) neither count nor wait. 0: 8; <0: no limit. */
 	int max_conns;
 } httpc_opts;
 

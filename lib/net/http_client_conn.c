@@ -74,8 +74,7 @@ void httpc__conn_close(hconn *k)
 		k->req->conn = NULL;
 		k->req = NULL;
 	}
-	if (k->pooled)
-		httpc__pool_remove(k);
+	httpc__conn_unlist(k);
 	sock_drop(k);
 	if (k->resolving)
 		uv_cancel((uv_req_t *)&k->gai); /* its callback still comes, and frees k */
@@ -181,10 +180,14 @@ static void conn_write_request(hconn *k)
 	conn_flush(k);
 }
 
-/* Connected (and TLS handshake done): the request goes out. */
+/* Connected (and TLS handshake done): the request goes out; an orphan is put to use. */
 static void conn_ready(hconn *k)
 {
 	k->ready = true;
+	if (!k->req) {
+		httpc__pool_put(k->c, k);
+		return;
+	}
 	httpc__req_sending(k->req);
 	conn_write_request(k);
 }
@@ -200,7 +203,6 @@ void httpc__conn_send(hconn *k, httpc_req *r)
 
 void httpc__conn_park(hconn *k)
 {
-	k->idle_since = uv_now(k->c->loop);
 	sock_watch(k);
 	uv_unref((uv_handle_t *)&k->sock->poll);
 }

@@ -6,7 +6,10 @@
  *                       parsing its response (http-parser)
  *
  * A request is carried by at most one connection at a time and a connection carries at most
- * one request (no pipelining). Callbacks run from loop callbacks only: from a connection's
+ * one request (no pipelining). A request waiting for a new connection to come up takes a
+ * connection that another request frees first; the new one then carries nothing (an orphan,
+ * on c->orphans) and goes to the pool once it is up, or is closed when that takes longer than
+ * the connect timeout. Callbacks run from loop callbacks only: from a connection's
  * poll callback (on_chunk while the body is parsed; on_done once the response is complete)
  * or from the request's timer (on_done for a failure or a timeout). After a user callback,
  * the code on the stack checks what it may have done (cancelled the request, freed the
@@ -54,9 +57,10 @@ struct httpc {
 	httpc_req *reqs;   /* requests in flight, doubly linked */
 	hconn *idle;       /* idle connections, most recently used first */
 	size_t n_idle;
+	hconn *orphans;    /* connections being opened for no request, newest first */
 	int n_slots;       /* requests holding a connection slot (max_conns) */
-	uint64_t queued;   /* the last queue number handed out */
-	uv_timer_t sweep;  /* closes idle connections past HTTPC_IDLE_MS */
+	uint64_t queued;   /* the last place in line handed out */
+	uv_timer_t sweep;  /* closes idle connections and orphans kept too long */
 	char *rbuf, *pbuf; /* socket reads and TLS plaintext, allocated on first use */
 	int handles;       /* open handles and pending resolutions */
 	bool closing;      /* httpc_free called: freed when handles drops to 0 */
@@ -86,8 +90,8 @@ struct httpc_req {
 	int timeout_ms; /* <0: none */
 	int attempts;
 	bool slot;                           /* holds a connection slot */
-	bool background;                     /* the last in line for a slot */
-	uint64_t queue;                      /* REQ_QUEUED: its place in line */
+	bool background;                     /* the last in line */
+	uint64_t queue;                      /* its place in line (REQ_QUEUED, REQ_CONNECTING) */
 	uint64_t deadline, connect_deadline; /* loop time; 0: none */
 	/* the response of the current attempt */
 	bool got_bytes; /* a response byte arrived */
@@ -114,8 +118,9 @@ typedef struct hsock {
 
 struct hconn {
 	httpc *c;
-	hconn *prev, *next; /* c->idle while pooled */
-	httpc_req *req;     /* the request it carries; NULL while idle */
+	hconn **list;       /* &c->idle (pooled) or &c->orphans while on one of them */
+	hconn *prev, *next; /* on *list */
+	httpc_req *req;     /* the request it carries; NULL while idle or an orphan */
 	char *host;
 	int port;
 	bool tls_wanted;
@@ -129,7 +134,7 @@ struct hconn {
 	size_t out_off;
 	char hname[16]; /* first bytes of the header name being parsed */
 	size_t hname_len;
-	uint64_t idle_since;
+	uint64_t since;  /* put on *list (loop time) */
 	int depth;       /* own callbacks on the stack: freed at 0 once closing */
 	bool resolving;  /* gai pending */
 	bool connecting; /* sock connecting */
@@ -140,7 +145,7 @@ struct hconn {
 	bool complete; /* the response is complete */
 	bool spoiled;  /* cannot carry another request */
 	bool reused;   /* carried a request before */
-	bool pooled, closing;
+	bool closing;
 	bool test; /* httpc_parse_for_test: no socket; failures are kept here */
 	int test_rc;
 	char *test_err;
@@ -159,10 +164,12 @@ void httpc__req_sending(httpc_req *r);
 void httpc__req_attempt_failed(httpc_req *r, int rc, const char *msg, bool reused);
 /* r's response is complete (its connection is detached): calls on_done and frees r. */
 void httpc__req_done(httpc_req *r);
-/* Puts a connection that finished a request into the pool (or closes it). */
+/* Puts k, a connection that carries nothing (it finished a request, or it is an orphan now
+ * up), to use: on the request first in line of those waiting for a new connection to the
+ * same place (whose own connection becomes an orphan), else into the pool (or closes it). */
 void httpc__pool_put(httpc *c, hconn *k);
-/* Takes k out of the pool. */
-void httpc__pool_remove(hconn *k);
+/* Takes k out of the pool or off the orphans; does nothing when k is on neither. */
+void httpc__conn_unlist(hconn *k);
 /* The response as on_done sees it (borrowed from r). */
 void httpc__response_of(httpc_req *r, httpc_response *resp);
 /* A copy of src whose strings dst owns (httpc_response_clear). */
@@ -175,7 +182,7 @@ void httpc__unref(httpc *c);
 /* Opens a connection to r's host and port and binds r to it; r is sent once the
  * connection (and its TLS handshake) is up. Failures go to httpc__req_attempt_failed. */
 void httpc__conn_open(httpc *c, httpc_req *r);
-/* Sends r on k, an idle connection taken out of the pool. */
+/* Sends r on k, a connection that is up and carries nothing. */
 void httpc__conn_send(hconn *k, httpc_req *r);
 /* An idle connection: watched for the peer closing it, not keeping the loop alive. */
 void httpc__conn_park(hconn *k);

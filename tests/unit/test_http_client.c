@@ -1,4 +1,5 @@
-/* http_client against a tiny HTTP/1.1 server on 127.0.0.1 written here on the same loop. */
+/* http_client against a tiny HTTP/1.1 server on 127.0.0.1 written here on the same loop.
+ * The dial racing tests look at the client's pool and orphans (http_client_internal.h). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include "base/strbuf.h"
 #include "net/http_client.h"
+#include "net/http_client_internal.h"
 #include "net/http_server.h"
 
 /* ---- the peer ---- */
@@ -945,6 +947,24 @@ static void test_tls(void **state)
 
 /* ---- connection reuse ---- */
 
+/* Starts n GETs of /hello on c at once and waits for them: each is answered 200. */
+static void hello_burst(uv_loop_t *loop, httpc *c, int n)
+{
+	result *r = ck_calloc((size_t)n, sizeof(*r));
+	for (int i = 0; i < n; i++)
+		assert_int_equal(
+		    httpc_start(
+		        c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r[i]},
+		        NULL),
+		    0);
+	for (int i = 0; i < n; i++) {
+		wait_done(loop, &r[i]);
+		assert_int_equal(r[i].status, 200);
+		result_clear(&r[i]);
+	}
+	free(r);
+}
+
 static void chain_done(const httpc_response *resp, void *user)
 {
 	result *res = user;
@@ -1010,19 +1030,7 @@ static void test_burst_reuse(void **state)
 	    httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = -1}, &c, NULL), 0);
 	free(url);
 	for (int burst = 0; burst < 2; burst++) {
-		result r[20] = {0};
-		for (int i = 0; i < 20; i++)
-			assert_int_equal(httpc_start(c,
-			                             &(httpc_request){.path = "/hello",
-			                                              .on_done = on_done,
-			                                              .user = &r[i]},
-			                             NULL),
-			                 0);
-		for (int i = 0; i < 20; i++) {
-			wait_done(&loop, &r[i]);
-			assert_int_equal(r[i].status, 200);
-			result_clear(&r[i]);
-		}
+		hello_burst(&loop, c, 20);
 		/* The first burst opened one connection per request; the second reuses them. */
 		assert_int_equal(p.accepted, 20);
 	}
@@ -1045,18 +1053,7 @@ static void test_max_conns(void **state)
 	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = 3}, &c, NULL),
 	                 0);
 	free(url);
-	result r[12] = {0};
-	for (int i = 0; i < 12; i++)
-		assert_int_equal(
-		    httpc_start(
-		        c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r[i]},
-		        NULL),
-		    0);
-	for (int i = 0; i < 12; i++) {
-		wait_done(&loop, &r[i]);
-		assert_int_equal(r[i].status, 200);
-		result_clear(&r[i]);
-	}
+	hello_burst(&loop, c, 12);
 	assert_int_equal(p.requests, 12);
 	assert_int_equal(p.accepted, 3);
 	/* Three requests that never get an answer hold every slot: a stream still goes
@@ -1117,6 +1114,184 @@ static void test_max_conns(void **state)
 	result_clear(&bg);
 	httpc_free(c);
 	teardown_loop(&loop, &p);
+}
+
+/* ---- dial racing ---- */
+
+#define POOL_THREADS 4 /* UV_THREADPOOL_SIZE, set in main */
+
+/* libuv's thread pool, shared by all loops, kept busy from a loop of its own: a name being
+ * resolved meanwhile (a connection to "localhost" being opened) waits until it is let go. */
+static struct pool_hold {
+	bool on;
+	uv_loop_t loop;
+	uv_sem_t go;
+	uv_work_t work[POOL_THREADS];
+} hold;
+
+static void hold_thread(uv_work_t *w)
+{
+	uv_sem_wait(&hold.go);
+}
+
+static void pool_hold(void)
+{
+	uv_loop_init(&hold.loop);
+	uv_sem_init(&hold.go, 0);
+	for (int i = 0; i < POOL_THREADS; i++)
+		assert_int_equal(uv_queue_work(&hold.loop, &hold.work[i], hold_thread, NULL), 0);
+	hold.on = true;
+}
+
+static void pool_let_go(void)
+{
+	if (!hold.on)
+		return;
+	hold.on = false;
+	for (int i = 0; i < POOL_THREADS; i++)
+		uv_sem_post(&hold.go);
+	uv_run(&hold.loop, UV_RUN_DEFAULT);
+	uv_sem_destroy(&hold.go);
+	assert_int_equal(uv_loop_close(&hold.loop), 0);
+}
+
+/* A dial racing test's loop, peer and client: a client of the peer by the name localhost,
+ * resolved in the thread pool, with one idle connection, and the pool held. Set up and torn
+ * down around the test, so that a failed one does not leave the pool held, or a resolution
+ * for a loop gone, to the tests after it. */
+typedef struct race {
+	uv_loop_t loop;
+	peer p;
+	httpc *c;
+	uv_timer_t guard; /* stops the loop when what the test waits for does not come */
+	bool expired;
+} race;
+
+static void on_guard(uv_timer_t *t)
+{
+	race *rt = t->data;
+	rt->expired = true;
+	uv_stop(t->loop);
+}
+
+static int race_setup(void **state, int connect_timeout_ms)
+{
+	race *rt = ck_calloc(1, sizeof(*rt));
+	uv_loop_init(&rt->loop);
+	peer_listen(&rt->p, &rt->loop, 0);
+	char *url = ck_asprintf("http://localhost:%d", rt->p.port);
+	httpc_opts o = {.base_url = url, .connect_timeout_ms = connect_timeout_ms};
+	assert_int_equal(httpc_new(&rt->loop, &o, &rt->c, NULL), 0);
+	free(url);
+	uv_timer_init(&rt->loop, &rt->guard);
+	rt->guard.data = rt;
+	uv_timer_start(&rt->guard, on_guard, 5000, 0);
+	*state = rt;
+	hello_burst(&rt->loop, rt->c, 1); /* the first connection, left idle */
+	pool_hold();
+	return 0;
+}
+
+/* For test_dial_race: without racing, its second request fails after 2 s. */
+static int race_setup_slow_connect(void **state)
+{
+	return race_setup(state, 2000);
+}
+
+/* For test_orphan_dial: an orphan is closed after 100 ms. */
+static int race_setup_fast_connect(void **state)
+{
+	return race_setup(state, 100);
+}
+
+static int race_teardown(void **state)
+{
+	race *rt = *state;
+	httpc_free(rt->c);
+	pool_let_go();
+	uv_close((uv_handle_t *)&rt->guard, NULL);
+	teardown_loop(&rt->loop, &rt->p);
+	free(rt);
+	return 0;
+}
+
+/* With the client's only connection idle and the thread pool held: a request takes that
+ * connection, a second one opens a new one, whose name is not resolved while the pool is
+ * held. The first response frees the connection: the second request goes on it and
+ * completes; its own connection, still being opened, is left an orphan. */
+static void race_two(race *rt)
+{
+	int accepted = rt->p.accepted;
+	result a = {0}, b = {0};
+	assert_int_equal(
+	    httpc_start(rt->c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &a},
+	                NULL),
+	    0);
+	assert_int_equal(
+	    httpc_start(rt->c, &(httpc_request){.path = "/echo", .on_done = on_done, .user = &b},
+	                NULL),
+	    0);
+	wait_done(&rt->loop, &b);
+	assert_int_equal(a.status, 200);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(b.status, 201);
+	assert_int_equal(rt->p.accepted, accepted);
+	assert_non_null(rt->c->orphans);
+	assert_null(rt->c->orphans->next);
+	result_clear(&a);
+	result_clear(&b);
+}
+
+/* Runs the loop until the client has no orphan left. */
+static void orphans_wait(race *rt)
+{
+	while (rt->c->orphans && !rt->expired)
+		uv_run(&rt->loop, UV_RUN_ONCE);
+	assert_null(rt->c->orphans);
+}
+
+/* A request waiting for a new connection goes on one that frees up first; the new one goes
+ * to the pool once it is up. */
+static void test_dial_race(void **state)
+{
+	race *rt = *state;
+	httpc *c = rt->c;
+	race_two(rt);
+	assert_int_equal(rt->p.requests, 3);
+	pool_let_go();
+	orphans_wait(rt);
+	assert_int_equal(c->n_idle, 2);
+	while (rt->p.accepted < 2 && !rt->expired)
+		uv_run(&rt->loop, UV_RUN_ONCE);
+	assert_int_equal(rt->p.accepted, 2);
+	/* Two requests at once find both connections in the pool. */
+	hello_burst(&rt->loop, c, 2);
+	assert_int_equal(rt->p.accepted, 2);
+	assert_int_equal(c->n_idle, 2);
+}
+
+/* An orphan that does not come up is closed after the connect timeout; the client freed
+ * with one pending lets it go at once. */
+static void test_orphan_dial(void **state)
+{
+	race *rt = *state;
+	httpc *c = rt->c;
+	race_two(rt);
+	uint64_t t0 = uv_now(&rt->loop);
+	orphans_wait(rt);
+	assert_true(uv_now(&rt->loop) - t0 >= 80);
+	assert_int_equal(c->n_idle, 1);
+
+	/* Another orphan, then the client freed and the peer closed: nothing is left to keep
+	 * the loop running, although the pool still holds the orphan's resolution. */
+	race_two(rt);
+	httpc_free(c);
+	rt->c = NULL;
+	uv_walk(&rt->loop, close_walk, &rt->p);
+	uv_unref((uv_handle_t *)&rt->guard);
+	uv_run(&rt->loop, UV_RUN_DEFAULT);
+	assert_false(rt->expired);
+	assert_int_equal(rt->p.accepted, 1);
 }
 
 static void test_stale_connection(void **state)
@@ -1455,6 +1630,10 @@ static void test_parse(void **state)
 
 int main(void)
 {
+	/* The dial racing tests hold every thread of libuv's pool. */
+	char threads[16];
+	snprintf(threads, sizeof(threads), "%d", POOL_THREADS);
+	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_get_and_keepalive),
 	    cmocka_unit_test(test_concurrent_post_with_token),
@@ -1468,6 +1647,9 @@ int main(void)
 	    cmocka_unit_test(test_sequential_reuse),
 	    cmocka_unit_test(test_burst_reuse),
 	    cmocka_unit_test(test_max_conns),
+	    cmocka_unit_test_setup_teardown(test_dial_race, race_setup_slow_connect, race_teardown),
+	    cmocka_unit_test_setup_teardown(test_orphan_dial, race_setup_fast_connect,
+	                                    race_teardown),
 	    cmocka_unit_test(test_stale_connection),
 	    cmocka_unit_test(test_cancel_from_chunk),
 	    cmocka_unit_test(test_request_head),
