@@ -439,13 +439,15 @@ static httpc_req *req_first_in_line(httpc *c, enum req_state state, const hconn 
 
 static void req_attempt(httpc_req *r);
 
-/* Takes a slot for r, or queues r (false) when max_conns are busy. */
+/* Takes a slot for r, or queues r (false) when max_conns are busy, or when r is a
+ * background request and another one holds a slot: they go one at a time. */
 static bool slot_take(httpc_req *r)
 {
 	httpc *c = r->c;
-	if (r->slot || r->on_chunk || c->o.max_conns < 0)
+	if (r->slot || r->on_chunk)
 		return true;
-	if (c->n_slots >= c->o.max_conns) {
+	if ((c->o.max_conns >= 0 && c->n_slots >= c->o.max_conns) ||
+	    (r->background && c->n_background > 0)) {
 		if (r->state != REQ_QUEUED) {
 			r->state = REQ_QUEUED;
 			r->queue = ++c->queued;
@@ -457,6 +459,7 @@ static bool slot_take(httpc_req *r)
 	}
 	r->slot = true;
 	c->n_slots++;
+	c->n_background += r->background;
 	return true;
 }
 
@@ -469,6 +472,7 @@ static void slot_release(httpc_req *r)
 		return;
 	r->slot = false;
 	c->n_slots--;
+	c->n_background -= r->background;
 	if (c->closing)
 		return;
 	httpc_req *first = req_first_in_line(c, REQ_QUEUED, NULL);

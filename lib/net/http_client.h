@@ -99,7 +99,9 @@ typedef struct httpc_request {
 	size_t body_len;
 	int timeout_ms;          /* 0: the client's default; <0: none (watches) */
 	bool no_retry;           /* never retry, even when idempotent */
-	bool background;         /* waits for a connection behind every other waiting request */
+	bool background;         /* waits for a connection behind every other waiting request, and
+	                          * behind the client's other background request: one at a time, as
+	                          * upstream's event broadcaster writes events */
 	httpc_chunk_fn on_chunk; /* when set the body is streamed there, not accumulated */
 	httpc_done_fn on_done;   /* called exactly once unless the request is cancelled */
 	void *user;

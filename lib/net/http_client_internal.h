@@ -59,6 +59,7 @@ struct httpc {
 	size_t n_idle;
 	hconn *orphans;    /* connections being opened for no request, newest first */
 	int n_slots;       /* requests holding a connection slot (max_conns) */
+	int n_background;  /* of them background requests: at most one */
 	uint64_t queued;   /* the last place in line handed out */
 	uv_timer_t sweep;  /* closes idle connections and orphans kept too long */
 	char *rbuf, *pbuf; /* socket reads and TLS plaintext, allocated on first use */

@@ -1116,6 +1116,54 @@ static void test_max_conns(void **state)
 	teardown_loop(&loop, &p);
 }
 
+/* Background requests go one at a time, though slots are free. */
+static void test_background_one_at_a_time(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	peer p = {0};
+	peer_listen(&p, &loop, 0);
+	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
+	httpc *c = NULL;
+	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url}, &c, NULL), 0);
+	free(url);
+	result slow = {0}, bg = {0}, fg = {0};
+	httpc_req *h = NULL;
+	assert_int_equal(httpc_start(c,
+	                             &(httpc_request){.path = "/slow",
+	                                              .timeout_ms = -1,
+	                                              .background = true,
+	                                              .on_done = on_done,
+	                                              .user = &slow},
+	                             &h),
+	                 0);
+	assert_int_equal(
+	    httpc_start(c,
+	                &(httpc_request){
+	                    .path = "/hello", .background = true, .on_done = on_done, .user = &bg},
+	                NULL),
+	    0);
+	assert_int_equal(
+	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &fg},
+	                NULL),
+	    0);
+	wait_done(&loop, &fg);
+	assert_int_equal(fg.status, 200);
+	/* The other requests went on while the first background one holds its slot. */
+	for (int i = 0; i < 20; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	assert_int_equal(bg.calls, 0);
+	httpc_cancel(h);
+	wait_done(&loop, &bg);
+	assert_int_equal(bg.status, 200);
+	result_clear(&slow);
+	result_clear(&bg);
+	result_clear(&fg);
+	httpc_free(c);
+	teardown_loop(&loop, &p);
+}
+
 /* ---- dial racing ---- */
 
 #define POOL_THREADS 4 /* UV_THREADPOOL_SIZE, set in main */
@@ -1647,6 +1695,7 @@ int main(void)
 	    cmocka_unit_test(test_sequential_reuse),
 	    cmocka_unit_test(test_burst_reuse),
 	    cmocka_unit_test(test_max_conns),
+	    cmocka_unit_test(test_background_one_at_a_time),
 	    cmocka_unit_test_setup_teardown(test_dial_race, race_setup_slow_connect, race_teardown),
 	    cmocka_unit_test_setup_teardown(test_orphan_dial, race_setup_fast_connect,
 	                                    race_teardown),
