@@ -149,7 +149,10 @@ static const Mvccpb__KeyValue *txn_read_back(const Etcdserverpb__TxnResponse *re
 	return rr->n_kvs > 0 ? rr->kvs[0] : NULL;
 }
 
-static void put_if_done(struct etcd__req *r, int rc, const ProtobufCMessage *msg, const ck_err *err)
+/* Reports a Txn's outcome to r's write callback: success, or a conflict; with read_back,
+ * the Txn's failure branch read the key, which the conflict reports as prev_kv. */
+static void txn_report(struct etcd__req *r, int rc, const ProtobufCMessage *msg, const ck_err *err,
+                       bool read_back)
 {
 	if (rc < 0)
 		return write_fail(r, rc, err);
@@ -160,16 +163,26 @@ static void put_if_done(struct etcd__req *r, int rc, const ProtobufCMessage *msg
 		r->cb.write(0, &res, NULL, r->data);
 		return;
 	}
+	_cleanup_err_ ck_err *e = NULL;
+	if (!read_back) {
+		ck_err_set(&e, CK_ECONFLICT, "etcd: conflict: a txn compare failed");
+		r->cb.write(CK_ECONFLICT, &res, e, r->data);
+		return;
+	}
 	etcd_kv cur;
 	const Mvccpb__KeyValue *kv = txn_read_back(resp);
 	if (kv) {
 		etcd__kv_from_pb(&cur, kv);
 		res.prev_kv = &cur;
 	}
-	_cleanup_err_ ck_err *e = NULL;
 	ck_err_set(&e, CK_ECONFLICT, "etcd: conflict: key has mod_revision %lld, expected %lld",
 	           (long long)(kv ? kv->mod_revision : 0), (long long)r->aux);
 	r->cb.write(CK_ECONFLICT, &res, e, r->data);
+}
+
+static void put_if_done(struct etcd__req *r, int rc, const ProtobufCMessage *msg, const ck_err *err)
+{
+	txn_report(r, rc, msg, err, true);
 }
 
 /* A Txn guarded by one compare on key: op when it holds, else a read of the key, so that a
@@ -270,18 +283,7 @@ void etcd_delete_if(etcd_client *c, const void *key, size_t key_len, int64_t exp
 
 static void txn_done(struct etcd__req *r, int rc, const ProtobufCMessage *msg, const ck_err *err)
 {
-	if (rc < 0)
-		return write_fail(r, rc, err);
-	const Etcdserverpb__TxnResponse *resp = (const Etcdserverpb__TxnResponse *)msg;
-	etcd_write_result res = {.revision = etcd__header_rev(resp->header),
-	                         .succeeded = resp->succeeded};
-	if (resp->succeeded) {
-		r->cb.write(0, &res, NULL, r->data);
-		return;
-	}
-	_cleanup_err_ ck_err *e = NULL;
-	ck_err_set(&e, CK_ECONFLICT, "etcd: conflict: a txn compare failed");
-	r->cb.write(CK_ECONFLICT, &res, e, r->data);
+	txn_report(r, rc, msg, err, false);
 }
 
 void etcd_txn(etcd_client *c, const etcd_txn_cmp *cmps, size_t n_cmps, const etcd_txn_op *ops,
