@@ -76,6 +76,11 @@ static SSL_TICKET_RETURN tls_ticket_check(SSL *ssl, SSL_SESSION *sess, const uns
 	return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
 }
 
+static void ssl_session_freep(SSL_SESSION **p)
+{
+	SSL_SESSION_free(*p);
+}
+
 static void ssl_ctx_freep(SSL_CTX **p)
 {
 	SSL_CTX_free(*p);
@@ -215,21 +220,27 @@ static void tls_resume_drop(tls_ctx *ctx, const char *peer)
 
 /* OpenSSL's new_session_cb: a client connection got a session (a TLS 1.3 ticket arrives
  * after the handshake, possibly several). The last one replaces what its peer had; the
- * least recently stored peer gives way when the cache is full. Returns 1: the reference
- * is ours. */
+ * least recently stored peer gives way when the cache is full. A copy is kept: OpenSSL
+ * marks a connection's own session not resumable when the connection is freed without
+ * the close_notify of a clean shutdown (a stream the client stops, an idle connection it
+ * drops), and that must not spoil what the next connections offer. Returns 0: OpenSSL
+ * keeps its reference to sess. */
 static int tls_resume_store(SSL *ssl, SSL_SESSION *sess)
 {
 	tls_session *s = SSL_get_app_data(ssl);
 	if (!SSL_SESSION_is_resumable(sess))
+		return 0;
+	SSL_SESSION *copy = SSL_SESSION_dup(sess);
+	if (!copy)
 		return 0;
 	tls_ctx *ctx = s->ctx;
 	tls_resume_drop(ctx, s->peer);
 	if (ctx->n_resume == TLS_RESUME_MAX)
 		tls_resume_remove(ctx, TLS_RESUME_MAX - 1);
 	memmove(ctx->resume + 1, ctx->resume, ctx->n_resume * sizeof(*ctx->resume));
-	ctx->resume[0] = (tls_resume){.peer = ck_strdup(s->peer), .sess = sess};
+	ctx->resume[0] = (tls_resume){.peer = ck_strdup(s->peer), .sess = copy};
 	ctx->n_resume++;
-	return 1;
+	return 0;
 }
 
 int tls_client_ctx_new(const tls_client_opts *o, tls_ctx **out, ck_err **err)
@@ -332,8 +343,11 @@ tls_session *tls_client_session_new(tls_ctx *ctx, const char *host, int port)
 		        : X509_VERIFY_PARAM_set1_host(p, host, 0)) != 1)
 			abort();
 	}
+	/* The connection gets a copy of the kept session, for the reason given at
+	 * tls_resume_store: it could spoil the one it was given. */
 	const tls_resume *e = tls_resume_find(ctx, s->peer);
-	if (e && SSL_set_session(s->ssl, e->sess) != 1)
+	_cleanup_(ssl_session_freep) SSL_SESSION *offer = e ? SSL_SESSION_dup(e->sess) : NULL;
+	if (offer && SSL_set_session(s->ssl, offer) != 1)
 		abort();
 	SSL_set_connect_state(s->ssl);
 	return s;

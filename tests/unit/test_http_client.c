@@ -688,9 +688,21 @@ static void test_bad_options(void **state)
 }
 
 /* ---- TLS against http_server, with certificates made by the openssl tool ---- */
+static void end_stream(http_exchange *x, void *data)
+{
+	(void)data;
+	http_stream_end(x);
+}
+
 static void on_tls_request(http_exchange *x, void *data)
 {
 	const http_request *r = http_exchange_request(x);
+	if (!strcmp(r->path, "/stream")) {
+		http_stream_begin(x, 200, "text/plain");
+		http_stream_write(x, "x\n", 2);
+		http_exchange_on_close(x, end_stream, NULL);
+		return;
+	}
 	if (!strcmp(r->path, "/remote")) {
 		http_respond(x, 200, "text/plain", r->remote_addr, strlen(r->remote_addr));
 		return;
@@ -871,6 +883,42 @@ static void test_tls(void **state)
 		assert_string_equal(r.body, resumed[i]);
 		result_clear(&r);
 	}
+	/* Connections opened together all resume the one session kept. */
+	result rs[4] = {0};
+	httpc_header close = {.name = "Connection", .value = "close"};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(rs); i++)
+		assert_int_equal(httpc_start(c,
+		                             &(httpc_request){.url = who,
+		                                              .headers = &close,
+		                                              .n_headers = 1,
+		                                              .on_done = on_done,
+		                                              .user = &rs[i]},
+		                             NULL),
+		                 0);
+	for (size_t i = 0; i < CK_ARRAY_SIZE(rs); i++) {
+		wait_done(&loop, &rs[i]);
+		assert_int_equal(rs[i].rc, 0);
+		assert_string_equal(rs[i].body, "resumed|admin|system:masters");
+		result_clear(&rs[i]);
+	}
+	/* A connection the client ends (a stream stopped), without the close_notify of a
+	 * clean TLS shutdown, does not spoil the session it got: the next one resumes. */
+	result st = {.stop_after = 1};
+	char *stream = ck_asprintf("%s/stream", url);
+	assert_int_equal(
+	    httpc_start(c,
+	                &(httpc_request){
+	                    .url = stream, .on_chunk = on_chunk, .on_done = on_done, .user = &st},
+	                NULL),
+	    0);
+	wait_done(&loop, &st);
+	assert_int_equal(st.n_chunks, 1);
+	result_clear(&st);
+	free(stream);
+	tls_get_closing(&loop, c, who, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, "resumed|admin|system:masters");
+	result_clear(&r);
 	/* Another client does not have the first one's sessions... */
 	httpc *other = NULL;
 	assert_int_equal(httpc_new(&loop, &mtls, &other, NULL), 0);
