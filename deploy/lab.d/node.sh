@@ -168,7 +168,7 @@ node_kubelet() {
 		--root-dir="$d/kubelet"
 		--cgroup-root="/$CGROUP_TOP/$name"
 		--pod-infra-container-image="$PAUSE_IMAGE"
-		-v="${CKUBE_LAB_V:-2}"
+		-v="${CKUBE_LAB_KUBELET_V:-${CKUBE_LAB_V:-2}}"
 	)
 	local f
 	for f in --pod-logs-dir --pod-log-dir; do
