@@ -29,90 +29,6 @@
 #define BACKOFF_BASE_MS 10000
 #define BACKOFF_MAX_MS  300000
 
-/* ---- blocking CRI helpers (the client calls back before returning) ---- */
-
-typedef struct res {
-	int rc;
-	char *msg;
-	char *id;
-	cri_sandbox *sb;
-	cri_container *ct;
-	cri_sandbox *sbs;
-	cri_container *cts;
-	size_t n;
-	cri_image *img;
-} res;
-
-static void res_clear(res *r)
-{
-	free(r->msg);
-	free(r->id);
-	cri_sandbox_free(r->sb);
-	cri_container_free(r->ct);
-	cri_sandboxes_free(r->sbs, r->n);
-	cri_containers_free(r->cts, r->n);
-	cri_image_free(r->img);
-	memset(r, 0, sizeof(*r));
-}
-
-static void r_err(res *r, int rc, const ck_err *err)
-{
-	r->rc = rc;
-	if (err)
-		r->msg = ck_strdup(err->msg);
-	else if (rc < 0)
-		r->msg = ck_strdup(ck_strerror(rc));
-}
-
-static void cb_done(int rc, const ck_err *err, void *data)
-{
-	r_err(data, rc, err);
-}
-
-static void cb_id(int rc, const char *id, const ck_err *err, void *data)
-{
-	res *r = data;
-	r_err(r, rc, err);
-	r->id = id ? ck_strdup(id) : NULL;
-}
-
-static void cb_sandbox(int rc, cri_sandbox *s, const ck_err *err, void *data)
-{
-	res *r = data;
-	r_err(r, rc, err);
-	r->sb = s;
-}
-
-static void cb_container(int rc, cri_container *c, const ck_err *err, void *data)
-{
-	res *r = data;
-	r_err(r, rc, err);
-	r->ct = c;
-}
-
-static void cb_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, void *data)
-{
-	res *r = data;
-	r_err(r, rc, err);
-	r->sbs = v;
-	r->n = n;
-}
-
-static void cb_containers(int rc, cri_container *v, size_t n, const ck_err *err, void *data)
-{
-	res *r = data;
-	r_err(r, rc, err);
-	r->cts = v;
-	r->n = n;
-}
-
-static void cb_image(int rc, cri_image *img, const ck_err *err, void *data)
-{
-	res *r = data;
-	r_err(r, rc, err);
-	r->img = img;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec t;
@@ -219,49 +135,49 @@ static int query_runtime(cri_client *cri, const char *ns, const char *name, kl_r
                          char **msg)
 {
 	const char *sel[] = {KL_LABEL_POD_NAMESPACE, ns, KL_LABEL_POD_NAME, name, NULL};
-	res r = {0};
-	cri_list_sandboxes(cri, sel, false, cb_sandboxes, &r);
+	cri_result r = {0};
+	cri_list_sandboxes(cri, sel, false, cri_result_on_sandboxes, &r);
 	if (r.rc < 0) {
-		*msg = CK_TAKE_PTR(r.msg);
-		res_clear(&r);
+		*msg = ck_strdup(cri_result_msg(&r));
+		cri_result_clear(&r);
 		return -EIO;
 	}
-	rp->sandboxes = CK_TAKE_PTR(r.sbs);
+	rp->sandboxes = CK_TAKE_PTR(r.sandboxes);
 	rp->n_sandboxes = r.n;
 	r.n = 0;
-	res_clear(&r);
+	cri_result_clear(&r);
 	for (size_t i = 0; i < rp->n_sandboxes; i++) {
-		cri_sandbox_status(cri, rp->sandboxes[i].id, cb_sandbox, &r);
+		cri_sandbox_status(cri, rp->sandboxes[i].id, cri_result_on_sandbox, &r);
 		if (r.rc == 0) {
 			cri_sandbox_clear(&rp->sandboxes[i]);
-			rp->sandboxes[i] = *r.sb;
-			free(r.sb);
-			r.sb = NULL;
+			rp->sandboxes[i] = *r.sandbox;
+			free(r.sandbox);
+			r.sandbox = NULL;
 		}
-		res_clear(&r);
+		cri_result_clear(&r);
 	}
-	cri_list_containers(cri, NULL, sel, cb_containers, &r);
+	cri_list_containers(cri, NULL, sel, cri_result_on_containers, &r);
 	if (r.rc < 0) {
-		*msg = CK_TAKE_PTR(r.msg);
-		res_clear(&r);
+		*msg = ck_strdup(cri_result_msg(&r));
+		cri_result_clear(&r);
 		return -EIO;
 	}
-	rp->containers = CK_TAKE_PTR(r.cts);
+	rp->containers = CK_TAKE_PTR(r.containers);
 	rp->n_containers = r.n;
 	r.n = 0;
-	res_clear(&r);
+	cri_result_clear(&r);
 	for (size_t i = 0; i < rp->n_containers; i++) {
-		cri_container_status(cri, rp->containers[i].id, cb_container, &r);
+		cri_container_status(cri, rp->containers[i].id, cri_result_on_container, &r);
 		if (r.rc == 0) {
 			/* Keep the list's sandbox id: the status does not carry it. */
 			char *sid = CK_TAKE_PTR(rp->containers[i].sandbox_id);
 			cri_container_clear(&rp->containers[i]);
-			rp->containers[i] = *r.ct;
+			rp->containers[i] = *r.container;
 			rp->containers[i].sandbox_id = sid;
-			free(r.ct);
-			r.ct = NULL;
+			free(r.container);
+			r.container = NULL;
 		}
-		res_clear(&r);
+		cri_result_clear(&r);
 	}
 	return 0;
 }
@@ -288,27 +204,27 @@ static void kill_sandboxes(const kl_config *cfg, cri_client *cri, const kl_runti
 		if (events && pod)
 			add_event(out, c->name, "Normal", "Killing", "Stopping container %s",
 			          c->name);
-		res r = {0};
-		cri_stop_container(cri, c->id, grace_s, cb_done, &r);
+		cri_result r = {0};
+		cri_stop_container(cri, c->id, grace_s, cri_result_on_done, &r);
 		if (r.rc < 0 && r.rc != -ENOENT)
-			set_error(out, "StopContainer %s: %s", c->id, r.msg);
-		res_clear(&r);
+			set_error(out, "StopContainer %s: %s", c->id, cri_result_msg(&r));
+		cri_result_clear(&r);
 	}
 	for (size_t i = 0; i < rp->n_sandboxes; i++) {
 		const cri_sandbox *s = &rp->sandboxes[i];
 		if (keep_uid && s->uid && !strcmp(s->uid, keep_uid))
 			continue;
-		res r = {0};
-		cri_stop_sandbox(cri, s->id, cb_done, &r);
+		cri_result r = {0};
+		cri_stop_sandbox(cri, s->id, cri_result_on_done, &r);
 		if (r.rc < 0 && r.rc != -ENOENT)
-			set_error(out, "StopPodSandbox %s: %s", s->id, r.msg);
-		res_clear(&r);
-		cri_remove_sandbox(cri, s->id, cb_done, &r);
+			set_error(out, "StopPodSandbox %s: %s", s->id, cri_result_msg(&r));
+		cri_result_clear(&r);
+		cri_remove_sandbox(cri, s->id, cri_result_on_done, &r);
 		if (r.rc < 0 && r.rc != -ENOENT)
-			set_error(out, "RemovePodSandbox %s: %s", s->id, r.msg);
+			set_error(out, "RemovePodSandbox %s: %s", s->id, cri_result_msg(&r));
 		else if (!out->failed)
 			volumes_remove(cfg, s->namespace, s->name, s->uid);
-		res_clear(&r);
+		cri_result_clear(&r);
 	}
 }
 
@@ -534,11 +450,11 @@ static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cf
 	const char *name = ck_json_get_str(c, "name", "");
 	const char *image = ck_json_get_str(c, "image", "");
 	const char *policy = pull_policy(c);
-	res r = {0};
+	cri_result r = {0};
 	if (strcmp(policy, "Always")) {
-		cri_image_status(in->cri, image, cb_image, &r);
-		bool present = r.rc == 0 && r.img;
-		res_clear(&r);
+		cri_image_status(in->cri, image, cri_result_on_image, &r);
+		bool present = r.rc == 0 && r.image;
+		cri_result_clear(&r);
 		if (present) {
 			add_event(out, name, "Normal", "Pulled",
 			          "Container image \"%s\" already present on machine", image);
@@ -564,26 +480,27 @@ static bool ensure_image(const pod_sync_in *in, const cJSON *c, const sandbox_cf
 		return false;
 	}
 	add_event(out, name, "Normal", "Pulling", "Pulling image \"%s\"", image);
-	cri_pull_image(in->cri, image, &sb->c, cb_id, &r);
+	cri_pull_image(in->cri, image, &sb->c, cri_result_on_id, &r);
 	int64_t took = now_ms() - now;
 	if (r.rc == 0) {
 		add_event(out, name, "Normal", "Pulled",
 		          "Successfully pulled image \"%s\" in %lldms", image, (long long)took);
 		pull_backoff_forget(in->st, image);
-		res_clear(&r);
+		cri_result_clear(&r);
 		return true;
 	}
 	b = pull_backoff(in->st, image, true);
 	b->failures++;
 	b->next_ms = now_ms() + backoff_ms(b->failures);
 	free(b->message);
-	b->message = ck_strdup(r.msg ? r.msg : "pull failed");
+	const char *m = cri_result_msg(&r);
+	b->message = ck_strdup(m ? m : "pull failed");
 	add_event(out, name, "Warning", "Failed", "Failed to pull image \"%s\": %s", image,
 	          b->message);
 	add_event(out, name, "Warning", "Failed", "Error: ErrImagePull");
 	add_waiting(w, name, "ErrImagePull", b->message);
 	requeue_min(out, b->next_ms - now_ms());
-	res_clear(&r);
+	cri_result_clear(&r);
 	return false;
 }
 
@@ -731,21 +648,21 @@ static int made_view(cri_client *cri, kl_runtime_pod *made, kl_runtime_pod *rp)
 	}
 	for (size_t i = 0; i < made->n_containers; i++) {
 		cri_container *c = &made->containers[i];
-		res r = {0};
-		cri_container_status(cri, c->id, cb_container, &r);
+		cri_result r = {0};
+		cri_container_status(cri, c->id, cri_result_on_container, &r);
 		if (r.rc < 0) {
-			res_clear(&r);
+			cri_result_clear(&r);
 			kl_runtime_pod_clear(made);
 			return -1;
 		}
 		/* The status does not carry the sandbox id. */
 		char *sid = CK_TAKE_PTR(c->sandbox_id);
 		cri_container_clear(c);
-		*c = *r.ct;
+		*c = *r.container;
 		c->sandbox_id = sid;
-		free(r.ct);
-		r.ct = NULL;
-		res_clear(&r);
+		free(r.container);
+		r.container = NULL;
+		cri_result_clear(&r);
 	}
 	*rp = *made;
 	memset(made, 0, sizeof(*made));
@@ -844,28 +761,28 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 		mounts[cc.n_mounts++] = (cri_mount){.container_path = tm_path, .host_path = tm};
 	}
 	cc.mounts = mounts;
-	res r = {0};
-	cri_create_container(in->cri, sid, &cc, &sb->c, cb_id, &r);
+	cri_result r = {0};
+	cri_create_container(in->cri, sid, &cc, &sb->c, cri_result_on_id, &r);
 	if (r.rc < 0) {
-		add_event(out, name, "Warning", "Failed", "Error: %s", r.msg);
-		add_waiting(w, name, "CreateContainerError", r.msg);
-		set_error(out, "CreateContainer %s: %s", name, r.msg);
-		res_clear(&r);
+		add_event(out, name, "Warning", "Failed", "Error: %s", cri_result_msg(&r));
+		add_waiting(w, name, "CreateContainerError", cri_result_msg(&r));
+		set_error(out, "CreateContainer %s: %s", name, cri_result_msg(&r));
+		cri_result_clear(&r);
 		return;
 	}
 	_cleanup_free_ char *cid = CK_TAKE_PTR(r.id);
-	res_clear(&r);
+	cri_result_clear(&r);
 	made_container(made, cid, sid);
 	add_event(out, name, "Normal", "Created", "Created container %s", name);
-	cri_start_container(in->cri, cid, cb_done, &r);
+	cri_start_container(in->cri, cid, cri_result_on_done, &r);
 	if (r.rc < 0) {
-		add_event(out, name, "Warning", "Failed", "Error: %s", r.msg);
-		add_waiting(w, name, "RunContainerError", r.msg);
-		set_error(out, "StartContainer %s: %s", name, r.msg);
-		res_clear(&r);
+		add_event(out, name, "Warning", "Failed", "Error: %s", cri_result_msg(&r));
+		add_waiting(w, name, "RunContainerError", cri_result_msg(&r));
+		set_error(out, "StartContainer %s: %s", name, cri_result_msg(&r));
+		cri_result_clear(&r);
 		return;
 	}
-	res_clear(&r);
+	cri_result_clear(&r);
 	add_event(out, name, "Normal", "Started", "Started container %s", name);
 }
 
@@ -914,9 +831,9 @@ static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp,
 		if (cur && in_sandbox && cur->state == CRI_CONTAINER_RUNNING)
 			return false;
 		if (cur && in_sandbox && cur->state == CRI_CONTAINER_CREATED) {
-			res r = {0};
-			cri_start_container(in->cri, cur->id, cb_done, &r);
-			res_clear(&r);
+			cri_result r = {0};
+			cri_start_container(in->cri, cur->id, cri_result_on_done, &r);
+			cri_result_clear(&r);
 			return false;
 		}
 		if (cur && !fresh && cur->state == CRI_CONTAINER_EXITED) {
@@ -998,9 +915,9 @@ static void gc_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const
 		const cri_container *cur = pod_status_current(rp, uid, c->name, &prev);
 		if (c == cur || c == prev)
 			continue;
-		res r = {0};
-		cri_remove_container(in->cri, c->id, cb_done, &r);
-		res_clear(&r);
+		cri_result r = {0};
+		cri_remove_container(in->cri, c->id, cri_result_on_done, &r);
+		cri_result_clear(&r);
 	}
 }
 
@@ -1015,11 +932,11 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 	if (pod_done(pod, rp, uid)) {
 		/* Terminal: nothing runs again; release the sandbox (keep containers' logs). */
 		if (sb) {
-			res r = {0};
-			cri_stop_sandbox(in->cri, sb->id, cb_done, &r);
+			cri_result r = {0};
+			cri_stop_sandbox(in->cri, sb->id, cri_result_on_done, &r);
 			if (r.rc < 0)
-				set_error(out, "StopPodSandbox: %s", r.msg);
-			res_clear(&r);
+				set_error(out, "StopPodSandbox: %s", cri_result_msg(&r));
+			cri_result_clear(&r);
 		}
 		return;
 	}
@@ -1046,9 +963,9 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 			const cri_container *c = &rp->containers[i];
 			if (c->state == CRI_CONTAINER_RUNNING &&
 			    !strcmp(label(c->labels, KL_LABEL_POD_UID), uid)) {
-				res r = {0};
-				cri_stop_container(in->cri, c->id, 0, cb_done, &r);
-				res_clear(&r);
+				cri_result r = {0};
+				cri_stop_container(in->cri, c->id, 0, cri_result_on_done, &r);
+				cri_result_clear(&r);
 			}
 		}
 		if (had)
@@ -1056,24 +973,24 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 			          "Pod sandbox changed, it will be killed and re-created.");
 		sandbox_cfg sc;
 		sandbox_cfg_build(in->cfg, pod, attempt, &sc);
-		res r = {0};
-		cri_run_sandbox(in->cri, &sc.c, cb_id, &r);
+		cri_result r = {0};
+		cri_run_sandbox(in->cri, &sc.c, cri_result_on_id, &r);
 		sandbox_cfg_clear(&sc);
 		if (r.rc < 0) {
 			add_event(out, NULL, "Warning", "FailedCreatePodSandBox",
-			          "Failed to create pod sandbox: %s", r.msg);
-			set_error(out, "RunPodSandbox: %s", r.msg);
-			res_clear(&r);
+			          "Failed to create pod sandbox: %s", cri_result_msg(&r));
+			set_error(out, "RunPodSandbox: %s", cri_result_msg(&r));
+			cri_result_clear(&r);
 			return;
 		}
 		sid = CK_TAKE_PTR(r.id);
-		res_clear(&r);
-		cri_sandbox_status(in->cri, sid, cb_sandbox, &r);
-		if (r.rc == 0 && r.sb->ip)
-			pod_ip = ck_strdup(r.sb->ip);
+		cri_result_clear(&r);
+		cri_sandbox_status(in->cri, sid, cri_result_on_sandbox, &r);
+		if (r.rc == 0 && r.sandbox->ip)
+			pod_ip = ck_strdup(r.sandbox->ip);
 		if (r.rc == 0)
-			made_sandbox(made, CK_TAKE_PTR(r.sb));
-		res_clear(&r);
+			made_sandbox(made, CK_TAKE_PTR(r.sandbox));
+		cri_result_clear(&r);
 		fresh = true;
 	}
 
@@ -1100,14 +1017,14 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 			continue;
 		if (cur && in_sandbox && cur->state == CRI_CONTAINER_CREATED) {
 			/* Created by a kubelet that stopped before starting it. */
-			res r = {0};
-			cri_start_container(in->cri, cur->id, cb_done, &r);
+			cri_result r = {0};
+			cri_start_container(in->cri, cur->id, cri_result_on_done, &r);
 			if (r.rc == 0)
 				add_event(out, name, "Normal", "Started", "Started container %s",
 				          name);
 			else
-				set_error(out, "StartContainer %s: %s", name, r.msg);
-			res_clear(&r);
+				set_error(out, "StartContainer %s: %s", name, cri_result_msg(&r));
+			cri_result_clear(&r);
 			continue;
 		}
 		uint32_t next_attempt = 0;
@@ -1136,11 +1053,11 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 			const cri_sandbox *s = &rp->sandboxes[i];
 			if (!s->uid || strcmp(s->uid, uid) || !strcmp(s->id, sid))
 				continue;
-			res r = {0};
-			cri_stop_sandbox(in->cri, s->id, cb_done, &r);
-			res_clear(&r);
-			cri_remove_sandbox(in->cri, s->id, cb_done, &r);
-			res_clear(&r);
+			cri_result r = {0};
+			cri_stop_sandbox(in->cri, s->id, cri_result_on_done, &r);
+			cri_result_clear(&r);
+			cri_remove_sandbox(in->cri, s->id, cri_result_on_done, &r);
+			cri_result_clear(&r);
 		}
 	}
 }

@@ -8,9 +8,9 @@
  * Two modes, one API:
  *   - asynchronous (cri_client_new with a ckgrpc_loop): every call returns at once and
  *     its callback runs later on the loop thread, exactly once, also on failure;
- *   - blocking (cri_client_new with loop NULL, for tests and CLIs): the call runs to
- *     completion in the calling thread and the callback runs before the call returns.
- *     Never on a loop thread.
+ *   - blocking (cri_client_new with loop NULL, for worker threads, tests and CLIs; see
+ *     cri_result below): the call runs to completion in the calling thread and the
+ *     callback runs before the call returns. Never on a loop thread.
  * A call that cannot start (bad arguments) still calls its callback (with the error),
  * in the async mode from the loop, never from inside the call.
  *
@@ -223,5 +223,57 @@ void cri_pull_image(cri_client *c, const char *image, const cri_sandbox_config *
 void cri_image_status(cri_client *c, const char *image, cri_image_cb cb, void *data);
 void cri_list_images(cri_client *c, cri_images_cb cb, void *data);
 void cri_remove_image(cri_client *c, const char *image, cri_done_cb cb, void *data);
+
+/* ---- one call's outcome, kept ----
+ * Pass cri_result_on_<kind> as the callback and a zeroed cri_result as data; the callback
+ * stores what it got: with the blocking client the result is filled when the call returns
+ * (the kubelet's pod workers), with the async one once done is set (a test runs the loop
+ * until then). One call per result: cri_result_clear between calls. */
+typedef struct cri_result {
+	bool done; /* the callback ran */
+	int rc;
+	char *msg; /* the call's error message, NULL when it had none (see cri_result_msg) */
+	char *id;  /* cri_result_on_id */
+	cri_sandbox *sandbox;     /* cri_result_on_sandbox */
+	cri_container *container; /* cri_result_on_container */
+	cri_image *image;         /* cri_result_on_image: NULL when the image is absent */
+	/* Lists (cri_result_on_sandboxes / _containers / _images): n items. */
+	cri_sandbox *sandboxes;
+	cri_container *containers;
+	cri_image *images;
+	size_t n;
+	struct { /* cri_result_on_version */
+		char *version, *runtime_name, *runtime_version, *runtime_api_version;
+	} version;
+	struct { /* cri_result_on_status */
+		bool runtime_ready, network_ready;
+		char *runtime_reason, *runtime_message, *network_reason, *network_message;
+	} status;
+	struct { /* cri_result_on_exec: on success out and errout are NUL-terminated */
+		int32_t exit_code;
+		char *out, *errout;
+		size_t out_len, err_len;
+	} exec;
+} cri_result;
+
+/* Callbacks for each kind of call above; data is the cri_result. Results handed over
+ * (sandboxes, containers, images) are kept, the rest copied. */
+void cri_result_on_done(int rc, const ck_err *err, void *data);
+void cri_result_on_id(int rc, const char *id, const ck_err *err, void *data);
+void cri_result_on_version(int rc, const cri_version *v, const ck_err *err, void *data);
+void cri_result_on_status(int rc, const cri_runtime_status *s, const ck_err *err, void *data);
+void cri_result_on_sandbox(int rc, cri_sandbox *s, const ck_err *err, void *data);
+void cri_result_on_container(int rc, cri_container *c, const ck_err *err, void *data);
+void cri_result_on_image(int rc, cri_image *img, const ck_err *err, void *data);
+void cri_result_on_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, void *data);
+void cri_result_on_containers(int rc, cri_container *v, size_t n, const ck_err *err, void *data);
+void cri_result_on_images(int rc, cri_image *v, size_t n, const ck_err *err, void *data);
+void cri_result_on_exec(int rc, int32_t exit_code, const char *out, size_t out_len,
+                        const char *errout, size_t err_len, const ck_err *err, void *data);
+/* Text for a failed call: its error's message, else the code's; NULL when rc >= 0 and
+ * there was no message. Valid until r is cleared. */
+const char *cri_result_msg(const cri_result *r);
+/* Frees what r holds and zeroes it for the next call. */
+void cri_result_clear(cri_result *r);
 
 #endif

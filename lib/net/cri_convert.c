@@ -144,24 +144,19 @@ void cri_container_clear(cri_container *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? ck_strdup(s) : NULL;
-}
-
 void cri_container_copy(cri_container *dst, const cri_container *src)
 {
 	*dst = *src;
-	dst->id = dup_or_null(src->id);
-	dst->sandbox_id = dup_or_null(src->sandbox_id);
-	dst->name = dup_or_null(src->name);
-	dst->image = dup_or_null(src->image);
-	dst->image_ref = dup_or_null(src->image_ref);
+	dst->id = cri__dup_or_null(src->id);
+	dst->sandbox_id = cri__dup_or_null(src->sandbox_id);
+	dst->name = cri__dup_or_null(src->name);
+	dst->image = cri__dup_or_null(src->image);
+	dst->image_ref = cri__dup_or_null(src->image_ref);
 	dst->labels = cri_strv_dup(src->labels);
 	dst->annotations = cri_strv_dup(src->annotations);
-	dst->reason = dup_or_null(src->reason);
-	dst->message = dup_or_null(src->message);
-	dst->log_path = dup_or_null(src->log_path);
+	dst->reason = cri__dup_or_null(src->reason);
+	dst->message = cri__dup_or_null(src->message);
+	dst->log_path = cri__dup_or_null(src->log_path);
 }
 
 void cri_sandbox_free(cri_sandbox *s)

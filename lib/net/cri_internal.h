@@ -7,6 +7,7 @@
  *                  messages: requests built from cri_*_config in an arena, responses read
  *                  into owned cri_sandbox / cri_container / cri_image; the vector and
  *                  result helpers of cri.h
+ *   cri_result.c   cri_result: the callbacks that keep one call's outcome (cri.h)
  *
  * Names shared between these files carry the prefix cri__. */
 #ifndef CK_NET_CRI_INTERNAL_H
@@ -30,6 +31,12 @@ void cri__arena_free(cri__arena *a);
 static inline char *cri__str_or_empty(const char *s)
 {
 	return (char *)(s ? s : "");
+}
+
+/* An owned copy of an optional string: NULL for NULL. */
+static inline char *cri__dup_or_null(const char *s)
+{
+	return s ? ck_strdup(s) : NULL;
 }
 
 /* ---- requests (allocated in a; they point into their arguments) ---- */

@@ -37,139 +37,8 @@ typedef struct env {
 	char *tmp;
 } env;
 
-/* One awaited result of any call. */
-typedef struct await {
-	bool done;
-	int rc;
-	char *msg;
-	char *id;
-	cri_sandbox *sb;
-	cri_container *ct;
-	cri_sandbox *sbs;
-	cri_container *cts;
-	size_t n;
-	cri_image *img;
-	int32_t exit_code;
-	char *out;
-	char *version, *runtime_name;
-	bool runtime_ready;
-} await;
-
-static void await_clear(await *a)
-{
-	free(a->msg);
-	free(a->id);
-	cri_sandbox_free(a->sb);
-	cri_container_free(a->ct);
-	cri_sandboxes_free(a->sbs, a->n);
-	cri_containers_free(a->cts, a->n);
-	cri_image_free(a->img);
-	free(a->out);
-	free(a->version);
-	free(a->runtime_name);
-	memset(a, 0, sizeof(*a));
-}
-
-static void set_err(await *a, int rc, const ck_err *err)
-{
-	a->done = true;
-	a->rc = rc;
-	if (err)
-		a->msg = ck_strdup(err->msg);
-}
-
-static void on_done(int rc, const ck_err *err, void *data)
-{
-	set_err(data, rc, err);
-}
-
-static void on_id(int rc, const char *id, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	if (id)
-		a->id = ck_strdup(id);
-}
-
-static void on_version(int rc, const cri_version *v, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	if (v) {
-		a->version = ck_strdup(v->runtime_api_version);
-		a->runtime_name = ck_strdup(v->runtime_name);
-	}
-}
-
-static void on_status(int rc, const cri_runtime_status *s, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	if (s)
-		a->runtime_ready = s->runtime_ready && s->network_ready;
-}
-
-static void on_sandbox(int rc, cri_sandbox *s, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	a->sb = s;
-}
-
-static void on_container(int rc, cri_container *c, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	a->ct = c;
-}
-
-static void on_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	a->sbs = v;
-	a->n = n;
-}
-
-static void on_containers(int rc, cri_container *v, size_t n, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	a->cts = v;
-	a->n = n;
-}
-
-static void on_image(int rc, cri_image *img, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	a->img = img;
-}
-
-static void on_exec(int rc, int32_t code, const char *out, size_t out_len, const char *eo,
-                    size_t eo_len, const ck_err *err, void *data)
-{
-	await *a = data;
-	set_err(a, rc, err);
-	a->exit_code = code;
-	if (out)
-		a->out = ck_strndup(out, out_len);
-}
-
-static void on_images(int rc, cri_image *v, size_t n, const ck_err *err, void *data)
-{
-	assert_int_equal(rc, 0);
-	bool found = false;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; v[i].repo_tags[j]; j++)
-			found = found || !strcmp(v[i].repo_tags[j], PAUSE_IMAGE);
-	assert_true(found);
-	*(size_t *)data = n;
-	cri_images_free(v, n);
-}
-
 /* Runs the loop until the awaited callback ran. */
-static void wait_for(env *e, await *a)
+static void wait_for(env *e, const cri_result *a)
 {
 	while (!a->done)
 		uv_run(&e->loop, UV_RUN_ONCE);
@@ -239,26 +108,26 @@ static int teardown(void **state)
 static void test_version_and_status(void **state)
 {
 	env *e = *state;
-	await a = {0};
-	TIMED("Version", cri_version_get(e->sync, on_version, &a));
+	cri_result a = {0};
+	TIMED("Version", cri_version_get(e->sync, cri_result_on_version, &a));
 	assert_true(a.done);
 	assert_ok(&a);
-	assert_string_equal(a.runtime_name, "containerd");
-	assert_string_equal(a.version, "v1");
-	await_clear(&a);
+	assert_string_equal(a.version.runtime_name, "containerd");
+	assert_string_equal(a.version.runtime_api_version, "v1");
+	cri_result_clear(&a);
 
 	/* The CNI config is loaded asynchronously by containerd: ask until both ready. */
 	for (int i = 0; i < 100; i++) {
-		await_clear(&a);
-		cri_status(e->async, on_status, &a);
+		cri_result_clear(&a);
+		cri_status(e->async, cri_result_on_status, &a);
 		assert_false(a.done); /* async: never called back from inside the call */
 		wait_for(e, &a);
 		assert_ok(&a);
-		if (a.runtime_ready)
+		if (a.status.runtime_ready && a.status.network_ready)
 			break;
 	}
-	assert_true(a.runtime_ready);
-	await_clear(&a);
+	assert_true(a.status.runtime_ready && a.status.network_ready);
+	cri_result_clear(&a);
 }
 
 static cri_sandbox_config sandbox_cfg(env *e, const char *name, const char *uid,
@@ -294,45 +163,45 @@ static char *read_file(const char *path)
 static void test_sandbox_and_container_lifecycle(void **state)
 {
 	env *e = *state;
-	await a = {0};
+	cri_result a = {0};
 	const char *labels[] = {"ckube.test/suite", "cri", "io.kubernetes.pod.uid", "uid-1", NULL};
 	cri_sandbox_config sc = sandbox_cfg(e, "lifecycle", "uid-1", labels);
 
-	cri_run_sandbox(e->async, &sc, on_id, &a);
+	cri_run_sandbox(e->async, &sc, cri_result_on_id, &a);
 	TIMED("RunPodSandbox", wait_for(e, &a));
 	assert_ok(&a);
 	char *sid = CK_TAKE_PTR(a.id);
 	assert_true(strlen(sid) == 64);
-	await_clear(&a);
+	cri_result_clear(&a);
 
-	cri_sandbox_status(e->async, sid, on_sandbox, &a);
+	cri_sandbox_status(e->async, sid, cri_result_on_sandbox, &a);
 	TIMED("PodSandboxStatus", wait_for(e, &a));
 	assert_ok(&a);
-	assert_string_equal(a.sb->id, sid);
-	assert_int_equal(a.sb->state, CRI_SANDBOX_READY);
-	assert_string_equal(a.sb->name, "lifecycle");
-	assert_string_equal(a.sb->uid, "uid-1");
-	assert_string_equal(a.sb->namespace, "default");
-	assert_string_equal(cri_kv_get(a.sb->labels, "ckube.test/suite"), "cri");
-	assert_true(a.sb->created_at > 0);
+	assert_string_equal(a.sandbox->id, sid);
+	assert_int_equal(a.sandbox->state, CRI_SANDBOX_READY);
+	assert_string_equal(a.sandbox->name, "lifecycle");
+	assert_string_equal(a.sandbox->uid, "uid-1");
+	assert_string_equal(a.sandbox->namespace, "default");
+	assert_string_equal(cri_kv_get(a.sandbox->labels, "ckube.test/suite"), "cri");
+	assert_true(a.sandbox->created_at > 0);
 	/* The bridge network inside the harness's namespace gave it an address. */
-	assert_non_null(a.sb->ip);
-	assert_true(strncmp(a.sb->ip, "10.88.0.", 8) == 0);
-	await_clear(&a);
+	assert_non_null(a.sandbox->ip);
+	assert_true(strncmp(a.sandbox->ip, "10.88.0.", 8) == 0);
+	cri_result_clear(&a);
 
 	/* Label filters: ours matches, another does not. */
 	const char *sel[] = {"ckube.test/suite", "cri", NULL};
-	cri_list_sandboxes(e->async, sel, true, on_sandboxes, &a);
+	cri_list_sandboxes(e->async, sel, true, cri_result_on_sandboxes, &a);
 	TIMED("ListPodSandbox", wait_for(e, &a));
 	assert_ok(&a);
 	assert_int_equal(a.n, 1);
-	assert_string_equal(a.sbs[0].id, sid);
-	await_clear(&a);
+	assert_string_equal(a.sandboxes[0].id, sid);
+	cri_result_clear(&a);
 	const char *other[] = {"ckube.test/suite", "nope", NULL};
-	cri_list_sandboxes(e->async, other, false, on_sandboxes, &a);
+	cri_list_sandboxes(e->async, other, false, cri_result_on_sandboxes, &a);
 	wait_for(e, &a);
 	assert_int_equal(a.n, 0);
-	await_clear(&a);
+	cri_result_clear(&a);
 
 	/* A container that logs, then waits for TERM and exits 0 on it. */
 	const char *cmd[] = {"sh", "-c",
@@ -350,60 +219,61 @@ static void test_sandbox_and_container_lifecycle(void **state)
 	    .log_path = "main/0.log",
 	    .run_as_user = -1,
 	};
-	cri_create_container(e->async, sid, &cc, &sc, on_id, &a);
+	cri_create_container(e->async, sid, &cc, &sc, cri_result_on_id, &a);
 	TIMED("CreateContainer", wait_for(e, &a));
 	assert_ok(&a);
 	char *cid = CK_TAKE_PTR(a.id);
-	await_clear(&a);
+	cri_result_clear(&a);
 
-	cri_container_status(e->async, cid, on_container, &a);
+	cri_container_status(e->async, cid, cri_result_on_container, &a);
 	wait_for(e, &a);
-	assert_int_equal(a.ct->state, CRI_CONTAINER_CREATED);
-	await_clear(&a);
+	assert_int_equal(a.container->state, CRI_CONTAINER_CREATED);
+	cri_result_clear(&a);
 
-	cri_start_container(e->async, cid, on_done, &a);
+	cri_start_container(e->async, cid, cri_result_on_done, &a);
 	TIMED("StartContainer", wait_for(e, &a));
 	assert_ok(&a);
-	await_clear(&a);
+	cri_result_clear(&a);
 
-	cri_container_status(e->async, cid, on_container, &a);
+	cri_container_status(e->async, cid, cri_result_on_container, &a);
 	TIMED("ContainerStatus", wait_for(e, &a));
 	assert_ok(&a);
-	assert_int_equal(a.ct->state, CRI_CONTAINER_RUNNING);
-	assert_string_equal(a.ct->name, "main");
-	assert_true(a.ct->started_at > 0);
-	assert_true(strncmp(a.ct->image_ref, "sha256:", 7) == 0);
-	assert_string_equal(cri_kv_get(a.ct->labels, "io.kubernetes.container.name"), "main");
-	await_clear(&a);
+	assert_int_equal(a.container->state, CRI_CONTAINER_RUNNING);
+	assert_string_equal(a.container->name, "main");
+	assert_true(a.container->started_at > 0);
+	assert_true(strncmp(a.container->image_ref, "sha256:", 7) == 0);
+	assert_string_equal(cri_kv_get(a.container->labels, "io.kubernetes.container.name"),
+	                    "main");
+	cri_result_clear(&a);
 
-	cri_list_containers(e->async, sid, NULL, on_containers, &a);
+	cri_list_containers(e->async, sid, NULL, cri_result_on_containers, &a);
 	TIMED("ListContainers", wait_for(e, &a));
 	assert_int_equal(a.n, 1);
-	assert_string_equal(a.cts[0].id, cid);
-	assert_string_equal(a.cts[0].sandbox_id, sid);
-	assert_int_equal(a.cts[0].state, CRI_CONTAINER_RUNNING);
-	await_clear(&a);
+	assert_string_equal(a.containers[0].id, cid);
+	assert_string_equal(a.containers[0].sandbox_id, sid);
+	assert_int_equal(a.containers[0].state, CRI_CONTAINER_RUNNING);
+	cri_result_clear(&a);
 
 	const char *ecmd[] = {"sh", "-c", "echo $GREETING; exit 7", NULL};
-	cri_exec_sync(e->async, cid, ecmd, 10, on_exec, &a);
+	cri_exec_sync(e->async, cid, ecmd, 10, cri_result_on_exec, &a);
 	TIMED("ExecSync", wait_for(e, &a));
 	assert_ok(&a);
-	assert_int_equal(a.exit_code, 7);
-	assert_string_equal(a.out, "world\n");
-	await_clear(&a);
+	assert_int_equal(a.exec.exit_code, 7);
+	assert_string_equal(a.exec.out, "world\n");
+	cri_result_clear(&a);
 
-	cri_stop_container(e->async, cid, 10, on_done, &a);
+	cri_stop_container(e->async, cid, 10, cri_result_on_done, &a);
 	TIMED("StopContainer", wait_for(e, &a));
 	assert_ok(&a);
-	await_clear(&a);
+	cri_result_clear(&a);
 
-	cri_container_status(e->async, cid, on_container, &a);
+	cri_container_status(e->async, cid, cri_result_on_container, &a);
 	wait_for(e, &a);
-	assert_int_equal(a.ct->state, CRI_CONTAINER_EXITED);
-	assert_int_equal(a.ct->exit_code, 0); /* the trap ran: not killed */
-	assert_true(a.ct->finished_at >= a.ct->started_at);
-	assert_string_equal(a.ct->reason, "Completed");
-	await_clear(&a);
+	assert_int_equal(a.container->state, CRI_CONTAINER_EXITED);
+	assert_int_equal(a.container->exit_code, 0); /* the trap ran: not killed */
+	assert_true(a.container->finished_at >= a.container->started_at);
+	assert_string_equal(a.container->reason, "Completed");
+	cri_result_clear(&a);
 
 	/* The log, in CRI format, where the sandbox's log_directory + log_path say. */
 	char *logpath = ck_asprintf("%s/main/0.log", sc.log_directory);
@@ -414,32 +284,32 @@ static void test_sandbox_and_container_lifecycle(void **state)
 	free(log);
 	free(logpath);
 
-	cri_remove_container(e->async, cid, on_done, &a);
+	cri_remove_container(e->async, cid, cri_result_on_done, &a);
 	TIMED("RemoveContainer", wait_for(e, &a));
 	assert_ok(&a);
-	await_clear(&a);
-	cri_container_status(e->async, cid, on_container, &a);
+	cri_result_clear(&a);
+	cri_container_status(e->async, cid, cri_result_on_container, &a);
 	wait_for(e, &a);
 	assert_int_equal(a.rc, -ENOENT);
 	assert_non_null(a.msg);
-	await_clear(&a);
+	cri_result_clear(&a);
 
-	cri_stop_sandbox(e->async, sid, on_done, &a);
+	cri_stop_sandbox(e->async, sid, cri_result_on_done, &a);
 	TIMED("StopPodSandbox", wait_for(e, &a));
 	assert_ok(&a);
-	await_clear(&a);
-	cri_sandbox_status(e->async, sid, on_sandbox, &a);
+	cri_result_clear(&a);
+	cri_sandbox_status(e->async, sid, cri_result_on_sandbox, &a);
 	wait_for(e, &a);
-	assert_int_equal(a.sb->state, CRI_SANDBOX_NOTREADY);
-	await_clear(&a);
-	cri_remove_sandbox(e->async, sid, on_done, &a);
+	assert_int_equal(a.sandbox->state, CRI_SANDBOX_NOTREADY);
+	cri_result_clear(&a);
+	cri_remove_sandbox(e->async, sid, cri_result_on_done, &a);
 	TIMED("RemovePodSandbox", wait_for(e, &a));
 	assert_ok(&a);
-	await_clear(&a);
-	cri_list_sandboxes(e->async, sel, false, on_sandboxes, &a);
+	cri_result_clear(&a);
+	cri_list_sandboxes(e->async, sel, false, cri_result_on_sandboxes, &a);
 	wait_for(e, &a);
 	assert_int_equal(a.n, 0);
-	await_clear(&a);
+	cri_result_clear(&a);
 	free(sid);
 	free(cid);
 }
@@ -453,39 +323,39 @@ static void on_tick(uv_timer_t *t)
 static void test_container_exit_code(void **state)
 {
 	env *e = *state;
-	await a = {0};
+	cri_result a = {0};
 	const char *labels[] = {"ckube.test/suite", "exit", NULL};
 	cri_sandbox_config sc = sandbox_cfg(e, "exiter", "uid-2", labels);
-	cri_run_sandbox(e->sync, &sc, on_id, &a);
+	cri_run_sandbox(e->sync, &sc, cri_result_on_id, &a);
 	assert_true(a.done);
 	assert_ok(&a);
 	char *sid = CK_TAKE_PTR(a.id);
-	await_clear(&a);
+	cri_result_clear(&a);
 	const char *cmd[] = {"sh", "-c", "echo failing >&2; exit 3", NULL};
 	cri_container_config cc = {.name = "c",
 	                           .image = BUSYBOX_IMAGE,
 	                           .command = cmd,
 	                           .log_path = "c/0.log",
 	                           .run_as_user = -1};
-	cri_create_container(e->sync, sid, &cc, &sc, on_id, &a);
+	cri_create_container(e->sync, sid, &cc, &sc, cri_result_on_id, &a);
 	assert_ok(&a);
 	char *cid = CK_TAKE_PTR(a.id);
-	await_clear(&a);
-	cri_start_container(e->sync, cid, on_done, &a);
+	cri_result_clear(&a);
+	cri_start_container(e->sync, cid, cri_result_on_done, &a);
 	assert_ok(&a);
-	await_clear(&a);
+	cri_result_clear(&a);
 
 	/* Wait for the exit as the kubelet's relist does: ask every 50 ms (bounded). */
 	uv_timer_t t;
 	uv_timer_init(&e->loop, &t);
 	int state_seen = -1;
 	for (int i = 0; i < 200; i++) {
-		cri_container_status(e->sync, cid, on_container, &a);
+		cri_container_status(e->sync, cid, cri_result_on_container, &a);
 		assert_ok(&a);
-		state_seen = a.ct->state;
+		state_seen = a.container->state;
 		if (state_seen == CRI_CONTAINER_EXITED)
 			break;
-		await_clear(&a);
+		cri_result_clear(&a);
 		bool fired = false;
 		t.data = &fired;
 		uv_timer_start(&t, on_tick, 50, 0);
@@ -495,21 +365,21 @@ static void test_container_exit_code(void **state)
 	uv_close((uv_handle_t *)&t, NULL);
 	uv_run(&e->loop, UV_RUN_NOWAIT);
 	assert_int_equal(state_seen, CRI_CONTAINER_EXITED);
-	assert_int_equal(a.ct->exit_code, 3);
-	assert_string_equal(a.ct->reason, "Error");
-	assert_true(a.ct->finished_at > 0);
-	await_clear(&a);
+	assert_int_equal(a.container->exit_code, 3);
+	assert_string_equal(a.container->reason, "Error");
+	assert_true(a.container->finished_at > 0);
+	cri_result_clear(&a);
 
 	/* Removing the sandbox removes its containers too. */
-	cri_stop_sandbox(e->sync, sid, on_done, &a);
+	cri_stop_sandbox(e->sync, sid, cri_result_on_done, &a);
 	assert_ok(&a);
-	await_clear(&a);
-	cri_remove_sandbox(e->sync, sid, on_done, &a);
+	cri_result_clear(&a);
+	cri_remove_sandbox(e->sync, sid, cri_result_on_done, &a);
 	assert_ok(&a);
-	await_clear(&a);
-	cri_container_status(e->sync, cid, on_container, &a);
+	cri_result_clear(&a);
+	cri_container_status(e->sync, cid, cri_result_on_container, &a);
 	assert_int_equal(a.rc, -ENOENT);
-	await_clear(&a);
+	cri_result_clear(&a);
 	free(sid);
 	free(cid);
 }
@@ -517,53 +387,59 @@ static void test_container_exit_code(void **state)
 static void test_images_and_pull_failure(void **state)
 {
 	env *e = *state;
-	await a = {0};
-	TIMED("ImageStatus", cri_image_status(e->sync, BUSYBOX_IMAGE, on_image, &a));
+	cri_result a = {0};
+	TIMED("ImageStatus", cri_image_status(e->sync, BUSYBOX_IMAGE, cri_result_on_image, &a));
 	assert_ok(&a);
-	assert_non_null(a.img);
-	assert_true(strncmp(a.img->id, "sha256:", 7) == 0);
-	assert_string_equal(a.img->repo_tags[0], BUSYBOX_IMAGE);
-	assert_true(a.img->size > 100000);
-	await_clear(&a);
+	assert_non_null(a.image);
+	assert_true(strncmp(a.image->id, "sha256:", 7) == 0);
+	assert_string_equal(a.image->repo_tags[0], BUSYBOX_IMAGE);
+	assert_true(a.image->size > 100000);
+	cri_result_clear(&a);
 
-	cri_image_status(e->sync, "docker.io/library/absent:1", on_image, &a);
+	cri_image_status(e->sync, "docker.io/library/absent:1", cri_result_on_image, &a);
 	assert_ok(&a);
-	assert_null(a.img);
-	await_clear(&a);
+	assert_null(a.image);
+	cri_result_clear(&a);
 
 	/* A present image: PullImage resolves it... only through a registry. Pulling from
 	 * a port where nothing listens fails at once, with the runtime's message. */
-	cri_pull_image(e->async, "127.0.0.1:1/ckube/absent:1", NULL, on_id, &a);
+	cri_pull_image(e->async, "127.0.0.1:1/ckube/absent:1", NULL, cri_result_on_id, &a);
 	TIMED("PullImage(fail)", wait_for(e, &a));
 	assert_true(a.rc < 0);
 	assert_non_null(a.msg);
 	assert_non_null(strstr(a.msg, "127.0.0.1:1"));
-	await_clear(&a);
+	cri_result_clear(&a);
 
-	size_t n = 0;
-	cri_list_images(e->sync, on_images, &n);
-	assert_true(n >= 2); /* pause and busybox */
+	cri_list_images(e->sync, cri_result_on_images, &a);
+	assert_ok(&a);
+	assert_true(a.n >= 2); /* pause and busybox */
+	bool found = false;
+	for (size_t i = 0; i < a.n; i++)
+		for (size_t j = 0; a.images[i].repo_tags[j]; j++)
+			found = found || !strcmp(a.images[i].repo_tags[j], PAUSE_IMAGE);
+	assert_true(found);
+	cri_result_clear(&a);
 }
 
 /* Bad arguments fail through the callback, never from inside the call (async). */
 static void test_bad_arguments(void **state)
 {
 	env *e = *state;
-	await a = {0};
-	cri_start_container(e->async, "", on_done, &a);
+	cri_result a = {0};
+	cri_start_container(e->async, "", cri_result_on_done, &a);
 	assert_false(a.done);
 	wait_for(e, &a);
 	assert_int_equal(a.rc, -EINVAL);
-	await_clear(&a);
-	cri_start_container(e->async, "0123456789abcdef", on_done, &a);
+	cri_result_clear(&a);
+	cri_start_container(e->async, "0123456789abcdef", cri_result_on_done, &a);
 	wait_for(e, &a);
 	assert_int_equal(a.rc, -ENOENT);
-	await_clear(&a);
+	cri_result_clear(&a);
 	cri_sandbox_config bad = {.name = "x"};
-	cri_run_sandbox(e->sync, &bad, on_id, &a);
+	cri_run_sandbox(e->sync, &bad, cri_result_on_id, &a);
 	assert_true(a.done);
 	assert_int_equal(a.rc, -EINVAL);
-	await_clear(&a);
+	cri_result_clear(&a);
 }
 
 /* The process test_harness_reaps_killed_instances kills: a fresh process (this binary
@@ -586,11 +462,11 @@ static int reap_child(const char *tmp)
 	                         .namespace = "default",
 	                         .log_directory = logdir,
 	                         .cgroup_parent = c->cgroup_parent};
-	await a = {0};
+	cri_result a = {0};
 	/* The CNI config loads asynchronously: try until it is there (bounded). */
 	for (int i = 0; i < 50 && !a.id; i++) {
-		await_clear(&a);
-		cri_run_sandbox(cli, &sc, on_id, &a);
+		cri_result_clear(&a);
+		cri_run_sandbox(cli, &sc, cri_result_on_id, &a);
 		if (!a.id) {
 			struct timespec ts = {0, 100 * 1000 * 1000};
 			nanosleep(&ts, NULL);
