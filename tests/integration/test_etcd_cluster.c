@@ -11,81 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etcd_client_harness.h"
 #include "etcd_harness.h"
 #include "net/etcd.h"
-
-struct result {
-	bool done;
-	int rc;
-	char err[512];
-	int64_t revision;
-	size_t n_kvs;
-	char value[64];
-	char endpoint[64];
-};
-
-static void on_write(int rc, const etcd_write_result *res, const ck_err *err, void *data)
-{
-	struct result *r = data;
-	r->done = true;
-	r->rc = rc;
-	snprintf(r->err, sizeof(r->err), "%s", err ? err->msg : "");
-	if (res)
-		r->revision = res->revision;
-}
-
-static void on_range(int rc, const etcd_range_result *res, const ck_err *err, void *data)
-{
-	struct result *r = data;
-	r->done = true;
-	r->rc = rc;
-	snprintf(r->err, sizeof(r->err), "%s", err ? err->msg : "");
-	if (res) {
-		r->revision = res->revision;
-		r->n_kvs = res->n_kvs;
-		if (res->n_kvs)
-			snprintf(r->value, sizeof(r->value), "%.*s", (int)res->kvs[0].value_len,
-			         (const char *)res->kvs[0].value);
-	}
-}
-
-static void on_status(int rc, const etcd_status_result *st, const ck_err *err, void *data)
-{
-	struct result *r = data;
-	r->done = true;
-	r->rc = rc;
-	snprintf(r->err, sizeof(r->err), "%s", err ? err->msg : "");
-	if (st)
-		snprintf(r->endpoint, sizeof(r->endpoint), "%s", st->endpoint);
-}
-
-struct watch_rec {
-	char values[32][16];
-	int64_t revs[32];
-	size_t n, want;
-	bool reached, ended;
-	int end_rc;
-	char end_err[256];
-};
-
-static void on_watch(int rc, int64_t revision, const etcd_event *ev, size_t n, const ck_err *err,
-                     void *data)
-{
-	struct watch_rec *w = data;
-	if (rc != 0) {
-		w->ended = true;
-		w->end_rc = rc;
-		snprintf(w->end_err, sizeof(w->end_err), "%s", err ? err->msg : "");
-		return;
-	}
-	for (size_t i = 0; i < n && w->n < 32; i++) {
-		snprintf(w->values[w->n], sizeof(w->values[0]), "%.*s", (int)ev[i].kv.value_len,
-		         (const char *)ev[i].kv.value);
-		w->revs[w->n++] = ev[i].kv.mod_revision;
-	}
-	if (w->want && w->n >= w->want)
-		w->reached = true;
-}
 
 static void on_guard(uv_timer_t *t)
 {
@@ -108,17 +36,17 @@ static void run_until(uv_loop_t *loop, const bool *flag, int timeout_ms)
 }
 
 /* Runs the loop until w has seen n events in all. */
-static void wait_events(uv_loop_t *loop, struct watch_rec *w, size_t n, int timeout_ms)
+static void wait_events(uv_loop_t *loop, ech_watch *w, size_t n, int timeout_ms)
 {
 	w->want = n;
 	w->reached = w->n >= n;
 	run_until(loop, &w->reached, timeout_ms);
 }
 
-static void put(uv_loop_t *loop, etcd_client *c, const char *k, const char *v, struct result *r)
+static void put(uv_loop_t *loop, etcd_client *c, const char *k, const char *v, ech_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	etcd_put(c, k, 0, v, strlen(v), 0, on_write, r);
+	etcd_put(c, k, 0, v, strlen(v), 0, ech_on_write, r);
 	run_until(loop, &r->done, 15000);
 	if (r->rc != 0)
 		fail_msg("put %s: %s", k, r->err);
@@ -130,10 +58,10 @@ static void put_retrying(uv_loop_t *loop, etcd_client *c, const char *k, const c
                          int total_ms)
 {
 	uint64_t end = uv_hrtime() + (uint64_t)total_ms * 1000000u;
-	struct result r;
+	ech_result r;
 	do {
 		memset(&r, 0, sizeof(r));
-		etcd_put(c, k, 0, v, strlen(v), 0, on_write, &r);
+		etcd_put(c, k, 0, v, strlen(v), 0, ech_on_write, &r);
 		run_until(loop, &r.done, 15000);
 	} while (r.rc != 0 && uv_hrtime() < end);
 	if (r.rc != 0)
@@ -163,21 +91,21 @@ static void cluster_member_killed(bool kill_leader)
 	etcd_client_opts o = {.endpoints = endpoints, .timeout_ms = kill_leader ? 10000 : 5000};
 	assert_int_equal(etcd_client_new(&loop, &o, &c, NULL), 0);
 
-	struct result m, r;
+	ech_result m, r;
 	put(&loop, c, "/c/marker", "m", &m);
-	struct watch_rec w = {.want = 1};
+	ech_watch w = {.want = 1};
 	etcd_watch *wh = NULL;
 	assert_int_equal(etcd_watch_start(c,
 	                                  &(etcd_watch_opts){.key = "/c/k/",
 	                                                     .prefix = true,
 	                                                     .start_revision = m.revision + 1},
-	                                  on_watch, &w, &wh),
+	                                  ech_on_watch, &w, &wh),
 	                 0);
 	put(&loop, c, "/c/k/x", "v1", &r);
 	run_until(&loop, &w.reached, 10000);
 
 	memset(&r, 0, sizeof(r));
-	etcd_status(c, on_status, &r);
+	etcd_status(c, ech_on_status, &r);
 	run_until(&loop, &r.done, 10000);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.endpoint, etcd_harness_target(h, victim));
@@ -186,7 +114,7 @@ static void cluster_member_killed(bool kill_leader)
 	/* Reads and writes carry on through the other members. */
 	uint64_t t0 = uv_hrtime();
 	memset(&r, 0, sizeof(r));
-	etcd_range(c, &(etcd_range_req){.key = "/c/k/x"}, on_range, &r);
+	etcd_range(c, &(etcd_range_req){.key = "/c/k/x"}, ech_on_range, &r);
 	run_until(&loop, &r.done, 15000);
 	if (r.rc != 0)
 		fail_msg("range after kill: %s", r.err);
@@ -203,7 +131,7 @@ static void cluster_member_killed(bool kill_leader)
 	        kill_leader ? "leader" : "follower", (unsigned long long)range_ms,
 	        (unsigned long long)((uv_hrtime() - t0) / 1000000u));
 	memset(&r, 0, sizeof(r));
-	etcd_status(c, on_status, &r);
+	etcd_status(c, ech_on_status, &r);
 	run_until(&loop, &r.done, 10000);
 	assert_int_equal(r.rc, 0);
 	assert_string_not_equal(r.endpoint, etcd_harness_target(h, victim));
@@ -235,9 +163,7 @@ static void cluster_member_killed(bool kill_leader)
 	etcd_watch_cancel(wh);
 	run_until(&loop, &w.ended, 5000);
 	assert_int_equal(w.end_rc, -ECANCELED);
-	etcd_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(ech_client_close(&loop, c), 0);
 	etcd_harness_stop(h);
 }
 
@@ -251,24 +177,32 @@ static void test_cluster_leader_killed(void **state)
 	cluster_member_killed(true);
 }
 
-static void test_single_member_restart_under_watch(void **state)
+/* One etcd member, and a client of it on loop (timeout_ms 0: the client's default). */
+static etcd_harness *single_member(uv_loop_t *loop, int timeout_ms, etcd_client **c)
 {
 	etcd_harness *h = NULL;
 	_cleanup_err_ ck_err *err = NULL;
 	if (etcd_harness_start(&h, &err) < 0)
 		fail_msg("etcd: %s", err->msg);
+	uv_loop_init(loop);
+	etcd_client_opts o = {.endpoints = etcd_harness_endpoints(h), .timeout_ms = timeout_ms};
+	assert_int_equal(etcd_client_new(loop, &o, c, NULL), 0);
+	return h;
+}
+
+static void test_single_member_restart_under_watch(void **state)
+{
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	etcd_client *c = NULL;
-	etcd_client_opts o = {.endpoints = etcd_harness_endpoints(h)};
-	assert_int_equal(etcd_client_new(&loop, &o, &c, NULL), 0);
-	struct result m, r;
+	etcd_harness *h = single_member(&loop, 0, &c);
+	_cleanup_err_ ck_err *err = NULL;
+	ech_result m, r;
 	put(&loop, c, "/s/marker", "m", &m);
-	struct watch_rec w = {.want = 1};
+	ech_watch w = {.want = 1};
 	etcd_watch *wh = NULL;
 	assert_int_equal(
 	    etcd_watch_start(c, &(etcd_watch_opts){.key = "/s/x", .start_revision = m.revision + 1},
-	                     on_watch, &w, &wh),
+	                     ech_on_watch, &w, &wh),
 	    0);
 	put(&loop, c, "/s/x", "a", &r);
 	run_until(&loop, &w.reached, 10000);
@@ -276,7 +210,7 @@ static void test_single_member_restart_under_watch(void **state)
 	assert_int_equal(etcd_harness_kill(h, 0), 0);
 	/* With the only member gone a read fails fast. */
 	memset(&r, 0, sizeof(r));
-	etcd_range(c, &(etcd_range_req){.key = "/s/x"}, on_range, &r);
+	etcd_range(c, &(etcd_range_req){.key = "/s/x"}, ech_on_range, &r);
 	run_until(&loop, &r.done, 10000);
 	assert_int_equal(r.rc, CK_EUNAVAILABLE);
 
@@ -288,28 +222,20 @@ static void test_single_member_restart_under_watch(void **state)
 	assert_string_equal(w.values[1], "b");
 	etcd_watch_cancel(wh);
 	run_until(&loop, &w.ended, 5000);
-	etcd_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(ech_client_close(&loop, c), 0);
 	etcd_harness_stop(h);
 }
 
 static void test_watch_gives_up_without_members(void **state)
 {
-	etcd_harness *h = NULL;
-	_cleanup_err_ ck_err *err = NULL;
-	if (etcd_harness_start(&h, &err) < 0)
-		fail_msg("etcd: %s", err->msg);
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	etcd_client *c = NULL;
-	etcd_client_opts o = {.endpoints = etcd_harness_endpoints(h), .timeout_ms = 1000};
-	assert_int_equal(etcd_client_new(&loop, &o, &c, NULL), 0);
-	struct result m;
+	etcd_harness *h = single_member(&loop, 1000, &c);
+	ech_result m;
 	put(&loop, c, "/g/marker", "m", &m);
-	struct watch_rec w = {0};
-	assert_int_equal(etcd_watch_start(c, &(etcd_watch_opts){.key = "/g/x"}, on_watch, &w, NULL),
-	                 0);
+	ech_watch w = {0};
+	assert_int_equal(
+	    etcd_watch_start(c, &(etcd_watch_opts){.key = "/g/x"}, ech_on_watch, &w, NULL), 0);
 	/* Let the stream come up (the put is ordered after nothing: just wait for it). */
 	put(&loop, c, "/g/y", "y", &m);
 	etcd_harness_stop(h);
@@ -317,9 +243,7 @@ static void test_watch_gives_up_without_members(void **state)
 	run_until(&loop, &w.ended, 20000);
 	assert_int_equal(w.end_rc, CK_EUNAVAILABLE);
 	assert_true((uv_hrtime() - t0) / 1000000 >= 4000);
-	etcd_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(ech_client_close(&loop, c), 0);
 }
 
 int main(void)

@@ -12,59 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "etcd_client_harness.h"
 #include "etcd_harness.h"
 #include "net/etcd.h"
 
 static etcd_harness *harness;
-
-struct result {
-	bool done;
-	int rc;
-	char err[512];
-	int64_t revision;
-	size_t n_kvs;
-	char value[64];
-};
-
-static void on_write(int rc, const etcd_write_result *res, const ck_err *err, void *data)
-{
-	struct result *r = data;
-	r->done = true;
-	r->rc = rc;
-	snprintf(r->err, sizeof(r->err), "%s", err ? err->msg : "");
-	if (res)
-		r->revision = res->revision;
-}
-
-static void on_range(int rc, const etcd_range_result *res, const ck_err *err, void *data)
-{
-	struct result *r = data;
-	r->done = true;
-	r->rc = rc;
-	snprintf(r->err, sizeof(r->err), "%s", err ? err->msg : "");
-	if (res) {
-		r->n_kvs = res->n_kvs;
-		if (res->n_kvs)
-			snprintf(r->value, sizeof(r->value), "%.*s", (int)res->kvs[0].value_len,
-			         (const char *)res->kvs[0].value);
-	}
-}
-
-struct watch_rec {
-	bool got;
-	char value[64];
-};
-
-static void on_watch(int rc, int64_t revision, const etcd_event *ev, size_t n, const ck_err *err,
-                     void *data)
-{
-	struct watch_rec *w = data;
-	if (rc == 0 && n > 0) {
-		snprintf(w->value, sizeof(w->value), "%.*s", (int)ev[0].kv.value_len,
-		         (const char *)ev[0].kv.value);
-		w->got = true;
-	}
-}
 
 static int group_setup(void **state)
 {
@@ -82,62 +34,61 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* A client with o on loop (initialized here); fails the test when it cannot be made. */
+static etcd_client *client_on(uv_loop_t *loop, const etcd_client_opts *o)
+{
+	uv_loop_init(loop);
+	etcd_client *c = NULL;
+	_cleanup_err_ ck_err *err = NULL;
+	if (etcd_client_new(loop, o, &c, &err) < 0)
+		fail_msg("client: %s", err->msg);
+	return c;
+}
+
 static void test_tls_with_client_cert(void **state)
 {
 	assert_non_null(strstr(etcd_harness_endpoints(harness), "https://127.0.0.1:"));
 	assert_non_null(etcd_harness_ca_file(harness));
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	etcd_client *c = NULL;
-	_cleanup_err_ ck_err *err = NULL;
 	etcd_client_opts o = {.endpoints = etcd_harness_endpoints(harness),
 	                      .ca_file = etcd_harness_ca_file(harness),
 	                      .cert_file = etcd_harness_cert_file(harness),
 	                      .key_file = etcd_harness_key_file(harness)};
-	if (etcd_client_new(&loop, &o, &c, &err) < 0)
-		fail_msg("client: %s", err->msg);
-	struct result p = {0};
-	etcd_put(c, "/tls/x", 0, "secret", 6, 0, on_write, &p);
+	uv_loop_t loop;
+	etcd_client *c = client_on(&loop, &o);
+	ech_result p = {0};
+	etcd_put(c, "/tls/x", 0, "secret", 6, 0, ech_on_write, &p);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (p.rc != 0)
 		fail_msg("put over TLS: %s", p.err);
-	struct watch_rec w = {0};
+	ech_watch w = {0};
 	etcd_watch *wh = NULL;
 	assert_int_equal(
 	    etcd_watch_start(c, &(etcd_watch_opts){.key = "/tls/x", .start_revision = p.revision},
-	                     on_watch, &w, &wh),
+	                     ech_on_watch, &w, &wh),
 	    0);
-	while (!w.got)
+	while (!w.n && !w.ended)
 		uv_run(&loop, UV_RUN_ONCE);
-	assert_string_equal(w.value, "secret");
+	assert_string_equal(w.values[0], "secret");
 	etcd_watch_cancel(wh);
-	struct result g = {0};
-	etcd_range(c, &(etcd_range_req){.key = "/tls/x"}, on_range, &g);
+	ech_result g = {0};
+	etcd_range(c, &(etcd_range_req){.key = "/tls/x"}, ech_on_range, &g);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(g.rc, 0);
 	assert_string_equal(g.value, "secret");
-	etcd_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(ech_client_close(&loop, c), 0);
 }
 
 /* A client that cannot complete the handshake fails (no hang) with UNAVAILABLE. */
 static void expect_unavailable(const etcd_client_opts *o)
 {
 	uv_loop_t loop;
-	uv_loop_init(&loop);
-	etcd_client *c = NULL;
-	_cleanup_err_ ck_err *err = NULL;
-	if (etcd_client_new(&loop, o, &c, &err) < 0)
-		fail_msg("client: %s", err->msg);
-	struct result g = {0};
-	etcd_range(c, &(etcd_range_req){.key = "/tls/x"}, on_range, &g);
+	etcd_client *c = client_on(&loop, o);
+	ech_result g = {0};
+	etcd_range(c, &(etcd_range_req){.key = "/tls/x"}, ech_on_range, &g);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_true(g.done);
 	assert_int_equal(g.rc, CK_EUNAVAILABLE);
-	etcd_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(ech_client_close(&loop, c), 0);
 }
 
 static void test_tls_refused(void **state)
