@@ -173,6 +173,53 @@ static void create_pod(const char *name, const char *image, const char *policy, 
 	"echo started $POD_NAME; trap 'echo stopping; exit 0' TERM; while true; do sleep 0.1; "    \
 	"done"
 
+/* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
+static int kubelet_get(const char *path_query, int max_time_s, char **out)
+{
+	char *url = ck_asprintf("http://127.0.0.1:%d%s", E->kubelet_port, path_query);
+	char *mt = ck_asprintf("%d", max_time_s);
+	char *argv[] = {"curl", "-sS", "-N", "--max-time", mt, url, NULL};
+	int r = harness_run(argv, out, NULL);
+	free(url);
+	free(mt);
+	return r;
+}
+
+/* Asks the kubelet for a log (path_query) until it starts with want, up to 5 s; returns
+ * the last answer (owned). */
+static char *eventually_log(const char *path_query, const char *want)
+{
+	double end = now_ms() + 5000;
+	for (;;) {
+		char *out = NULL;
+		kubelet_get(path_query, 5, &out);
+		if (!out)
+			out = ck_strdup("");
+		if (ck_str_has_prefix(out, want) || now_ms() > end)
+			return out;
+		free(out);
+		pause_ms(100);
+	}
+}
+
+/* Waits until the pod is gone from the API (up to timeout_ms); fails the test, with the
+ * logs, when it is not. */
+static void assert_gone(const char *name, int timeout_ms)
+{
+	double end = now_ms() + timeout_ms;
+	for (;;) {
+		cJSON *p = get_pod(name);
+		if (!p)
+			return;
+		cJSON_Delete(p);
+		if (now_ms() > end)
+			break;
+		pause_ms(100);
+	}
+	dump_logs();
+	fail_msg("pod %s still in the API after %d ms", name, timeout_ms);
+}
+
 typedef bool (*check_fn)(const cJSON *pod, void *data);
 
 /* Waits until check holds for the pod (up to timeout_ms); returns the pod (owned). */
@@ -226,63 +273,92 @@ static bool restarted(const cJSON *pod, void *data)
 	return cs && ck_json_get_int(cs, "restartCount", 0) >= *(int *)data;
 }
 
+typedef bool (*event_check_fn)(const cJSON *ev, void *data);
+
+/* How many Events in default check holds for. */
+static int count_events(event_check_fn check, void *data)
+{
+	cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
+	int n = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
+	{
+		n += check(e, data);
+	}
+	cJSON_Delete(evs);
+	return n;
+}
+
+/* Asks every interval_ms until an Event check holds for exists; false after timeout_ms. */
+static bool eventually_event(event_check_fn check, void *data, int timeout_ms, int interval_ms)
+{
+	double end = now_ms() + timeout_ms;
+	for (;;) {
+		if (count_events(check, data) > 0)
+			return true;
+		if (now_ms() > end)
+			return false;
+		pause_ms(interval_ms);
+	}
+}
+
 /* ---- runtime helpers (blocking CRI client) ---- */
 
 typedef struct listed {
-	int rc;
 	size_t n;
 	size_t ready;
 } listed;
 
-static void on_sandboxes(int rc, cri_sandbox *v, size_t n, const ck_err *err, void *data)
+/* The pod's sandboxes (or containers) in the runtime, and how many of them are ready
+ * (running). */
+static listed runtime_list(const char *pod, bool containers)
 {
-	listed *l = data;
-	l->rc = rc;
-	l->n = n;
-	for (size_t i = 0; i < n; i++)
-		l->ready += v[i].state == CRI_SANDBOX_READY;
-	cri_sandboxes_free(v, n);
-}
-
-static void on_containers(int rc, cri_container *v, size_t n, const ck_err *err, void *data)
-{
-	listed *l = data;
-	l->rc = rc;
-	l->n = n;
-	for (size_t i = 0; i < n; i++)
-		l->ready += v[i].state == CRI_CONTAINER_RUNNING;
-	cri_containers_free(v, n);
-}
-
-typedef struct exec_out {
-	int rc;
-	char *out;
-} exec_out;
-
-static void on_exec(int rc, int32_t code, const char *out, size_t out_len, const char *eo,
-                    size_t eo_len, const ck_err *err, void *data)
-{
-	exec_out *x = data;
-	x->rc = rc < 0 ? rc : code;
-	x->out = out ? ck_strndup(out, out_len) : ck_strdup("");
+	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
+	cri_result r = {0};
+	if (containers)
+		cri_list_containers(E->cri, NULL, sel, cri_result_on_containers, &r);
+	else
+		cri_list_sandboxes(E->cri, sel, false, cri_result_on_sandboxes, &r);
+	assert_int_equal(r.rc, 0);
+	listed l = {.n = r.n};
+	for (size_t i = 0; i < r.n; i++)
+		l.ready += containers ? r.containers[i].state == CRI_CONTAINER_RUNNING
+		                      : r.sandboxes[i].state == CRI_SANDBOX_READY;
+	cri_result_clear(&r);
+	return l;
 }
 
 static listed runtime_sandboxes(const char *pod)
 {
-	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
-	listed l = {0};
-	cri_list_sandboxes(E->cri, sel, false, on_sandboxes, &l);
-	assert_int_equal(l.rc, 0);
-	return l;
+	return runtime_list(pod, false);
 }
 
 static listed runtime_containers(const char *pod)
 {
-	const char *sel[] = {"io.kubernetes.pod.name", pod, NULL};
-	listed l = {0};
-	cri_list_containers(E->cri, NULL, sel, on_containers, &l);
-	assert_int_equal(l.rc, 0);
-	return l;
+	return runtime_list(pod, true);
+}
+
+/* The runtime's id of the pod's first container (its containerID without the scheme). */
+static const char *container_id(const cJSON *pod)
+{
+	const char *id = ck_json_get_str(cstatus(pod), "containerID", "");
+	if (!ck_str_has_prefix(id, "containerd://"))
+		fail_msg("containerID \"%s\"", id);
+	return id + strlen("containerd://");
+}
+
+/* Runs cmd in container cid; fails the test unless it ran and exited 0. Returns its
+ * output (owned). */
+static char *exec_ok(const char *cid, const char *const *cmd)
+{
+	cri_result r = {0};
+	cri_exec_sync(E->cri, cid, cmd, 10, cri_result_on_exec, &r);
+	if (r.rc < 0)
+		fail_msg("exec %s: %s", cmd[0], cri_result_msg(&r));
+	assert_int_equal(r.exec.exit_code, 0);
+	char *out = CK_TAKE_PTR(r.exec.out);
+	cri_result_clear(&r);
+	return out;
 }
 
 /* ---- processes ---- */
@@ -468,6 +544,15 @@ static void test_node_registers(void **state)
 	cJSON_Delete(lease);
 }
 
+static bool web_started(const cJSON *e, void *data)
+{
+	return !strcmp(ck_json_get_str(e, "involvedObject.name", ""), "web") &&
+	       !strcmp(ck_json_get_str(e, "reason", ""), "Started") &&
+	       !strcmp(ck_json_get_str(e, "involvedObject.fieldPath", ""),
+	               "spec.containers{main}") &&
+	       !strcmp(ck_json_get_str(e, "source.host", ""), NODE);
+}
+
 static void test_pod_runs(void **state)
 {
 	double t0 = now_ms();
@@ -507,16 +592,13 @@ static void test_pod_runs(void **state)
 	free(log);
 
 	/* ClusterFirst DNS from --cluster-dns / --cluster-domain. */
-	exec_out x = {0};
 	const char *cat[] = {"cat", "/etc/resolv.conf", NULL};
-	cri_exec_sync(E->cri, ck_json_get_str(cs, "containerID", "") + strlen("containerd://"), cat,
-	              10, on_exec, &x);
-	assert_int_equal(x.rc, 0);
-	assert_non_null(strstr(x.out, "nameserver 10.96.0.10"));
+	out = exec_ok(container_id(pod), cat);
+	assert_non_null(strstr(out, "nameserver 10.96.0.10"));
 	assert_non_null(
-	    strstr(x.out, "search default.svc.cluster.local svc.cluster.local cluster.local"));
-	assert_non_null(strstr(x.out, "options ndots:5"));
-	free(x.out);
+	    strstr(out, "search default.svc.cluster.local svc.cluster.local cluster.local"));
+	assert_non_null(strstr(out, "options ndots:5"));
+	free(out);
 
 	/* Exactly one sandbox and one container in the runtime. */
 	listed s = runtime_sandboxes("web");
@@ -527,25 +609,7 @@ static void test_pod_runs(void **state)
 	assert_int_equal(k.ready, 1);
 
 	/* Events: Pulled (already present), Created, Started about the container. */
-	double end = now_ms() + 10000;
-	bool started = false;
-	while (!started && now_ms() < end) {
-		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
-		const cJSON *e;
-		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
-		{
-			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "web") &&
-			    !strcmp(ck_json_get_str(e, "reason", ""), "Started") &&
-			    !strcmp(ck_json_get_str(e, "involvedObject.fieldPath", ""),
-			            "spec.containers{main}") &&
-			    !strcmp(ck_json_get_str(e, "source.host", ""), NODE))
-				started = true;
-		}
-		cJSON_Delete(evs);
-		if (!started)
-			pause_ms(100);
-	}
-	assert_true(started);
+	assert_true(eventually_event(web_started, NULL, 10000, 100));
 	cJSON_Delete(pod);
 }
 
@@ -627,30 +691,13 @@ static void test_missing_image(void **state)
 	cJSON_Delete(pod);
 }
 
-static bool gone(const char *name, int timeout_ms)
-{
-	double end = now_ms() + timeout_ms;
-	for (;;) {
-		cJSON *p = get_pod(name);
-		if (!p)
-			return true;
-		cJSON_Delete(p);
-		if (now_ms() > end)
-			return false;
-		pause_ms(100);
-	}
-}
-
 static void test_delete_pod(void **state)
 {
 	double t0 = now_ms();
 	cJSON *res = api("DELETE", "/api/v1/namespaces/default/pods/web2", NULL, NULL);
 	cJSON_Delete(res);
 	/* Graceful: the apiserver only marks it; the kubelet stops and confirms. */
-	if (!gone("web2", 30000)) {
-		dump_logs();
-		fail_msg("pod web2 still in the API");
-	}
+	assert_gone("web2", 30000);
 	printf("# pod gone %.0f ms after DELETE\n", now_ms() - t0);
 	listed s = runtime_sandboxes("web2");
 	listed k = runtime_containers("web2");
@@ -680,19 +727,22 @@ static void test_resources_applied(void **state)
 	        NULL);
 	cJSON_Delete(res);
 	cJSON *pod = eventually_pod("limited", is_running, NULL, 30000, "Running");
-	const char *cid =
-	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
 	const char *cat[] = {"cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
 	                     "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
 	                     NULL};
-	exec_out x = {0};
-	cri_exec_sync(E->cri, cid, cat, 10, on_exec, &x);
-	assert_int_equal(x.rc, 0);
-	assert_string_equal(x.out, "67108864\n256\n50000\n");
-	free(x.out);
+	char *out = exec_ok(container_id(pod), cat);
+	assert_string_equal(out, "67108864\n256\n50000\n");
+	free(out);
 	cJSON_Delete(pod);
 	res = api("DELETE", "/api/v1/namespaces/default/pods/limited", NULL, NULL);
 	cJSON_Delete(res);
+}
+
+static bool vols_failed_mount(const cJSON *e, void *data)
+{
+	return !strcmp(ck_json_get_str(e, "involvedObject.name", ""), "vols") &&
+	       !strcmp(ck_json_get_str(e, "reason", ""), "FailedMount") &&
+	       strstr(ck_json_get_str(e, "message", ""), "configmap \"cfg\" not found");
 }
 
 /* configMap, secret, downwardAPI, emptyDir and hostPath volumes; a missing configMap
@@ -729,24 +779,7 @@ static void test_volumes(void **state)
 	res = api("POST", "/api/v1/namespaces/default/pods", pod_json, NULL);
 	cJSON_Delete(res);
 	/* No configMap yet: the pod waits, with a FailedMount event. */
-	double end = now_ms() + 15000;
-	bool failed_mount = false;
-	while (!failed_mount && now_ms() < end) {
-		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
-		const cJSON *e;
-		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
-		{
-			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "vols") &&
-			    !strcmp(ck_json_get_str(e, "reason", ""), "FailedMount") &&
-			    strstr(ck_json_get_str(e, "message", ""),
-			           "configmap \"cfg\" not found"))
-				failed_mount = true;
-		}
-		cJSON_Delete(evs);
-		if (!failed_mount)
-			pause_ms(100);
-	}
-	assert_true(failed_mount);
+	assert_true(eventually_event(vols_failed_mount, NULL, 15000, 100));
 	cJSON *pod = get_pod("vols");
 	assert_false(is_running(pod, NULL));
 	cJSON_Delete(pod);
@@ -756,21 +789,17 @@ static void test_volumes(void **state)
 	          NULL);
 	cJSON_Delete(res);
 	pod = eventually_pod("vols", is_running, NULL, 30000, "Running with volumes");
-	const char *cid =
-	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
 	const char *cat[] = {"sh", "-c",
 	                     "cat /etc/cfg/greeting; echo; cat /etc/sec/db/pw; echo; "
 	                     "cat /etc/info/labels; cat /scratch/x; touch /etc/sec/no 2>/dev/null "
 	                     "|| echo ro",
 	                     NULL};
-	exec_out x = {0};
-	cri_exec_sync(E->cri, cid, cat, 10, on_exec, &x);
-	assert_int_equal(x.rc, 0);
-	assert_string_equal(x.out, "hello\ns3cret\ntier=\"db\"\nhi\nro\n");
-	free(x.out);
+	char *out = exec_ok(container_id(pod), cat);
+	assert_string_equal(out, "hello\ns3cret\ntier=\"db\"\nhi\nro\n");
+	free(out);
 	char *hf = ck_asprintf("%s/f", host);
 	char *argv[] = {"cat", hf, NULL};
-	char *out = NULL;
+	out = NULL;
 	assert_int_equal(harness_run(argv, &out, NULL), 0);
 	assert_string_equal(out, "from-pod\n");
 	free(out);
@@ -782,15 +811,13 @@ static void test_volumes(void **state)
 	cJSON_Delete(pod);
 	res = api("DELETE", "/api/v1/namespaces/default/pods/vols", NULL, NULL);
 	cJSON_Delete(res);
-	assert_true(gone("vols", 20000));
+	assert_gone("vols", 20000);
 	assert_int_equal(access(vdir, F_OK), -1);
 	assert_int_equal(access(host, F_OK), 0);
 	free(vdir);
 	free(host);
 	free(pod_json);
 }
-
-static int kubelet_get(const char *path_query, int max_time_s, char **out);
 
 /* Environment from envFrom, configMapKeyRef, secretKeyRef, fieldRef and $(VAR)
  * expansion (the configMap cfg and secret sec of test_volumes); a missing configMap
@@ -814,13 +841,8 @@ static void test_env_sources(void **state)
 	cJSON_Delete(res);
 	cJSON *pod = eventually_pod("envs", is_running, NULL, 30000, "Running");
 	cJSON_Delete(pod);
-	char *out = NULL;
-	double end = now_ms() + 5000;
-	do {
-		free(out);
-		out = NULL;
-		kubelet_get("/containerLogs/default/envs/main", 5, &out);
-	} while (!*out && now_ms() < end && (pause_ms(100), true));
+	char *out =
+	    eventually_log("/containerLogs/default/envs/main", "hello-world hello s3cret shop\n");
 	assert_string_equal(out, "hello-world hello s3cret shop\n");
 	free(out);
 	res = api("DELETE", "/api/v1/namespaces/default/pods/envs", NULL, NULL);
@@ -894,14 +916,9 @@ static void test_probes(void **state)
 		if (!strcmp(ck_json_get_str(c, "type", ""), "Ready"))
 			assert_string_equal(ck_json_get_str(c, "status", ""), "True");
 	}
-	const char *cid =
-	    ck_json_get_str(cstatus(pod), "containerID", "") + strlen("containerd://");
 	/* Liveness: remove the file the probe tests; the container is killed and restarted. */
 	const char *rm[] = {"rm", "/tmp/alive", NULL};
-	exec_out x = {0};
-	cri_exec_sync(E->cri, cid, rm, 10, on_exec, &x);
-	assert_int_equal(x.rc, 0);
-	free(x.out);
+	free(exec_ok(container_id(pod), rm));
 	cJSON_Delete(pod);
 	int one = 1;
 	pod = eventually_pod("probed", restarted, &one, 30000, "restarted by liveness");
@@ -947,29 +964,11 @@ static void test_init_containers(void **state)
 		assert_true(ck_json_get_bool(s, "ready", false));
 	}
 	cJSON_Delete(pod);
-	char *out = NULL;
-	double end = now_ms() + 5000;
-	do {
-		free(out);
-		out = NULL;
-		kubelet_get("/containerLogs/default/inits/main", 5, &out);
-	} while (strncmp(out, "one\ntwo\nstarted", 15) && now_ms() < end && (pause_ms(100), true));
+	char *out = eventually_log("/containerLogs/default/inits/main", "one\ntwo\nstarted");
 	assert_true(!strncmp(out, "one\ntwo\nstarted", 15));
 	free(out);
 	res = api("DELETE", "/api/v1/namespaces/default/pods/inits", NULL, NULL);
 	cJSON_Delete(res);
-}
-
-/* GET on the kubelet's API with curl; returns curl's exit code, *out its output. */
-static int kubelet_get(const char *path_query, int max_time_s, char **out)
-{
-	char *url = ck_asprintf("http://127.0.0.1:%d%s", E->kubelet_port, path_query);
-	char *mt = ck_asprintf("%d", max_time_s);
-	char *argv[] = {"curl", "-sS", "-N", "--max-time", mt, url, NULL};
-	int r = harness_run(argv, out, NULL);
-	free(url);
-	free(mt);
-	return r;
 }
 
 static void test_kubelet_api_logs(void **state)
@@ -1045,10 +1044,7 @@ static void test_delete_honours_grace_period(void **state)
 	pause_ms(1000);
 	listed k = runtime_containers("stubborn");
 	assert_int_equal(k.ready, 1);
-	if (!gone("stubborn", 30000)) {
-		dump_logs();
-		fail_msg("pod stubborn still in the API");
-	}
+	assert_gone("stubborn", 30000);
 	double took = now_ms() - t0;
 	printf("# stubborn pod gone %.0f ms after DELETE (grace 2 s)\n", took);
 	assert_true(took >= 1900);
@@ -1057,30 +1053,20 @@ static void test_delete_honours_grace_period(void **state)
 	assert_int_equal(runtime_containers("stubborn").n, 0);
 }
 
+/* The missing image's pull failures, counted at least *data times on the Event. */
+static bool ghost_pull_failed(const cJSON *e, void *data)
+{
+	return !strcmp(ck_json_get_str(e, "involvedObject.name", ""), "ghost") &&
+	       !strcmp(ck_json_get_str(e, "message", ""), "Error: ErrImagePull") &&
+	       ck_json_get_int(e, "count", 0) >= *(int *)data;
+}
+
 /* Repeated events are counted on one Event: the missing image's pull failures. */
 static void test_events_aggregated(void **state)
 {
-	double end = now_ms() + 40000;
-	int count = 0, objects = 0;
-	while (now_ms() < end) {
-		cJSON *evs = api("GET", "/api/v1/namespaces/default/events", NULL, NULL);
-		const cJSON *e;
-		count = objects = 0;
-		cJSON_ArrayForEach(e, ck_json_get(evs, "items"))
-		{
-			if (!strcmp(ck_json_get_str(e, "involvedObject.name", ""), "ghost") &&
-			    !strcmp(ck_json_get_str(e, "message", ""), "Error: ErrImagePull")) {
-				objects++;
-				count = (int)ck_json_get_int(e, "count", 0);
-			}
-		}
-		cJSON_Delete(evs);
-		if (count >= 2)
-			break;
-		pause_ms(200);
-	}
-	assert_int_equal(objects, 1);
-	assert_true(count >= 2);
+	int twice = 2, any = 0;
+	assert_true(eventually_event(ghost_pull_failed, &twice, 40000, 200));
+	assert_int_equal(count_events(ghost_pull_failed, &any), 1);
 }
 
 static void test_kubelet_restart_loses_nothing(void **state)
@@ -1097,7 +1083,7 @@ static void test_kubelet_restart_loses_nothing(void **state)
 	cJSON *res =
 	    api("DELETE", "/api/v1/namespaces/default/pods/job?gracePeriodSeconds=0", NULL, NULL);
 	cJSON_Delete(res);
-	assert_true(gone("job", 5000));
+	assert_gone("job", 5000);
 	start_kubelet();
 
 	cJSON *pod = eventually_pod("late", is_running, NULL, 60000, "Running after restart");
