@@ -40,8 +40,9 @@ static void test_status_mapping(void **state)
 }
 
 /* A TCP socket that listens on 127.0.0.1 and never accepts: connections complete in
- * the kernel backlog but the HTTP/2 handshake never does. */
-static int silent_listener(int *port)
+ * the kernel backlog but the HTTP/2 handshake never does. target gets its
+ * "127.0.0.1:port". Returns the socket. */
+static int silent_listener(char target[static 64])
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
@@ -50,7 +51,7 @@ static int silent_listener(int *port)
 	assert_int_equal(listen(fd, 16), 0);
 	socklen_t len = sizeof(a);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
+	snprintf(target, 64, "127.0.0.1:%d", ntohs(a.sin_port));
 	return fd;
 }
 
@@ -76,10 +77,8 @@ static void test_sync_unavailable(void **state)
 
 static void test_sync_deadline(void **state)
 {
-	int port;
-	int lfd = silent_listener(&port);
 	char target[64];
-	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	int lfd = silent_listener(target);
 	ckgrpc_channel *ch = NULL;
 	_cleanup_err_ ck_err *err = NULL;
 	assert_int_equal(ckgrpc_channel_new(target, NULL, &ch, &err), 0);
@@ -129,37 +128,61 @@ static void on_unary(int rc, const ProtobufCMessage *resp, const ck_err *err, vo
 	assert_null(resp);
 }
 
+/* A loop with its gRPC loop, and a channel to a silent listener. */
+typedef struct fixture {
+	int lfd;
+	char target[64];
+	uv_loop_t loop;
+	ckgrpc_loop *gl;
+	ckgrpc_channel *ch;
+} fixture;
+
+static void fixture_open(fixture *f)
+{
+	f->lfd = silent_listener(f->target);
+	uv_loop_init(&f->loop);
+	f->gl = NULL;
+	f->ch = NULL;
+	assert_int_equal(ckgrpc_loop_new(&f->loop, &f->gl, NULL), 0);
+	assert_int_equal(ckgrpc_channel_new(f->target, NULL, &f->ch, NULL), 0);
+}
+
+/* Frees the channel, then the gRPC loop (unless the test did: NULL), and checks that
+ * nothing was left on the loop. */
+static void fixture_close(fixture *f)
+{
+	ckgrpc_channel_free(f->ch);
+	ckgrpc_loop_free(f->gl);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	close(f->lfd);
+}
+
+/* Starts a Range call to the silent listener (timeout_ms 0: none); the call must start. */
+static void start_range(fixture *f, int timeout_ms, struct async_result *res, ckgrpc_call **call)
+{
+	Etcdserverpb__RangeRequest req = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	assert_int_equal(ckgrpc_unary(f->gl, f->ch, "/etcdserverpb.KV/Range", &req.base,
+	                              &etcdserverpb__range_response__descriptor, timeout_ms,
+	                              on_unary, res, call, NULL),
+	                 0);
+}
+
 static void test_async_deadline_on_loop_thread(void **state)
 {
-	int port;
-	int lfd = silent_listener(&port);
-	char target[64];
-	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	ckgrpc_loop *gl = NULL;
-	ckgrpc_channel *ch = NULL;
-	assert_int_equal(ckgrpc_loop_new(&loop, &gl, NULL), 0);
-	assert_ptr_equal(ckgrpc_loop_uv(gl), &loop);
-	assert_int_equal(ckgrpc_channel_new(target, NULL, &ch, NULL), 0);
-	Etcdserverpb__RangeRequest req = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	fixture f;
+	fixture_open(&f);
+	assert_ptr_equal(ckgrpc_loop_uv(f.gl), &f.loop);
 	struct async_result res = {0};
-	assert_int_equal(ckgrpc_unary(gl, ch, "/etcdserverpb.KV/Range", &req.base,
-	                              &etcdserverpb__range_response__descriptor, 200, on_unary,
-	                              &res, NULL, NULL),
-	                 0);
+	start_range(&f, 200, &res, NULL);
 	assert_int_equal(res.calls, 0);
 	/* The call keeps the loop alive until its callback ran. */
-	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_run(&f.loop, UV_RUN_DEFAULT);
 	assert_int_equal(res.calls, 1);
 	assert_int_equal(res.rc, -ETIMEDOUT);
 	assert_true(pthread_equal(res.thread, pthread_self()));
 	assert_true(res.had_current);
-	ckgrpc_channel_free(ch);
-	ckgrpc_loop_free(gl);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	close(lfd);
+	fixture_close(&f);
 }
 
 static void cancel_timer_cb(uv_timer_t *t)
@@ -169,38 +192,22 @@ static void cancel_timer_cb(uv_timer_t *t)
 
 static void test_async_cancel(void **state)
 {
-	int port;
-	int lfd = silent_listener(&port);
-	char target[64];
-	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	ckgrpc_loop *gl = NULL;
-	ckgrpc_channel *ch = NULL;
-	assert_int_equal(ckgrpc_loop_new(&loop, &gl, NULL), 0);
-	assert_int_equal(ckgrpc_channel_new(target, NULL, &ch, NULL), 0);
-	Etcdserverpb__RangeRequest req = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	fixture f;
+	fixture_open(&f);
 	struct async_result res = {0};
 	ckgrpc_call *call = NULL;
-	assert_int_equal(ckgrpc_unary(gl, ch, "/etcdserverpb.KV/Range", &req.base,
-	                              &etcdserverpb__range_response__descriptor, 0, on_unary, &res,
-	                              &call, NULL),
-	                 0);
+	start_range(&f, 0, &res, &call);
 	uv_timer_t timer;
-	uv_timer_init(&loop, &timer);
+	uv_timer_init(&f.loop, &timer);
 	timer.data = call;
 	uv_timer_start(&timer, cancel_timer_cb, 50, 0);
 	uint64_t t0 = uv_hrtime();
-	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_run(&f.loop, UV_RUN_DEFAULT);
 	assert_int_equal(res.calls, 1);
 	assert_int_equal(res.rc, -ECANCELED);
 	assert_true((uv_hrtime() - t0) / 1000000 < 2000);
 	uv_close((uv_handle_t *)&timer, NULL);
-	ckgrpc_channel_free(ch);
-	ckgrpc_loop_free(gl);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	close(lfd);
+	fixture_close(&f);
 }
 
 struct stream_result {
@@ -225,72 +232,49 @@ static const ckgrpc_stream_ops stream_ops = {
     .on_close = on_stream_close,
 };
 
+/* Opens a Watch stream to the silent listener; it must open. */
+static ckgrpc_stream *open_watch(fixture *f, struct stream_result *sr)
+{
+	ckgrpc_stream *s = NULL;
+	assert_int_equal(ckgrpc_stream_open(f->gl, f->ch, "/etcdserverpb.Watch/Watch", 0,
+	                                    &stream_ops, sr, &s, NULL),
+	                 0);
+	return s;
+}
+
 static void test_loop_free_cancels_everything(void **state)
 {
-	int port;
-	int lfd = silent_listener(&port);
-	char target[64];
-	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	ckgrpc_loop *gl = NULL;
-	ckgrpc_channel *ch = NULL;
-	assert_int_equal(ckgrpc_loop_new(&loop, &gl, NULL), 0);
-	assert_int_equal(ckgrpc_channel_new(target, NULL, &ch, NULL), 0);
-	Etcdserverpb__RangeRequest req = ETCDSERVERPB__RANGE_REQUEST__INIT;
+	fixture f;
+	fixture_open(&f);
 	struct async_result res = {0};
-	assert_int_equal(ckgrpc_unary(gl, ch, "/etcdserverpb.KV/Range", &req.base,
-	                              &etcdserverpb__range_response__descriptor, 0, on_unary, &res,
-	                              NULL, NULL),
-	                 0);
+	start_range(&f, 0, &res, NULL);
 	struct stream_result sr = {0};
-	ckgrpc_stream *s = NULL;
-	assert_int_equal(
-	    ckgrpc_stream_open(gl, ch, "/etcdserverpb.Watch/Watch", 0, &stream_ops, &sr, &s, NULL),
-	    0);
+	ckgrpc_stream *s = open_watch(&f, &sr);
 	Etcdserverpb__WatchRequest wr = ETCDSERVERPB__WATCH_REQUEST__INIT;
 	assert_int_equal(ckgrpc_stream_send(s, &wr.base), 0);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	ckgrpc_loop_free(gl);
+	uv_run(&f.loop, UV_RUN_NOWAIT);
+	f.gl = ckgrpc_loop_free(f.gl);
 	/* Callbacks ran inside ckgrpc_loop_free. */
 	assert_int_equal(res.calls, 1);
 	assert_int_equal(res.rc, -ECANCELED);
 	assert_int_equal(sr.closes, 1);
 	assert_int_equal(sr.messages, 0);
 	assert_int_equal(sr.rc, -ECANCELED);
-	ckgrpc_channel_free(ch);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	close(lfd);
+	fixture_close(&f);
 }
 
 static void test_stream_cancel(void **state)
 {
-	int port;
-	int lfd = silent_listener(&port);
-	char target[64];
-	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	ckgrpc_loop *gl = NULL;
-	ckgrpc_channel *ch = NULL;
-	assert_int_equal(ckgrpc_loop_new(&loop, &gl, NULL), 0);
-	assert_int_equal(ckgrpc_channel_new(target, NULL, &ch, NULL), 0);
+	fixture f;
+	fixture_open(&f);
 	struct stream_result sr = {0};
-	ckgrpc_stream *s = NULL;
-	assert_int_equal(
-	    ckgrpc_stream_open(gl, ch, "/etcdserverpb.Watch/Watch", 0, &stream_ops, &sr, &s, NULL),
-	    0);
+	ckgrpc_stream *s = open_watch(&f, &sr);
 	ckgrpc_stream_cancel(s);
 	assert_int_equal(sr.closes, 0);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_run(&f.loop, UV_RUN_DEFAULT);
 	assert_int_equal(sr.closes, 1);
 	assert_int_equal(sr.rc, -ECANCELED);
-	ckgrpc_channel_free(ch);
-	ckgrpc_loop_free(gl);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	close(lfd);
+	fixture_close(&f);
 }
 
 int main(void)
