@@ -305,16 +305,6 @@ static void wait_done(uv_loop_t *loop, const result *r)
 		uv_run(loop, UV_RUN_ONCE);
 }
 
-static httpc *new_client(uv_loop_t *loop, peer *p, const char *token)
-{
-	char *url = ck_asprintf("http://127.0.0.1:%d", p->port);
-	httpc_opts o = {.base_url = url, .bearer_token = token, .retry_base_ms = 20};
-	httpc *c = NULL;
-	assert_int_equal(httpc_new(loop, &o, &c, NULL), 0);
-	free(url);
-	return c;
-}
-
 /* Marks open descriptors in seen (up to 1024). */
 static void open_fds(bool seen[1024])
 {
@@ -358,51 +348,212 @@ static void assert_no_new_inheritable_fds(const bool before[1024])
 	}
 }
 
+/* Starts q on c, answered into r by on_done; its handle in *h unless h is NULL. */
+static void start(httpc *c, httpc_request q, result *r, httpc_req **h)
+{
+	q.on_done = on_done;
+	q.user = r;
+	assert_int_equal(httpc_start(c, &q, h), 0);
+}
+
+/* Starts a GET of path on c, answered into r. */
+static void start_get(httpc *c, const char *path, result *r)
+{
+	start(c, (httpc_request){.path = path}, r, NULL);
+}
+
+/* Starts n GETs of /hello on c at once and waits for them: each is answered 200. */
+static void hello_burst(uv_loop_t *loop, httpc *c, int n)
+{
+	result *r = ck_calloc((size_t)n, sizeof(*r));
+	for (int i = 0; i < n; i++)
+		start_get(c, "/hello", &r[i]);
+	for (int i = 0; i < n; i++) {
+		wait_done(loop, &r[i]);
+		assert_int_equal(r[i].status, 200);
+		result_clear(&r[i]);
+	}
+	free(r);
+}
+
+#define POOL_THREADS 4 /* UV_THREADPOOL_SIZE, set in main */
+
+/* libuv's thread pool, shared by all loops, kept busy from a loop of its own: a name being
+ * resolved meanwhile (a connection to "localhost" being opened) waits until it is let go. */
+static struct pool_hold {
+	bool on;
+	uv_loop_t loop;
+	uv_sem_t go;
+	uv_work_t work[POOL_THREADS];
+} hold;
+
+static void hold_thread(uv_work_t *w)
+{
+	uv_sem_wait(&hold.go);
+}
+
+static void pool_hold(void)
+{
+	uv_loop_init(&hold.loop);
+	uv_sem_init(&hold.go, 0);
+	for (int i = 0; i < POOL_THREADS; i++)
+		assert_int_equal(uv_queue_work(&hold.loop, &hold.work[i], hold_thread, NULL), 0);
+	hold.on = true;
+}
+
+static void pool_let_go(void)
+{
+	if (!hold.on)
+		return;
+	hold.on = false;
+	for (int i = 0; i < POOL_THREADS; i++)
+		uv_sem_post(&hold.go);
+	uv_run(&hold.loop, UV_RUN_DEFAULT);
+	uv_sem_destroy(&hold.go);
+	assert_int_equal(uv_loop_close(&hold.loop), 0);
+}
+
+/* What a test's fixture is made of: the test's initial state (FX_TEST). */
+typedef struct fx_spec {
+	const char *listen; /* the peer's address; 127.0.0.1 when NULL */
+	const char *host;   /* the host in the client's base URL; 127.0.0.1 when NULL */
+	bool no_peer;       /* no peer listening: the client's port is one found free */
+	bool no_client;
+	httpc_opts opts; /* the client's, but for base_url */
+	/* A dial racing test's: the client, by the name localhost (resolved in the thread
+	 * pool), has one idle connection, and the pool is held. */
+	bool race;
+} fx_spec;
+
+/* A test's loop, the peer on it and a client of the peer. Set up and torn down around
+ * the test, so that a failed one does not leave the pool held, or a resolution for a loop
+ * gone, to the tests after it. */
+typedef struct fx {
+	const fx_spec *spec;
+	bool fds_before[1024]; /* open before the loop was made (open_fds) */
+	uv_loop_t loop;
+	peer p;
+	httpc *c;         /* a test that frees it sets it NULL */
+	uv_timer_t guard; /* race: stops the loop when what the test waits for does not come */
+	bool expired;
+	uv_timer_t timer; /* a test's own, closed by fx_end */
+	bool ended;       /* fx_end has run */
+} fx;
+
+/* Most tests': a client of the peer, without a token, retrying after 20 ms. */
+static fx_spec client_fx = {.opts = {.retry_base_ms = 20}};
+
+#define FX_TEST(test, spec)                                                                        \
+	cmocka_unit_test_prestate_setup_teardown(test, fx_setup, fx_teardown, &(spec))
+
+/* Another client of f's peer, made as f's own. */
+static httpc *fx_client(fx *f)
+{
+	const fx_spec *s = f->spec;
+	char *url = ck_asprintf("http://%s:%d", s->host ? s->host : "127.0.0.1", f->p.port);
+	httpc_opts o = s->opts;
+	o.base_url = url;
+	httpc *c = NULL;
+	assert_int_equal(httpc_new(&f->loop, &o, &c, NULL), 0);
+	free(url);
+	return c;
+}
+
+/* A port nothing listens on: found free, then released. */
+static int free_port(uv_loop_t *loop)
+{
+	peer probe = {0};
+	peer_listen(&probe, loop, 0);
+	uv_close((uv_handle_t *)&probe.listener, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+	return probe.port;
+}
+
+static void on_guard(uv_timer_t *t)
+{
+	fx *f = t->data;
+	f->expired = true;
+	uv_stop(t->loop);
+}
+
+static int fx_setup(void **state)
+{
+	const fx_spec *s = *state;
+	fx *f = ck_calloc(1, sizeof(*f));
+	f->spec = s;
+	*state = f;
+	open_fds(f->fds_before);
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	if (s->no_peer)
+		f->p.port = free_port(&f->loop);
+	else
+		peer_listen_on(&f->p, &f->loop, s->listen ? s->listen : "127.0.0.1", 0);
+	if (!s->no_client)
+		f->c = fx_client(f);
+	if (s->race) {
+		uv_timer_init(&f->loop, &f->guard);
+		f->guard.data = f;
+		uv_timer_start(&f->guard, on_guard, 5000, 0);
+		hello_burst(&f->loop, f->c, 1); /* the first connection, left idle */
+		pool_hold();
+	}
+	return 0;
+}
+
+/* Frees the client, lets the pool go, closes the peer and runs the loop dry. A test that
+ * checks what happens (or does not) then calls it itself; fx_teardown does not again. */
+static void fx_end(fx *f)
+{
+	if (f->ended)
+		return;
+	f->ended = true;
+	httpc_free(f->c);
+	f->c = NULL;
+	pool_let_go();
+	if (f->spec->race)
+		uv_close((uv_handle_t *)&f->guard, NULL);
+	if (f->timer.loop && !uv_is_closing((uv_handle_t *)&f->timer))
+		uv_close((uv_handle_t *)&f->timer, NULL);
+	teardown_loop(&f->loop, &f->p);
+}
+
+static int fx_teardown(void **state)
+{
+	fx *f = *state;
+	fx_end(f);
+	free(f);
+	return 0;
+}
+
 static void test_get_and_keepalive(void **state)
 {
-	bool fds_before[1024];
-	open_fds(fds_before);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r1 = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r1},
-	                NULL),
-	    0);
-	while (r1.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	start_get(c, "/hello", &r1);
+	wait_done(&f->loop, &r1);
 	assert_int_equal(r1.rc, 0);
 	assert_int_equal(r1.status, 200);
 	assert_string_equal(r1.body, "{\"hello\":\"world\"}");
 	/* A second request reuses the connection. */
 	result r2 = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/missing", .on_done = on_done, .user = &r2},
-	                NULL),
-	    0);
-	while (r2.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	start_get(c, "/missing", &r2);
+	wait_done(&f->loop, &r2);
 	assert_int_equal(r2.status, 404);
-	assert_int_equal(p.accepted, 1);
+	assert_int_equal(f->p.accepted, 1);
 	assert_int_equal(httpc_in_flight(c), 0);
 	/* Every descriptor the client opened is close-on-exec. */
-	assert_no_new_inheritable_fds(fds_before);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
+	assert_no_new_inheritable_fds(f->fds_before);
 	result_clear(&r1);
 	result_clear(&r2);
 }
 
+static fx_spec token_fx = {.opts = {.bearer_token = "s3cret", .retry_base_ms = 20}};
+
 static void test_concurrent_post_with_token(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, "s3cret");
+	fx *f = *state;
+	httpc *c = f->c;
 	result r[20] = {0};
 	for (int i = 0; i < 20; i++) {
 		char body[32];
@@ -410,15 +561,12 @@ static void test_concurrent_post_with_token(void **state)
 		httpc_request q = {.method = i % 2 ? "POST" : "PUT",
 		                   .path = "/echo",
 		                   .body = body,
-		                   .body_len = strlen(body),
-		                   .on_done = on_done,
-		                   .user = &r[i]};
-		assert_int_equal(httpc_start(c, &q, NULL), 0);
+		                   .body_len = strlen(body)};
+		start(c, q, &r[i], NULL);
 	}
 	assert_int_equal(httpc_in_flight(c), 20);
 	for (int i = 0; i < 20; i++) {
-		while (r[i].calls == 0)
-			uv_run(&loop, UV_RUN_ONCE);
+		wait_done(&f->loop, &r[i]);
 		assert_int_equal(r[i].status, 201);
 		char *want = ck_asprintf("%s {\"i\":%d} auth", i % 2 ? "POST" : "PUT", i);
 		assert_string_equal(r[i].body, want);
@@ -426,27 +574,17 @@ static void test_concurrent_post_with_token(void **state)
 		assert_int_equal(r[i].calls, 1);
 		result_clear(&r[i]);
 	}
-	assert_int_equal(p.requests, 20);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
+	assert_int_equal(f->p.requests, 20);
 }
 
 static void test_stream(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {0};
-	httpc_request q = {.path = "/stream",
-	                   .timeout_ms = -1,
-	                   .on_chunk = on_chunk,
-	                   .on_done = on_done,
-	                   .user = &r};
-	assert_int_equal(httpc_start(c, &q, NULL), 0);
-	while (r.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	httpc_request q = {.path = "/stream", .timeout_ms = -1, .on_chunk = on_chunk};
+	start(c, q, &r, NULL);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(ck_buf_str(&r.chunks), "chunk1chunk2chunk3");
 	assert_true(r.n_chunks >= 2); /* arrived over time, not at the end */
@@ -455,111 +593,68 @@ static void test_stream(void **state)
 
 	/* A chunk callback may stop the stream: done reports -ECANCELED. */
 	result s = {.stop_after = 1};
-	q.user = &s;
-	assert_int_equal(httpc_start(c, &q, NULL), 0);
-	while (s.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	start(c, q, &s, NULL);
+	wait_done(&f->loop, &s);
 	assert_int_equal(s.rc, -ECANCELED);
 	assert_int_equal(s.n_chunks, 1);
 	result_clear(&s);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
 }
 
 static void test_timeout_and_cancel(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {0};
-	assert_int_equal(
-	    httpc_start(c,
-	                &(httpc_request){
-	                    .path = "/slow", .timeout_ms = 150, .on_done = on_done, .user = &r},
-	                NULL),
-	    0);
-	uint64_t t0 = uv_now(&loop);
-	while (r.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	start(c, (httpc_request){.path = "/slow", .timeout_ms = 150}, &r, NULL);
+	uint64_t t0 = uv_now(&f->loop);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.rc, -ETIMEDOUT);
-	assert_true(uv_now(&loop) - t0 >= 140);
+	assert_true(uv_now(&f->loop) - t0 >= 140);
 
 	/* A cancelled request never calls back. */
 	result k = {0};
 	httpc_req *h = NULL;
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/slow", .on_done = on_done, .user = &k}, &h),
-	    0);
+	start(c, (httpc_request){.path = "/slow"}, &k, &h);
 	result r2 = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r2},
-	                NULL),
-	    0);
+	start_get(c, "/hello", &r2);
 	for (int i = 0; i < 5; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&f->loop, UV_RUN_NOWAIT);
 	httpc_cancel(h);
-	while (r2.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	wait_done(&f->loop, &r2);
 	assert_int_equal(r2.status, 200);
 	assert_int_equal(k.calls, 0);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
+	fx_end(f);
 	assert_int_equal(k.calls, 0);
 	result_clear(&r);
 	result_clear(&r2);
 }
 
 /* A server that comes up late: the GET is retried until it answers; a POST is not. */
-static peer late;
 static void on_late_listen(uv_timer_t *t)
 {
-	peer_listen(&late, t->loop, late.port);
+	peer *p = t->data;
+	peer_listen(p, t->loop, p->port);
 }
+
+static fx_spec late_fx = {.no_peer = true, .opts = {.retry_base_ms = 20}};
 
 static void test_retry(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	/* Find a free port, then release it. */
-	peer probe = {0};
-	peer_listen(&probe, &loop, 0);
-	int port = probe.port;
-	uv_close((uv_handle_t *)&probe.listener, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-
-	memset(&late, 0, sizeof(late));
-	late.port = port;
-	httpc *c = new_client(&loop, &late, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result post = {0};
-	assert_int_equal(httpc_start(c,
-	                             &(httpc_request){.method = "POST",
-	                                              .path = "/echo",
-	                                              .body = "x",
-	                                              .body_len = 1,
-	                                              .on_done = on_done,
-	                                              .user = &post},
-	                             NULL),
-	                 0);
+	start(c, (httpc_request){.method = "POST", .path = "/echo", .body = "x", .body_len = 1},
+	      &post, NULL);
 	result get = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &get},
-	                NULL),
-	    0);
-	while (post.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	start_get(c, "/hello", &get);
+	wait_done(&f->loop, &post);
 	assert_int_equal(post.rc, -ECONNREFUSED);
-	uv_timer_t t;
-	uv_timer_init(&loop, &t);
-	uv_timer_start(&t, on_late_listen, 50, 0);
-	while (get.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+	uv_timer_init(&f->loop, &f->timer);
+	f->timer.data = &f->p;
+	uv_timer_start(&f->timer, on_late_listen, 50, 0);
+	wait_done(&f->loop, &get);
 	assert_int_equal(get.rc, 0);
 	assert_int_equal(get.status, 200);
-	uv_close((uv_handle_t *)&t, NULL);
-	httpc_free(c);
-	teardown_loop(&loop, &late);
 	result_clear(&post);
 	result_clear(&get);
 }
@@ -573,24 +668,18 @@ static void free_in_done(const httpc_response *r, void *user)
 
 static void test_free_from_callback(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {.c = c};
 	result other = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/slow", .on_done = on_done, .user = &other},
-	                NULL),
-	    0);
+	start_get(c, "/slow", &other);
 	assert_int_equal(
 	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = free_in_done, .user = &r},
 	                NULL),
 	    0);
-	while (r.calls == 0)
-		uv_run(&loop, UV_RUN_ONCE);
-	teardown_loop(&loop, &p);
+	wait_done(&f->loop, &r);
+	f->c = NULL;
+	fx_end(f);
 	assert_int_equal(other.calls, 0);
 }
 
@@ -645,28 +734,26 @@ static void on_sync_done(uv_async_t *h)
 	uv_close((uv_handle_t *)h, NULL);
 }
 
+static fx_spec peer_fx = {.no_client = true};
+
 static void test_sync(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	sync_arg a = {.port = p.port};
+	fx *f = *state;
+	sync_arg a = {.port = f->p.port};
 	open_fds(a.fds_before);
-	uv_async_init(&loop, &a.done, on_sync_done);
+	uv_async_init(&f->loop, &a.done, on_sync_done);
 	uv_thread_t th;
 	uv_thread_create(&th, sync_thread, &a);
 	while (uv_is_active((uv_handle_t *)&a.done))
-		uv_run(&loop, UV_RUN_ONCE);
+		uv_run(&f->loop, UV_RUN_ONCE);
 	uv_thread_join(&th);
 	assert_int_equal(a.rc, 0);
 	assert_int_equal(a.status, 201);
 	assert_string_equal(a.body, "POST b noauth");
 	assert_true(a.chunks >= 2);
-	assert_int_equal(p.accepted, 1);
+	assert_int_equal(f->p.accepted, 1);
 	assert_int_equal(a.inheritable_fd, -1);
 	free(a.body);
-	teardown_loop(&loop, &p);
 }
 
 static void test_bad_options(void **state)
@@ -995,24 +1082,6 @@ static void test_tls(void **state)
 
 /* ---- connection reuse ---- */
 
-/* Starts n GETs of /hello on c at once and waits for them: each is answered 200. */
-static void hello_burst(uv_loop_t *loop, httpc *c, int n)
-{
-	result *r = ck_calloc((size_t)n, sizeof(*r));
-	for (int i = 0; i < n; i++)
-		assert_int_equal(
-		    httpc_start(
-		        c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r[i]},
-		        NULL),
-		    0);
-	for (int i = 0; i < n; i++) {
-		wait_done(loop, &r[i]);
-		assert_int_equal(r[i].status, 200);
-		result_clear(&r[i]);
-	}
-	free(r);
-}
-
 static void chain_done(const httpc_response *resp, void *user)
 {
 	result *res = user;
@@ -1026,23 +1095,16 @@ static void chain_done(const httpc_response *resp, void *user)
 
 static void test_sequential_reuse(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
 	for (int i = 0; i < 10; i++) {
 		const char *m = methods[i % CK_ARRAY_SIZE(methods)];
 		result r = {0};
-		httpc_request q = {.method = m,
-		                   .path = "/echo",
-		                   .body = i % 2 ? "b" : NULL,
-		                   .body_len = i % 2,
-		                   .on_done = on_done,
-		                   .user = &r};
-		assert_int_equal(httpc_start(c, &q, NULL), 0);
-		wait_done(&loop, &r);
+		httpc_request q = {
+		    .method = m, .path = "/echo", .body = i % 2 ? "b" : NULL, .body_len = i % 2};
+		start(c, q, &r, NULL);
+		wait_done(&f->loop, &r);
 		assert_int_equal(r.rc, 0);
 		assert_int_equal(r.status, 201);
 		char *want = ck_asprintf("%s %s noauth", m, i % 2 ? "b" : "");
@@ -1056,103 +1118,63 @@ static void test_sequential_reuse(void **state)
 	    httpc_start(
 	        c, &(httpc_request){.path = "/hello", .on_done = chain_done, .user = &chain}, NULL),
 	    0);
-	wait_done(&loop, &chain);
+	wait_done(&f->loop, &chain);
 	assert_int_equal(chain.rc, 0);
 	assert_int_equal(chain.chain, 0);
-	assert_int_equal(p.requests, 20);
-	assert_int_equal(p.accepted, 1);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
+	assert_int_equal(f->p.requests, 20);
+	assert_int_equal(f->p.accepted, 1);
 	result_clear(&chain);
 }
 
+static fx_spec unlimited_fx = {.opts = {.max_conns = -1}};
+
 static void test_burst_reuse(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
-	httpc *c = NULL;
-	assert_int_equal(
-	    httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = -1}, &c, NULL), 0);
-	free(url);
+	fx *f = *state;
 	for (int burst = 0; burst < 2; burst++) {
-		hello_burst(&loop, c, 20);
+		hello_burst(&f->loop, f->c, 20);
 		/* The first burst opened one connection per request; the second reuses them. */
-		assert_int_equal(p.accepted, 20);
+		assert_int_equal(f->p.accepted, 20);
 	}
-	assert_int_equal(p.requests, 40);
-	assert_int_equal(p.closed, 0);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
+	assert_int_equal(f->p.requests, 40);
+	assert_int_equal(f->p.closed, 0);
 }
+
+static fx_spec three_conns_fx = {.opts = {.max_conns = 3}};
 
 /* max_conns: a burst waits for the connections in line, streams pass, and a request
  * that waits longer than its timeout fails. */
 static void test_max_conns(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
-	httpc *c = NULL;
-	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url, .max_conns = 3}, &c, NULL),
-	                 0);
-	free(url);
-	hello_burst(&loop, c, 12);
-	assert_int_equal(p.requests, 12);
-	assert_int_equal(p.accepted, 3);
+	fx *f = *state;
+	httpc *c = f->c;
+	hello_burst(&f->loop, c, 12);
+	assert_int_equal(f->p.requests, 12);
+	assert_int_equal(f->p.accepted, 3);
 	/* Three requests that never get an answer hold every slot: a stream still goes
 	 * through, and a request in line times out. */
 	result slow[3] = {0}, stream = {0}, late = {0};
 	httpc_req *h[3];
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(httpc_start(c,
-		                             &(httpc_request){.path = "/slow",
-		                                              .timeout_ms = -1,
-		                                              .on_done = on_done,
-		                                              .user = &slow[i]},
-		                             &h[i]),
-		                 0);
-	assert_int_equal(httpc_start(c,
-	                             &(httpc_request){.path = "/stream",
-	                                              .timeout_ms = -1,
-	                                              .on_chunk = on_chunk,
-	                                              .on_done = on_done,
-	                                              .user = &stream},
-	                             NULL),
-	                 0);
-	assert_int_equal(
-	    httpc_start(c,
-	                &(httpc_request){
-	                    .path = "/hello", .timeout_ms = 100, .on_done = on_done, .user = &late},
-	                NULL),
-	    0);
-	wait_done(&loop, &stream);
+		start(c, (httpc_request){.path = "/slow", .timeout_ms = -1}, &slow[i], &h[i]);
+	start(c, (httpc_request){.path = "/stream", .timeout_ms = -1, .on_chunk = on_chunk},
+	      &stream, NULL);
+	start(c, (httpc_request){.path = "/hello", .timeout_ms = 100}, &late, NULL);
+	wait_done(&f->loop, &stream);
 	assert_int_equal(stream.status, 200);
 	assert_int_equal(stream.n_chunks, 3);
-	wait_done(&loop, &late);
+	wait_done(&f->loop, &late);
 	assert_int_equal(late.rc, -ETIMEDOUT);
 	/* A slot given back starts the next in line; a background request waits behind one
 	 * that came after it. */
 	result next = {0}, bg = {0};
-	assert_int_equal(
-	    httpc_start(c,
-	                &(httpc_request){
-	                    .path = "/hello", .background = true, .on_done = on_done, .user = &bg},
-	                NULL),
-	    0);
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &next},
-	                NULL),
-	    0);
+	start(c, (httpc_request){.path = "/hello", .background = true}, &bg, NULL);
+	start_get(c, "/hello", &next);
 	httpc_cancel(h[0]);
-	wait_done(&loop, &next);
+	wait_done(&f->loop, &next);
 	assert_int_equal(next.status, 200);
 	assert_int_equal(bg.calls, 0);
-	wait_done(&loop, &bg);
+	wait_done(&f->loop, &bg);
 	assert_int_equal(bg.status, 200);
 	for (int i = 0; i < 3; i++)
 		result_clear(&slow[i]);
@@ -1160,209 +1182,90 @@ static void test_max_conns(void **state)
 	result_clear(&late);
 	result_clear(&next);
 	result_clear(&bg);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
 }
+
+static fx_spec default_opts_fx = {0};
 
 /* Background requests go one at a time, though slots are free. */
 static void test_background_one_at_a_time(void **state)
 {
-	(void)state;
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	char *url = ck_asprintf("http://127.0.0.1:%d", p.port);
-	httpc *c = NULL;
-	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url}, &c, NULL), 0);
-	free(url);
+	fx *f = *state;
+	httpc *c = f->c;
 	result slow = {0}, bg = {0}, fg = {0};
 	httpc_req *h = NULL;
-	assert_int_equal(httpc_start(c,
-	                             &(httpc_request){.path = "/slow",
-	                                              .timeout_ms = -1,
-	                                              .background = true,
-	                                              .on_done = on_done,
-	                                              .user = &slow},
-	                             &h),
-	                 0);
-	assert_int_equal(
-	    httpc_start(c,
-	                &(httpc_request){
-	                    .path = "/hello", .background = true, .on_done = on_done, .user = &bg},
-	                NULL),
-	    0);
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &fg},
-	                NULL),
-	    0);
-	wait_done(&loop, &fg);
+	start(c, (httpc_request){.path = "/slow", .timeout_ms = -1, .background = true}, &slow, &h);
+	start(c, (httpc_request){.path = "/hello", .background = true}, &bg, NULL);
+	start_get(c, "/hello", &fg);
+	wait_done(&f->loop, &fg);
 	assert_int_equal(fg.status, 200);
 	/* The other requests went on while the first background one holds its slot. */
 	for (int i = 0; i < 20; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
+		uv_run(&f->loop, UV_RUN_NOWAIT);
 	assert_int_equal(bg.calls, 0);
 	httpc_cancel(h);
-	wait_done(&loop, &bg);
+	wait_done(&f->loop, &bg);
 	assert_int_equal(bg.status, 200);
 	result_clear(&slow);
 	result_clear(&bg);
 	result_clear(&fg);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
 }
 
 /* ---- dial racing ---- */
 
-#define POOL_THREADS 4 /* UV_THREADPOOL_SIZE, set in main */
-
-/* libuv's thread pool, shared by all loops, kept busy from a loop of its own: a name being
- * resolved meanwhile (a connection to "localhost" being opened) waits until it is let go. */
-static struct pool_hold {
-	bool on;
-	uv_loop_t loop;
-	uv_sem_t go;
-	uv_work_t work[POOL_THREADS];
-} hold;
-
-static void hold_thread(uv_work_t *w)
-{
-	uv_sem_wait(&hold.go);
-}
-
-static void pool_hold(void)
-{
-	uv_loop_init(&hold.loop);
-	uv_sem_init(&hold.go, 0);
-	for (int i = 0; i < POOL_THREADS; i++)
-		assert_int_equal(uv_queue_work(&hold.loop, &hold.work[i], hold_thread, NULL), 0);
-	hold.on = true;
-}
-
-static void pool_let_go(void)
-{
-	if (!hold.on)
-		return;
-	hold.on = false;
-	for (int i = 0; i < POOL_THREADS; i++)
-		uv_sem_post(&hold.go);
-	uv_run(&hold.loop, UV_RUN_DEFAULT);
-	uv_sem_destroy(&hold.go);
-	assert_int_equal(uv_loop_close(&hold.loop), 0);
-}
-
-/* A dial racing test's loop, peer and client: a client of the peer by the name localhost,
- * resolved in the thread pool, with one idle connection, and the pool held. Set up and torn
- * down around the test, so that a failed one does not leave the pool held, or a resolution
- * for a loop gone, to the tests after it. */
-typedef struct race {
-	uv_loop_t loop;
-	peer p;
-	httpc *c;
-	uv_timer_t guard; /* stops the loop when what the test waits for does not come */
-	bool expired;
-} race;
-
-static void on_guard(uv_timer_t *t)
-{
-	race *rt = t->data;
-	rt->expired = true;
-	uv_stop(t->loop);
-}
-
-static int race_setup(void **state, int connect_timeout_ms)
-{
-	race *rt = ck_calloc(1, sizeof(*rt));
-	uv_loop_init(&rt->loop);
-	peer_listen(&rt->p, &rt->loop, 0);
-	char *url = ck_asprintf("http://localhost:%d", rt->p.port);
-	httpc_opts o = {.base_url = url, .connect_timeout_ms = connect_timeout_ms};
-	assert_int_equal(httpc_new(&rt->loop, &o, &rt->c, NULL), 0);
-	free(url);
-	uv_timer_init(&rt->loop, &rt->guard);
-	rt->guard.data = rt;
-	uv_timer_start(&rt->guard, on_guard, 5000, 0);
-	*state = rt;
-	hello_burst(&rt->loop, rt->c, 1); /* the first connection, left idle */
-	pool_hold();
-	return 0;
-}
-
 /* For test_dial_race: without racing, its second request fails after 2 s. */
-static int race_setup_slow_connect(void **state)
-{
-	return race_setup(state, 2000);
-}
+static fx_spec race_slow_connect_fx = {
+    .host = "localhost", .race = true, .opts = {.connect_timeout_ms = 2000}};
 
 /* For test_orphan_dial: an orphan is closed after 100 ms. */
-static int race_setup_fast_connect(void **state)
-{
-	return race_setup(state, 100);
-}
-
-static int race_teardown(void **state)
-{
-	race *rt = *state;
-	httpc_free(rt->c);
-	pool_let_go();
-	uv_close((uv_handle_t *)&rt->guard, NULL);
-	teardown_loop(&rt->loop, &rt->p);
-	free(rt);
-	return 0;
-}
+static fx_spec race_fast_connect_fx = {
+    .host = "localhost", .race = true, .opts = {.connect_timeout_ms = 100}};
 
 /* With the client's only connection idle and the thread pool held: a request takes that
  * connection, a second one opens a new one, whose name is not resolved while the pool is
  * held. The first response frees the connection: the second request goes on it and
  * completes; its own connection, still being opened, is left an orphan. */
-static void race_two(race *rt)
+static void race_two(fx *f)
 {
-	int accepted = rt->p.accepted;
+	int accepted = f->p.accepted;
 	result a = {0}, b = {0};
-	assert_int_equal(
-	    httpc_start(rt->c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &a},
-	                NULL),
-	    0);
-	assert_int_equal(
-	    httpc_start(rt->c, &(httpc_request){.path = "/echo", .on_done = on_done, .user = &b},
-	                NULL),
-	    0);
-	wait_done(&rt->loop, &b);
+	start_get(f->c, "/hello", &a);
+	start_get(f->c, "/echo", &b);
+	wait_done(&f->loop, &b);
 	assert_int_equal(a.status, 200);
 	assert_int_equal(b.rc, 0);
 	assert_int_equal(b.status, 201);
-	assert_int_equal(rt->p.accepted, accepted);
-	assert_non_null(rt->c->orphans);
-	assert_null(rt->c->orphans->next);
+	assert_int_equal(f->p.accepted, accepted);
+	assert_non_null(f->c->orphans);
+	assert_null(f->c->orphans->next);
 	result_clear(&a);
 	result_clear(&b);
 }
 
 /* Runs the loop until the client has no orphan left. */
-static void orphans_wait(race *rt)
+static void orphans_wait(fx *f)
 {
-	while (rt->c->orphans && !rt->expired)
-		uv_run(&rt->loop, UV_RUN_ONCE);
-	assert_null(rt->c->orphans);
+	while (f->c->orphans && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_null(f->c->orphans);
 }
 
 /* A request waiting for a new connection goes on one that frees up first; the new one goes
  * to the pool once it is up. */
 static void test_dial_race(void **state)
 {
-	race *rt = *state;
-	httpc *c = rt->c;
-	race_two(rt);
-	assert_int_equal(rt->p.requests, 3);
+	fx *f = *state;
+	httpc *c = f->c;
+	race_two(f);
+	assert_int_equal(f->p.requests, 3);
 	pool_let_go();
-	orphans_wait(rt);
+	orphans_wait(f);
 	assert_int_equal(c->n_idle, 2);
-	while (rt->p.accepted < 2 && !rt->expired)
-		uv_run(&rt->loop, UV_RUN_ONCE);
-	assert_int_equal(rt->p.accepted, 2);
+	while (f->p.accepted < 2 && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(f->p.accepted, 2);
 	/* Two requests at once find both connections in the pool. */
-	hello_burst(&rt->loop, c, 2);
-	assert_int_equal(rt->p.accepted, 2);
+	hello_burst(&f->loop, c, 2);
+	assert_int_equal(f->p.accepted, 2);
 	assert_int_equal(c->n_idle, 2);
 }
 
@@ -1370,162 +1273,125 @@ static void test_dial_race(void **state)
  * with one pending lets it go at once. */
 static void test_orphan_dial(void **state)
 {
-	race *rt = *state;
-	httpc *c = rt->c;
-	race_two(rt);
-	uint64_t t0 = uv_now(&rt->loop);
-	orphans_wait(rt);
-	assert_true(uv_now(&rt->loop) - t0 >= 80);
+	fx *f = *state;
+	httpc *c = f->c;
+	race_two(f);
+	uint64_t t0 = uv_now(&f->loop);
+	orphans_wait(f);
+	assert_true(uv_now(&f->loop) - t0 >= 80);
 	assert_int_equal(c->n_idle, 1);
 
 	/* Another orphan, then the client freed and the peer closed: nothing is left to keep
 	 * the loop running, although the pool still holds the orphan's resolution. */
-	race_two(rt);
+	race_two(f);
 	httpc_free(c);
-	rt->c = NULL;
-	uv_walk(&rt->loop, close_walk, &rt->p);
-	uv_unref((uv_handle_t *)&rt->guard);
-	uv_run(&rt->loop, UV_RUN_DEFAULT);
-	assert_false(rt->expired);
-	assert_int_equal(rt->p.accepted, 1);
+	f->c = NULL;
+	uv_walk(&f->loop, close_walk, &f->p);
+	uv_unref((uv_handle_t *)&f->guard);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_false(f->expired);
+	assert_int_equal(f->p.accepted, 1);
 }
 
 static void test_stale_connection(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r},
-	                NULL),
-	    0);
-	wait_done(&loop, &r);
+	start_get(c, "/hello", &r);
+	wait_done(&f->loop, &r);
 	result_clear(&r);
 	/* The server closes the kept-alive connection as the POST arrives: it is sent again on
 	 * a new connection, although a POST is never retried otherwise. */
 	memset(&r, 0, sizeof(r));
-	httpc_request post = {.method = "POST",
-	                      .path = "/drop-reused",
-	                      .body = "x",
-	                      .body_len = 1,
-	                      .on_done = on_done,
-	                      .user = &r};
-	assert_int_equal(httpc_start(c, &post, NULL), 0);
-	wait_done(&loop, &r);
+	httpc_request post = {.method = "POST", .path = "/drop-reused", .body = "x", .body_len = 1};
+	start(c, post, &r, NULL);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(r.status, 201);
 	assert_string_equal(r.body, "POST x");
-	assert_int_equal(p.accepted, 2);
-	assert_int_equal(p.requests, 3);
+	assert_int_equal(f->p.accepted, 2);
+	assert_int_equal(f->p.requests, 3);
 	result_clear(&r);
 
 	/* A connection the server closed while it was idle is not used again. */
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/bye", .on_done = on_done, .user = &r}, NULL),
-	    0);
-	wait_done(&loop, &r);
+	start_get(c, "/bye", &r);
+	wait_done(&f->loop, &r);
 	result_clear(&r);
-	while (p.closed < 2)
-		uv_run(&loop, UV_RUN_ONCE);
+	while (f->p.closed < 2)
+		uv_run(&f->loop, UV_RUN_ONCE);
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &r},
-	                NULL),
-	    0);
-	wait_done(&loop, &r);
+	start_get(c, "/hello", &r);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.status, 200);
-	assert_int_equal(p.accepted, 3);
+	assert_int_equal(f->p.accepted, 3);
 	result_clear(&r);
 
 	/* A POST whose new connection is dropped is not sent again. */
 	memset(&r, 0, sizeof(r));
-	httpc *fresh = new_client(&loop, &p, NULL);
+	httpc *fresh = fx_client(f);
 	post.path = "/drop";
-	assert_int_equal(httpc_start(fresh, &post, NULL), 0);
-	wait_done(&loop, &r);
+	start(fresh, post, &r, NULL);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.rc, -ECONNRESET);
-	assert_int_equal(p.requests, 6);
+	assert_int_equal(f->p.requests, 6);
 	result_clear(&r);
 	httpc_free(fresh);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
 }
 
 /* A watch stopped from its event handler: on_chunk cancels its own request. */
 static void test_cancel_from_chunk(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, NULL);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {.cancel_in_chunk = true};
-	httpc_request q = {.path = "/stream",
-	                   .timeout_ms = -1,
-	                   .on_chunk = on_chunk,
-	                   .on_done = on_done,
-	                   .user = &r};
-	assert_int_equal(httpc_start(c, &q, &r.self), 0);
+	httpc_request q = {.path = "/stream", .timeout_ms = -1, .on_chunk = on_chunk};
+	start(c, q, &r, &r.self);
 	while (r.n_chunks == 0)
-		uv_run(&loop, UV_RUN_ONCE);
+		uv_run(&f->loop, UV_RUN_ONCE);
 	assert_int_equal(httpc_in_flight(c), 0);
 	/* The stream's connection is closed, not reused; the client goes on. */
-	while (p.closed < 1)
-		uv_run(&loop, UV_RUN_ONCE);
+	while (f->p.closed < 1)
+		uv_run(&f->loop, UV_RUN_ONCE);
 	result h = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/hello", .on_done = on_done, .user = &h},
-	                NULL),
-	    0);
-	wait_done(&loop, &h);
+	start_get(c, "/hello", &h);
+	wait_done(&f->loop, &h);
 	assert_int_equal(h.status, 200);
-	assert_int_equal(p.accepted, 2);
+	assert_int_equal(f->p.accepted, 2);
 	assert_int_equal(r.calls, 0);
 	assert_int_equal(r.n_chunks, 1);
 	result_clear(&r);
 
 	/* on_chunk may free the whole client, other requests included. */
-	result f = {.c = c, .free_in_chunk = true}, other = {0};
-	q.user = &f;
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/slow", .on_done = on_done, .user = &other},
-	                NULL),
-	    0);
-	assert_int_equal(httpc_start(c, &q, NULL), 0);
-	while (f.n_chunks == 0)
-		uv_run(&loop, UV_RUN_ONCE);
-	teardown_loop(&loop, &p);
-	assert_int_equal(f.calls + other.calls + r.calls, 0);
-	assert_int_equal(f.n_chunks, 1);
-	result_clear(&f);
+	result freer = {.c = c, .free_in_chunk = true}, other = {0};
+	start_get(c, "/slow", &other);
+	start(c, q, &freer, NULL);
+	while (freer.n_chunks == 0)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	f->c = NULL;
+	fx_end(f);
+	assert_int_equal(freer.calls + other.calls + r.calls, 0);
+	assert_int_equal(freer.n_chunks, 1);
+	result_clear(&freer);
 	result_clear(&h);
 }
 
 /* ---- what goes on the wire ---- */
 
+static fx_spec tok_fx = {.opts = {.bearer_token = "tok", .retry_base_ms = 20}};
+
 static void test_request_head(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen(&p, &loop, 0);
-	httpc *c = new_client(&loop, &p, "tok");
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {0};
 	httpc_header extra[] = {{"Accept", "text/plain"}, {"X-Extra", "1"}};
-	httpc_request q = {.method = "POST",
-	                   .path = "/head?a=b",
-	                   .headers = extra,
-	                   .n_headers = 2,
-	                   .on_done = on_done,
-	                   .user = &r};
-	assert_int_equal(httpc_start(c, &q, NULL), 0);
-	wait_done(&loop, &r);
+	httpc_request q = {.method = "POST", .path = "/head?a=b", .headers = extra, .n_headers = 2};
+	start(c, q, &r, NULL);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.status, 200);
-	char *host = ck_asprintf("\r\nHost: 127.0.0.1:%d\r\n", p.port);
+	char *host = ck_asprintf("\r\nHost: 127.0.0.1:%d\r\n", f->p.port);
 	assert_true(ck_str_has_prefix(r.body, "POST /head?a=b HTTP/1.1\r\n"));
 	assert_non_null(strstr(r.body, host));
 	assert_non_null(strstr(r.body, "\r\nUser-Agent: ckube/"));
@@ -1556,7 +1422,7 @@ static void test_request_head(void **state)
 	    {.url = "http://127.0.0.1/", .headers = framing, .n_headers = 1},
 	};
 	httpc *bare = NULL;
-	assert_int_equal(httpc_new(&loop, &(httpc_opts){0}, &bare, NULL), 0);
+	assert_int_equal(httpc_new(&f->loop, &(httpc_opts){0}, &bare, NULL), 0);
 	for (size_t i = 0; i < CK_ARRAY_SIZE(bad); i++) {
 		bad[i].on_done = on_done;
 		bad[i].user = &r;
@@ -1564,81 +1430,54 @@ static void test_request_head(void **state)
 	}
 	assert_int_equal(httpc_in_flight(bare), 0);
 	httpc_free(bare);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
+	fx_end(f);
 	assert_int_equal(r.calls, 0);
 }
 
+static fx_spec ipv6_fx = {.listen = "::1", .host = "[::1]"};
+
 static void test_ipv6(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer p = {0};
-	peer_listen_on(&p, &loop, "::1", 0);
-	char *url = ck_asprintf("http://[::1]:%d", p.port);
-	httpc *c = NULL;
-	assert_int_equal(httpc_new(&loop, &(httpc_opts){.base_url = url}, &c, NULL), 0);
+	fx *f = *state;
 	result r = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/head", .on_done = on_done, .user = &r}, NULL),
-	    0);
-	wait_done(&loop, &r);
+	start_get(f->c, "/head", &r);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.status, 200);
-	char *host = ck_asprintf("\r\nHost: [::1]:%d\r\n", p.port);
+	char *host = ck_asprintf("\r\nHost: [::1]:%d\r\n", f->p.port);
 	assert_non_null(strstr(r.body, host));
 	free(host);
-	free(url);
 	result_clear(&r);
-	httpc_free(c);
-	teardown_loop(&loop, &p);
 }
+
+static fx_spec refused_fx = {.no_peer = true, .opts = {.max_retries = -1}};
 
 static void test_connect_failures(void **state)
 {
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	peer probe = {0};
-	peer_listen(&probe, &loop, 0);
-	int port = probe.port;
-	uv_close((uv_handle_t *)&probe.listener, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-
-	char *url = ck_asprintf("http://127.0.0.1:%d", port);
-	httpc *c = NULL;
-	assert_int_equal(
-	    httpc_new(&loop, &(httpc_opts){.base_url = url, .max_retries = -1}, &c, NULL), 0);
+	fx *f = *state;
+	httpc *c = f->c;
 	result r = {0};
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.path = "/", .on_done = on_done, .user = &r}, NULL), 0);
-	wait_done(&loop, &r);
+	start_get(c, "/", &r);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.rc, -ECONNREFUSED);
 	assert_non_null(strcasestr(r.error, "refused"));
 	assert_int_equal(r.status, 0);
 	result_clear(&r);
 
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(httpc_start(c,
-	                             &(httpc_request){.url = "http://nonexistent.invalid/",
-	                                              .on_done = on_done,
-	                                              .user = &r},
-	                             NULL),
-	                 0);
-	wait_done(&loop, &r);
+	start(c, (httpc_request){.url = "http://nonexistent.invalid/"}, &r, NULL);
+	wait_done(&f->loop, &r);
 	assert_int_equal(r.rc, -EHOSTUNREACH);
 	result_clear(&r);
 
 	/* Freed while a name is being resolved (in libuv's thread pool). */
 	memset(&r, 0, sizeof(r));
-	char *by_name = ck_asprintf("http://localhost:%d/", port);
-	assert_int_equal(
-	    httpc_start(c, &(httpc_request){.url = by_name, .on_done = on_done, .user = &r}, NULL),
-	    0);
+	char *by_name = ck_asprintf("http://localhost:%d/", f->p.port);
+	start(c, (httpc_request){.url = by_name}, &r, NULL);
 	httpc_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
+	f->c = NULL;
+	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(r.calls, 0);
-	assert_int_equal(uv_loop_close(&loop), 0);
 	free(by_name);
-	free(url);
 }
 
 /* ---- response parsing, without sockets ---- */
@@ -1731,27 +1570,26 @@ int main(void)
 	snprintf(threads, sizeof(threads), "%d", POOL_THREADS);
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_get_and_keepalive),
-	    cmocka_unit_test(test_concurrent_post_with_token),
-	    cmocka_unit_test(test_stream),
-	    cmocka_unit_test(test_timeout_and_cancel),
-	    cmocka_unit_test(test_retry),
-	    cmocka_unit_test(test_free_from_callback),
-	    cmocka_unit_test(test_sync),
+	    FX_TEST(test_get_and_keepalive, client_fx),
+	    FX_TEST(test_concurrent_post_with_token, token_fx),
+	    FX_TEST(test_stream, client_fx),
+	    FX_TEST(test_timeout_and_cancel, client_fx),
+	    FX_TEST(test_retry, late_fx),
+	    FX_TEST(test_free_from_callback, client_fx),
+	    FX_TEST(test_sync, peer_fx),
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_tls),
-	    cmocka_unit_test(test_sequential_reuse),
-	    cmocka_unit_test(test_burst_reuse),
-	    cmocka_unit_test(test_max_conns),
-	    cmocka_unit_test(test_background_one_at_a_time),
-	    cmocka_unit_test_setup_teardown(test_dial_race, race_setup_slow_connect, race_teardown),
-	    cmocka_unit_test_setup_teardown(test_orphan_dial, race_setup_fast_connect,
-	                                    race_teardown),
-	    cmocka_unit_test(test_stale_connection),
-	    cmocka_unit_test(test_cancel_from_chunk),
-	    cmocka_unit_test(test_request_head),
-	    cmocka_unit_test(test_ipv6),
-	    cmocka_unit_test(test_connect_failures),
+	    FX_TEST(test_sequential_reuse, client_fx),
+	    FX_TEST(test_burst_reuse, unlimited_fx),
+	    FX_TEST(test_max_conns, three_conns_fx),
+	    FX_TEST(test_background_one_at_a_time, default_opts_fx),
+	    FX_TEST(test_dial_race, race_slow_connect_fx),
+	    FX_TEST(test_orphan_dial, race_fast_connect_fx),
+	    FX_TEST(test_stale_connection, client_fx),
+	    FX_TEST(test_cancel_from_chunk, client_fx),
+	    FX_TEST(test_request_head, tok_fx),
+	    FX_TEST(test_ipv6, ipv6_fx),
+	    FX_TEST(test_connect_failures, refused_fx),
 	    cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

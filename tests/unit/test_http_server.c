@@ -74,6 +74,17 @@ static void later_closed(uv_handle_t *h)
 	free(h->data);
 }
 
+/* A timer on f's loop for exchange x; freed once closed. */
+static later *later_new(http_exchange *x, fx *f)
+{
+	later *l = calloc(1, sizeof(*l));
+	l->x = x;
+	l->f = f;
+	uv_timer_init(&f->loop, &l->t);
+	l->t.data = l;
+	return l;
+}
+
 static void on_delay(uv_timer_t *t)
 {
 	later *l = t->data;
@@ -180,28 +191,16 @@ static void handler(http_exchange *x, void *data)
 		http_respond(x, 200, "text/plain", v ? v : "absent", strlen(v ? v : "absent"));
 		free(v);
 	} else if (strcmp(r->path, "/delay") == 0 || strcmp(r->path, "/slow") == 0) {
-		later *l = calloc(1, sizeof(*l));
-		l->x = x;
-		l->f = f;
-		uv_timer_init(&f->loop, &l->t);
-		l->t.data = l;
+		later *l = later_new(x, f);
 		uv_timer_start(&l->t, on_delay, strcmp(r->path, "/slow") == 0 ? 200 : 30, 0);
 	} else if (strcmp(r->path, "/stream") == 0) {
-		later *l = calloc(1, sizeof(*l));
-		l->x = x;
-		l->f = f;
-		uv_timer_init(&f->loop, &l->t);
-		l->t.data = l;
+		later *l = later_new(x, f);
 		http_exchange_on_close(x, on_stream_gone, l);
 		http_stream_begin(x, 200, "application/json");
 		http_stream_write(x, "first\n", 6);
 		uv_timer_start(&l->t, on_tick, 20, 20);
 	} else if (strcmp(r->path, "/flood") == 0 || strcmp(r->path, "/late") == 0) {
-		later *l = calloc(1, sizeof(*l));
-		l->x = x;
-		l->f = f;
-		uv_timer_init(&f->loop, &l->t);
-		l->t.data = l;
+		later *l = later_new(x, f);
 		if (r->path[1] == 'f') {
 			http_stream_begin(x, 200, "application/octet-stream");
 			uv_timer_start(&l->t, on_flood, 1, 1);
@@ -220,11 +219,7 @@ static void handler(http_exchange *x, void *data)
 		http_raw_cbs cbs = {.on_read = raw_read, .on_close = raw_closed};
 		assert_non_null(http_upgrade(x, &cbs, f));
 	} else if (strcmp(r->path, "/upgrade-later") == 0) {
-		later *l = calloc(1, sizeof(*l));
-		l->x = x;
-		l->f = f;
-		uv_timer_init(&f->loop, &l->t);
-		l->t.data = l;
+		later *l = later_new(x, f);
 		uv_timer_start(&l->t, on_upgrade_later, 50, 0);
 	} else if (strcmp(r->path, "/whoami") == 0) {
 		char buf[512];
@@ -525,16 +520,52 @@ static bool cli_eof(cli *c)
 	return c->len == 0 && cli_fill(c) == 0;
 }
 
+/* Sends req on c and reads the answer into r: its head only when head_only. */
+static void cli_ask(cli *c, const char *req, bool head_only, resp *r)
+{
+	cli_sends(c, req);
+	assert_int_equal(cli_response(c, r, head_only), 0);
+}
+
+/* Asserts that r's header name is want, or that r has no such header when want is NULL. */
+static void assert_header(const resp *r, const char *name, const char *want)
+{
+	char v[64];
+	if (!want) {
+		assert_null(find_header(r->head, name, v, sizeof(v)));
+		return;
+	}
+	assert_non_null(find_header(r->head, name, v, sizeof(v)));
+	assert_string_equal(v, want);
+}
+
+/* Reads the next answer on c: its body is want_body. */
+static void read_body(cli *c, const char *want_body)
+{
+	resp r;
+	assert_int_equal(cli_response(c, &r, false), 0);
+	assert_string_equal(r.body, want_body);
+	resp_free(&r);
+}
+
 static void get_ok(cli *c, const char *path, const char *want_body)
 {
 	char req[256];
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
-	cli_sends(c, req);
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, req, false, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, want_body);
 	resp_free(&r);
+}
+
+/* Asserts that the next bytes c reads are want, and consumes them. */
+static void cli_expect(cli *c, const char *want)
+{
+	size_t n = strlen(want);
+	assert_true(cli_need(c, n));
+	assert_memory_equal(c->buf, want, n);
+	cli_consume(c, n);
 }
 
 /* ---- tests ---- */
@@ -543,19 +574,16 @@ static void test_get(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", false, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "hello");
+	assert_header(&r, "Content-Type", "text/plain");
 	char v[64];
-	assert_non_null(find_header(r.head, "Content-Type", v, sizeof(v)));
-	assert_string_equal(v, "text/plain");
 	assert_non_null(find_header(r.head, "Date", v, sizeof(v)));
-	assert_null(find_header(r.head, "Connection", v, sizeof(v)));
+	assert_header(&r, "Connection", NULL);
 	resp_free(&r);
-	cli_sends(c, "GET /nope-not-here HTTP/1.1\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /nope-not-here HTTP/1.1\r\n\r\n", false, &r);
 	assert_int_equal(r.status, 404);
 	assert_string_equal(r.body, "not found");
 	resp_free(&r);
@@ -571,9 +599,8 @@ static void test_request_log(void **state)
 	ck_log_set_fd(p[1]);
 	ck_log_set_verbosity(3);
 	cli *c = cli_new(f->port);
-	cli_sends(c, "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: probe/1\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /hello?x=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: probe/1\r\n\r\n", false, &r);
 	resp_free(&r);
 	cli_free(c);
 	ck_log_set_fd(2);
@@ -593,11 +620,11 @@ static void test_post_body_query_headers(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c,
-	          "POST /echo?watch=true&x=%2Fa HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n"
-	          "hello world");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c,
+	        "POST /echo?watch=true&x=%2Fa HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n"
+	        "hello world",
+	        false, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "POST /echo q=watch=true&x=%2Fa len=11\nhello world");
 	char v[64];
@@ -610,8 +637,7 @@ static void test_post_body_query_headers(void **state)
 	get_ok(c, "/q?name", "");
 	/* percent-decoded path, raw query */
 	get_ok(c, "/%71", "absent");
-	cli_sends(c, "GET /hdr HTTP/1.1\r\nX-Test: some value\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /hdr HTTP/1.1\r\nX-Test: some value\r\n\r\n", false, &r);
 	assert_string_equal(r.body, "some value");
 	resp_free(&r);
 	cli_free(c);
@@ -637,19 +663,10 @@ static void test_pipelining_in_order(void **state)
 	cli_sends(c, "GET /delay HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n"
 	             "POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
 	             "GET /chunks HTTP/1.1\r\n\r\n");
-	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
-	assert_string_equal(r.body, "delayed");
-	resp_free(&r);
-	assert_int_equal(cli_response(c, &r, false), 0);
-	assert_string_equal(r.body, "hello");
-	resp_free(&r);
-	assert_int_equal(cli_response(c, &r, false), 0);
-	assert_string_equal(r.body, "POST /echo q= len=2\nhi");
-	resp_free(&r);
-	assert_int_equal(cli_response(c, &r, false), 0);
-	assert_string_equal(r.body, "one,two,three");
-	resp_free(&r);
+	read_body(c, "delayed");
+	read_body(c, "hello");
+	read_body(c, "POST /echo q= len=2\nhi");
+	read_body(c, "one,two,three");
 	cli_free(c);
 }
 
@@ -657,20 +674,20 @@ static void test_chunked_request_and_continue(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	             "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c,
+	        "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	        "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n",
+	        false, &r);
 	assert_string_equal(r.body, "POST /echo q= len=11\nhello world");
 	resp_free(&r);
 
 	/* Expect: 100-continue: the interim answer comes before we send the body */
-	cli_sends(c, "PUT /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "PUT /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n", false,
+	        &r);
 	assert_int_equal(r.status, 100);
 	resp_free(&r);
-	cli_sends(c, "data");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "data", false, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "PUT /echo q= len=4\ndata");
 	resp_free(&r);
@@ -681,17 +698,13 @@ static void test_head_and_204(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c, "HEAD /hello HTTP/1.1\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, true), 0);
-	char v[64];
-	assert_non_null(find_header(r.head, "Content-Length", v, sizeof(v)));
-	assert_string_equal(v, "5");
+	cli_ask(c, "HEAD /hello HTTP/1.1\r\n\r\n", true, &r);
+	assert_header(&r, "Content-Length", "5");
 	resp_free(&r);
-	cli_sends(c, "GET /nocontent HTTP/1.1\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /nocontent HTTP/1.1\r\n\r\n", false, &r);
 	assert_int_equal(r.status, 204);
-	assert_null(find_header(r.head, "Content-Length", v, sizeof(v)));
+	assert_header(&r, "Content-Length", NULL);
 	resp_free(&r);
 	/* no stray body bytes came after either: the next answer parses */
 	get_ok(c, "/hello", "hello");
@@ -702,25 +715,19 @@ static void test_connection_close(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
-	char v[64];
-	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
-	assert_string_equal(v, "close");
+	cli_ask(c, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n", false, &r);
+	assert_header(&r, "Connection", "close");
 	resp_free(&r);
 	assert_true(cli_eof(c));
 	cli_free(c);
 
 	/* HTTP/1.0 keep-alive is honoured and announced */
 	c = cli_new(f->port);
-	cli_sends(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
-	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
-	assert_string_equal(v, "keep-alive");
+	cli_ask(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", false, &r);
+	assert_header(&r, "Connection", "keep-alive");
 	resp_free(&r);
-	cli_sends(c, "GET /hello HTTP/1.0\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /hello HTTP/1.0\r\n\r\n", false, &r);
 	assert_string_equal(r.body, "hello");
 	resp_free(&r);
 	assert_true(cli_eof(c));
@@ -734,9 +741,7 @@ static void expect_error(fx *f, const char *req, size_t len, int status)
 	resp r;
 	assert_int_equal(cli_response(c, &r, false), 0);
 	assert_int_equal(r.status, status);
-	char v[64];
-	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
-	assert_string_equal(v, "close");
+	assert_header(&r, "Connection", "close");
 	resp_free(&r);
 	assert_true(cli_eof(c));
 	cli_free(c);
@@ -791,9 +796,8 @@ static void test_linger_ends(void **state)
 	/* after an error answer the server reads on for a while (so that no RST destroys the
 	 * answer), but a client that never closes is closed on anyway */
 	cli *c = cli_new(f->port);
-	cli_sends(c, "BAD\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "BAD\r\n\r\n", false, &r);
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
 	cli_sends(c, "more bytes the server drops");
@@ -826,13 +830,10 @@ static void test_streaming(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c, "GET /stream HTTP/1.1\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, true), 0);
+	cli_ask(c, "GET /stream HTTP/1.1\r\n\r\n", true, &r);
 	assert_int_equal(r.status, 200);
-	char v[64];
-	assert_non_null(find_header(r.head, "Transfer-Encoding", v, sizeof(v)));
-	assert_string_equal(v, "chunked");
+	assert_header(&r, "Transfer-Encoding", "chunked");
 	resp_free(&r);
 	char *d = NULL;
 	assert_int_equal(cli_chunk(c, &d), 6);
@@ -883,11 +884,9 @@ static void test_http10_stream(void **state)
 {
 	fx *f = *state;
 	cli *c = cli_new(f->port);
-	cli_sends(c, "GET /chunks HTTP/1.0\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
-	char v[64];
-	assert_null(find_header(r.head, "Transfer-Encoding", v, sizeof(v)));
+	cli_ask(c, "GET /chunks HTTP/1.0\r\n\r\n", false, &r);
+	assert_header(&r, "Transfer-Encoding", NULL);
 	assert_string_equal(r.body, "one,two,three");
 	resp_free(&r);
 	cli_free(c);
@@ -908,15 +907,9 @@ static void test_pipeline_backlog(void **state)
 	cli_sends(c, "GET /slow HTTP/1.1\r\n\r\n");
 	cli_send(c, all, ol * N);
 	free(all);
-	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
-	assert_string_equal(r.body, "delayed");
-	resp_free(&r);
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(cli_response(c, &r, false), 0);
-		assert_string_equal(r.body, "hello");
-		resp_free(&r);
-	}
+	read_body(c, "delayed");
+	for (int i = 0; i < N; i++)
+		read_body(c, "hello");
 	cli_free(c);
 }
 
@@ -925,33 +918,25 @@ static void test_upgrade_echo(void **state)
 	fx *f = *state;
 	cli *c = cli_new(f->port);
 	/* bytes after the head belong to the new protocol */
-	cli_sends(c, "GET /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly");
 	resp r;
-	assert_int_equal(cli_response(c, &r, true), 0);
+	cli_ask(c, "GET /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly",
+	        true, &r);
 	assert_int_equal(r.status, 101);
-	char v[64];
-	assert_non_null(find_header(r.head, "Upgrade", v, sizeof(v)));
-	assert_string_equal(v, "echo");
+	assert_header(&r, "Upgrade", "echo");
 	resp_free(&r);
-	assert_true(cli_need(c, 5));
-	assert_memory_equal(c->buf, "early", 5);
-	cli_consume(c, 5);
+	cli_expect(c, "early");
 	cli_sends(c, "ping");
-	assert_true(cli_need(c, 4));
-	assert_memory_equal(c->buf, "ping", 4);
-	cli_consume(c, 4);
+	cli_expect(c, "ping");
 	cli_sends(c, "bye");
-	assert_true(cli_need(c, 3));
-	assert_memory_equal(c->buf, "bye", 3);
-	cli_consume(c, 3);
+	cli_expect(c, "bye");
 	assert_true(cli_eof(c));
 	assert_int_equal(fx_wait(f, &f->raw_closed, 1), 1);
 	cli_free(c);
 
 	/* the peer closing an upgraded connection also calls on_close */
 	c = cli_new(f->port);
-	cli_sends(c, "GET /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, true), 0);
+	cli_ask(c, "GET /upgrade HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n", true,
+	        &r);
 	assert_int_equal(r.status, 101);
 	resp_free(&r);
 	cli_free(c);
@@ -963,9 +948,8 @@ static void test_upgrade_declined(void **state)
 	fx *f = *state;
 	cli *c = cli_new(f->port);
 	/* an Upgrade the handler ignores: a plain answer, and the connection goes on */
-	cli_sends(c, "GET /hello HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /hello HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n", false, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "hello");
 	resp_free(&r);
@@ -973,8 +957,7 @@ static void test_upgrade_declined(void **state)
 	cli_free(c);
 	/* a CONNECT that is not taken: answered, then closed (what follows is a tunnel) */
 	c = cli_new(f->port);
-	cli_sends(c, "CONNECT example.com:443 HTTP/1.1\r\n\r\n\x16\x03\x01");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "CONNECT example.com:443 HTTP/1.1\r\n\r\n\x16\x03\x01", false, &r);
 	assert_int_equal(r.status, 404);
 	resp_free(&r);
 	assert_true(cli_eof(c));
@@ -992,13 +975,9 @@ static void test_upgrade_async(void **state)
 	resp r;
 	assert_int_equal(cli_response(c, &r, true), 0);
 	assert_int_equal(r.status, 101);
-	char v[64];
-	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
-	assert_string_equal(v, "Upgrade");
+	assert_header(&r, "Connection", "Upgrade");
 	resp_free(&r);
-	assert_true(cli_need(c, 10));
-	assert_memory_equal(c->buf, "early+more", 10);
-	cli_consume(c, 10);
+	cli_expect(c, "early+more");
 	cli_sends(c, "bye");
 	assert_true(cli_need(c, 3));
 	cli_consume(c, 3);
@@ -1018,10 +997,7 @@ static void test_many_connections(void **state)
 		          i % 2 ? "GET /hello HTTP/1.1\r\n\r\n" : "GET /delay HTTP/1.1\r\n\r\n");
 	}
 	for (int i = 0; i < N; i++) {
-		resp r;
-		assert_int_equal(cli_response(cs[i], &r, false), 0);
-		assert_string_equal(r.body, i % 2 ? "hello" : "delayed");
-		resp_free(&r);
+		read_body(cs[i], i % 2 ? "hello" : "delayed");
 		cli_free(cs[i]);
 	}
 	free(cs);
@@ -1039,9 +1015,8 @@ static void test_idle_timeout(void **state)
 	cli_free(c);
 	/* a watch is not idle */
 	c = cli_new(f->port);
-	cli_sends(c, "GET /stream HTTP/1.1\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, true), 0);
+	cli_ask(c, "GET /stream HTTP/1.1\r\n\r\n", true, &r);
 	resp_free(&r);
 	char *d = NULL;
 	for (int i = 0; i < 15; i++) { /* 300 ms of ticks: past the idle timeout */
@@ -1063,9 +1038,8 @@ static void test_graceful_shutdown(void **state)
 	cli *busy = cli_new(port);
 	cli_sends(busy, "GET /slow HTTP/1.1\r\n\r\n");
 	cli *watch = cli_new(port);
-	cli_sends(watch, "GET /stream HTTP/1.1\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(watch, &r, true), 0);
+	cli_ask(watch, "GET /stream HTTP/1.1\r\n\r\n", true, &r);
 	resp_free(&r);
 	/* the slow request has reached the handler before we shut down */
 	assert_int_equal(fx_wait(f, &f->requests, 3), 3);
@@ -1074,9 +1048,7 @@ static void test_graceful_shutdown(void **state)
 	assert_true(cli_eof(idle));
 	assert_int_equal(cli_response(busy, &r, false), 0);
 	assert_string_equal(r.body, "delayed");
-	char v[64];
-	assert_non_null(find_header(r.head, "Connection", v, sizeof(v)));
-	assert_string_equal(v, "close");
+	assert_header(&r, "Connection", "close");
 	resp_free(&r);
 	assert_true(cli_eof(busy));
 	char *d = NULL;
@@ -1237,8 +1209,7 @@ static void test_tls_anonymous(void **state)
 	resp_free(&r);
 	free(body);
 	/* Connection: close ends with close_notify: a clean TLS end of stream */
-	cli_sends(c, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n", false, &r);
 	assert_string_equal(r.body, "hello");
 	resp_free(&r);
 	assert_true(cli_eof(c));
@@ -1259,9 +1230,8 @@ static void test_tls_client_cert(void **state)
 	assert_non_null(c);
 	get_ok(c, "/whoami", "cn=alice groups=system:masters,dev");
 	/* streaming over TLS */
-	cli_sends(c, "GET /chunks HTTP/1.1\r\n\r\n");
 	resp r;
-	assert_int_equal(cli_response(c, &r, false), 0);
+	cli_ask(c, "GET /chunks HTTP/1.1\r\n\r\n", false, &r);
 	assert_string_equal(r.body, "one,two,three");
 	resp_free(&r);
 	cli_free(c);
