@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 
@@ -150,17 +151,6 @@ typedef struct kc_call {
 	httpc_req *req;
 } call;
 
-static void call_unlink(call *cl)
-{
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		cl->c->calls = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
-	cl->prev = cl->next = NULL;
-}
-
 void *kc_call_user(const kc_call *cl)
 {
 	return cl->user;
@@ -171,7 +161,7 @@ void kc_call_cancel(kc_call *cl)
 	if (!cl)
 		return;
 	httpc_cancel(cl->req);
-	call_unlink(cl);
+	CK_LIST_REMOVE(cl->c->calls, cl);
 	free(cl);
 }
 
@@ -202,7 +192,7 @@ static void result_from_response(const httpc_response *r, kc_result *res)
 static void on_call_done(const httpc_response *r, void *user)
 {
 	call *cl = user;
-	call_unlink(cl);
+	CK_LIST_REMOVE(cl->c->calls, cl);
 	kc_result res;
 	result_from_response(r, &res);
 	cl->cb(&res, cl->user);
@@ -241,10 +231,7 @@ static int start_call(kc_client *c, const char *method, const char *path, const 
 		return rc;
 	}
 	cl->c = c;
-	cl->next = c->calls;
-	if (c->calls)
-		c->calls->prev = cl;
-	c->calls = cl;
+	CK_LIST_PREPEND(c->calls, cl);
 	if (out)
 		*out = cl;
 	return 0;
@@ -537,14 +524,8 @@ struct kc_watch {
 
 static void watch_unlink(kc_watch *w)
 {
-	if (!w->c)
-		return;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		w->c->watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	if (w->c)
+		CK_LIST_REMOVE(w->c->watches, w);
 }
 
 static void watch_free(kc_watch *w)
@@ -624,10 +605,7 @@ int kc_watch_start(kc_client *c, const kc_resource *r, const char *ns, const kc_
 		watch_free(w);
 		return rc;
 	}
-	w->next = c->watches;
-	if (c->watches)
-		c->watches->prev = w;
-	c->watches = w;
+	CK_LIST_PREPEND(c->watches, w);
 	if (out)
 		*out = w;
 	return 0;

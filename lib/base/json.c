@@ -221,46 +221,6 @@ static void print_number(ck_buf *b, double d)
 	ck_buf_puts(b, tmp);
 }
 
-static void print_string(ck_buf *b, const char *s)
-{
-	ck_buf_putc(b, '"');
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	const unsigned char *run = p;
-	for (; *p; p++) {
-		if (*p >= 0x20 && *p != '"' && *p != '\\')
-			continue;
-		ck_buf_append(b, run, (size_t)(p - run));
-		switch (*p) {
-		case '"':
-			ck_buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			ck_buf_puts(b, "\\\\");
-			break;
-		case '\b':
-			ck_buf_puts(b, "\\b");
-			break;
-		case '\f':
-			ck_buf_puts(b, "\\f");
-			break;
-		case '\n':
-			ck_buf_puts(b, "\\n");
-			break;
-		case '\r':
-			ck_buf_puts(b, "\\r");
-			break;
-		case '\t':
-			ck_buf_puts(b, "\\t");
-			break;
-		default:
-			ck_buf_printf(b, "\\u%04x", *p);
-		}
-		run = p + 1;
-	}
-	ck_buf_append(b, run, (size_t)(p - run));
-	ck_buf_putc(b, '"');
-}
-
 static void print_indent(ck_buf *b, int indent, int level)
 {
 	if (indent < 0)
@@ -287,7 +247,7 @@ static void print_value(ck_buf *b, const cJSON *j, int indent, int level)
 		print_number(b, j->valuedouble);
 		break;
 	case cJSON_String:
-		print_string(b, j->valuestring);
+		ck_buf_put_quoted(b, j->valuestring, CK_QUOTE_JSON);
 		break;
 	case cJSON_Raw:
 		ck_buf_puts(b, j->valuestring ? j->valuestring : "null");
@@ -303,7 +263,7 @@ static void print_value(ck_buf *b, const cJSON *j, int indent, int level)
 		for (const cJSON *c = j->child; c; c = c->next) {
 			print_indent(b, indent, level + 1);
 			if (obj) {
-				print_string(b, c->string);
+				ck_buf_put_quoted(b, c->string, CK_QUOTE_JSON);
 				ck_buf_puts(b, indent >= 0 ? ": " : ":");
 			}
 			print_value(b, c, indent, level + 1);

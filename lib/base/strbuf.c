@@ -61,6 +61,52 @@ void ck_buf_printf(ck_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The escape JSON and YAML write for c, or NULL for the numeric one (or none). */
+static const char *short_escape(unsigned char c, enum ck_quote style)
+{
+	switch (c) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\b':
+		return style == CK_QUOTE_JSON ? "\\b" : NULL;
+	case '\f':
+		return style == CK_QUOTE_JSON ? "\\f" : NULL;
+	default:
+		return NULL;
+	}
+}
+
+void ck_buf_put_quoted(ck_buf *b, const char *s, enum ck_quote style)
+{
+	bool json = style == CK_QUOTE_JSON;
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *run = p;
+	ck_buf_putc(b, '"');
+	for (; *p; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\' && (json || *p != 0x7f))
+			continue;
+		ck_buf_append(b, run, (size_t)(p - run));
+		run = p + 1;
+		const char *e = short_escape(*p, style);
+		if (e)
+			ck_buf_puts(b, e);
+		else if (json)
+			ck_buf_printf(b, "\\u%04x", *p);
+		else
+			ck_buf_printf(b, "\\x%02x", *p);
+	}
+	ck_buf_append(b, run, (size_t)(p - run));
+	ck_buf_putc(b, '"');
+}
+
 void ck_buf_clear(ck_buf *b)
 {
 	ck_buf_truncate(b, 0);

@@ -31,6 +31,14 @@ void ck_buf_printf(ck_buf *b, const char *fmt, ...) __attribute__((format(printf
 void ck_buf_vprintf(ck_buf *b, const char *fmt, va_list ap);
 /* Makes sure at least n more bytes (plus the NUL) fit without reallocation. */
 void ck_buf_reserve(ck_buf *b, size_t n);
+/* How ck_buf_put_quoted writes what a double-quoted string cannot hold as it is. Both
+ * write \" \\ \n \r \t and pass every other byte (UTF-8 included) through. */
+enum ck_quote {
+	CK_QUOTE_JSON, /* also \b \f; other bytes below 0x20 as \u00XX (RFC 8259) */
+	CK_QUOTE_YAML, /* other bytes below 0x20, and DEL, as \xXX (YAML double-quoted) */
+};
+/* Appends s between double quotes, escaped as style says; NULL is written as "". */
+void ck_buf_put_quoted(ck_buf *b, const char *s, enum ck_quote style);
 /* Drops the content but keeps the allocation. */
 void ck_buf_clear(ck_buf *b);
 /* Shortens to len bytes (no-op when len >= b->len). */

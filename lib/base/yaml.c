@@ -389,32 +389,7 @@ static void emit_string(ck_buf *b, const char *s)
 		ck_buf_puts(b, s);
 		return;
 	}
-	ck_buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			ck_buf_puts(b, "\\\"");
-			break;
-		case '\\':
-			ck_buf_puts(b, "\\\\");
-			break;
-		case '\n':
-			ck_buf_puts(b, "\\n");
-			break;
-		case '\t':
-			ck_buf_puts(b, "\\t");
-			break;
-		case '\r':
-			ck_buf_puts(b, "\\r");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				ck_buf_printf(b, "\\x%02x", *p);
-			else
-				ck_buf_putc(b, (char)*p);
-		}
-	}
-	ck_buf_putc(b, '"');
+	ck_buf_put_quoted(b, s, CK_QUOTE_YAML);
 }
 
 static void emit_scalar(ck_buf *b, const cJSON *j)

@@ -210,23 +210,25 @@ void cri_images_free(cri_image *v, size_t n)
 
 /* ---- results from protobuf-c ---- */
 
-static void sandbox_meta(cri_sandbox *s, const Runtime__V1__PodSandboxMetadata *m)
+/* What a list item and a status of a sandbox share (protobuf-c gives them two types). */
+static void sandbox_from(cri_sandbox *s, const char *id, const Runtime__V1__PodSandboxMetadata *m,
+                         Runtime__V1__PodSandboxState state, int64_t created_at)
 {
-	if (!m)
-		return;
-	s->name = ck_strdup(m->name);
-	s->uid = ck_strdup(m->uid);
-	s->namespace = ck_strdup(m->namespace_);
-	s->attempt = m->attempt;
+	s->id = ck_strdup(id);
+	if (m) {
+		s->name = ck_strdup(m->name);
+		s->uid = ck_strdup(m->uid);
+		s->namespace = ck_strdup(m->namespace_);
+		s->attempt = m->attempt;
+	}
+	s->state = state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY ? CRI_SANDBOX_READY
+	                                                                  : CRI_SANDBOX_NOTREADY;
+	s->created_at = created_at;
 }
 
 void cri__sandbox_from_list(cri_sandbox *s, const Runtime__V1__PodSandbox *p)
 {
-	s->id = ck_strdup(p->id);
-	sandbox_meta(s, p->metadata);
-	s->state = p->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY ? CRI_SANDBOX_READY
-	                                                                     : CRI_SANDBOX_NOTREADY;
-	s->created_at = p->created_at;
+	sandbox_from(s, p->id, p->metadata, p->state, p->created_at);
 	s->labels = map_to_kv(p->n_labels, (void *const *)p->labels);
 	s->annotations = map_to_kv(p->n_annotations, (void *const *)p->annotations);
 	s->additional_ips = ck_calloc(1, sizeof(char *));
@@ -234,11 +236,7 @@ void cri__sandbox_from_list(cri_sandbox *s, const Runtime__V1__PodSandbox *p)
 
 void cri__sandbox_from_status(cri_sandbox *s, const Runtime__V1__PodSandboxStatus *p)
 {
-	s->id = ck_strdup(p->id);
-	sandbox_meta(s, p->metadata);
-	s->state = p->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY ? CRI_SANDBOX_READY
-	                                                                     : CRI_SANDBOX_NOTREADY;
-	s->created_at = p->created_at;
+	sandbox_from(s, p->id, p->metadata, p->state, p->created_at);
 	s->labels = map_to_kv(p->n_labels, (void *const *)p->labels);
 	s->annotations = map_to_kv(p->n_annotations, (void *const *)p->annotations);
 	size_t n = 0;
@@ -253,37 +251,36 @@ void cri__sandbox_from_status(cri_sandbox *s, const Runtime__V1__PodSandboxStatu
 		s->network_mode = p->linux->namespaces->options->network;
 }
 
-void cri__container_from_list(cri_container *c, const Runtime__V1__Container *p)
+/* What a list item and a status of a container share; "" for a missing name or image. */
+static void container_from(cri_container *c, const char *id,
+                           const Runtime__V1__ContainerMetadata *m,
+                           const Runtime__V1__ImageSpec *image, const char *image_ref,
+                           Runtime__V1__ContainerState state, int64_t created_at)
 {
-	c->id = ck_strdup(p->id);
-	c->sandbox_id = ck_strdup(p->pod_sandbox_id);
-	if (p->metadata) {
-		c->name = ck_strdup(p->metadata->name);
-		c->attempt = p->metadata->attempt;
+	c->id = ck_strdup(id);
+	if (m) {
+		c->name = ck_strdup(m->name);
+		c->attempt = m->attempt;
 	} else {
 		c->name = ck_strdup("");
 	}
-	c->image = ck_strdup(p->image ? p->image->image : "");
-	c->image_ref = ck_strdup(p->image_ref);
-	c->state = (enum cri_container_state)p->state;
-	c->created_at = p->created_at;
+	c->image = ck_strdup(image ? image->image : "");
+	c->image_ref = ck_strdup(image_ref);
+	c->state = (enum cri_container_state)state;
+	c->created_at = created_at;
+}
+
+void cri__container_from_list(cri_container *c, const Runtime__V1__Container *p)
+{
+	container_from(c, p->id, p->metadata, p->image, p->image_ref, p->state, p->created_at);
+	c->sandbox_id = ck_strdup(p->pod_sandbox_id);
 	c->labels = map_to_kv(p->n_labels, (void *const *)p->labels);
 	c->annotations = map_to_kv(p->n_annotations, (void *const *)p->annotations);
 }
 
 void cri__container_from_status(cri_container *c, const Runtime__V1__ContainerStatus *p)
 {
-	c->id = ck_strdup(p->id);
-	if (p->metadata) {
-		c->name = ck_strdup(p->metadata->name);
-		c->attempt = p->metadata->attempt;
-	} else {
-		c->name = ck_strdup("");
-	}
-	c->image = ck_strdup(p->image ? p->image->image : "");
-	c->image_ref = ck_strdup(p->image_ref);
-	c->state = (enum cri_container_state)p->state;
-	c->created_at = p->created_at;
+	container_from(c, p->id, p->metadata, p->image, p->image_ref, p->state, p->created_at);
 	c->started_at = p->started_at;
 	c->finished_at = p->finished_at;
 	c->exit_code = p->exit_code;

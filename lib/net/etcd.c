@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/list.h"
 #include "net/etcd_internal.h"
 
 #define ETCD_DEFAULT_TIMEOUT_MS 5000
@@ -206,13 +207,7 @@ static void free_timer(uv_handle_t *h)
 
 static void req_free(struct etcd__req *r)
 {
-	etcd_client *c = r->c;
-	if (r->prev)
-		r->prev->next = r->next;
-	else if (c->reqs == r)
-		c->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	CK_LIST_REMOVE(r->c->reqs, r);
 	if (r->backoff)
 		uv_close((uv_handle_t *)r->backoff, free_timer);
 	ck_err_free(r->fail_err);
@@ -321,10 +316,7 @@ struct etcd__req *etcd__req_start(etcd_client *c, const char *method, const Prot
 	r->body = ck_malloc(r->body_len);
 	protobuf_c_message_pack(msg, r->body);
 	r->deadline = uv_hrtime() + (uint64_t)c->timeout_ms * ETCD_NS_PER_MS;
-	r->next = c->reqs;
-	if (c->reqs)
-		c->reqs->prev = r;
-	c->reqs = r;
+	CK_LIST_PREPEND(c->reqs, r);
 	return r;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "net/http_client_internal.h"
@@ -290,18 +291,6 @@ static void on_req_closed(uv_handle_t *h)
 	httpc__unref(c);
 }
 
-static void req_unlink(httpc_req *r)
-{
-	httpc *c = r->c;
-	if (r->prev)
-		r->prev->next = r->next;
-	else if (c->reqs == r)
-		c->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	r->prev = r->next = NULL;
-}
-
 static void slot_release(httpc_req *r);
 
 /* No callback runs for r afterwards; it is freed once its timer is closed. */
@@ -313,7 +302,7 @@ static void req_free(httpc_req *r)
 	slot_release(r);
 	if (r->conn)
 		httpc__conn_close(r->conn);
-	req_unlink(r);
+	CK_LIST_REMOVE(r->c->reqs, r);
 	req_clear(r);
 	uv_timer_stop(&r->timer);
 	uv_close((uv_handle_t *)&r->timer, on_req_closed);
@@ -350,7 +339,7 @@ static void req_finish(httpc_req *r, const httpc_response *resp)
 {
 	uv_timer_stop(&r->timer);
 	/* Unlinked first: httpc_free from inside on_done does not see r. */
-	req_unlink(r);
+	CK_LIST_REMOVE(r->c->reqs, r);
 	if (r->on_done)
 		r->on_done(resp, r->user);
 	req_free(r);
@@ -605,11 +594,7 @@ static void conn_list_add(hconn **list, hconn *k)
 	httpc *c = k->c;
 	k->list = list;
 	k->since = uv_now(c->loop);
-	k->prev = NULL;
-	k->next = *list;
-	if (*list)
-		(*list)->prev = k;
-	*list = k;
+	CK_LIST_PREPEND(*list, k);
 	if (list == &c->idle)
 		c->n_idle++;
 }
@@ -619,16 +604,10 @@ void httpc__conn_unlist(hconn *k)
 	httpc *c = k->c;
 	if (!k->list)
 		return;
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		*k->list = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
+	CK_LIST_REMOVE(*k->list, k);
 	if (k->list == &c->idle)
 		c->n_idle--;
 	k->list = NULL;
-	k->prev = k->next = NULL;
 }
 
 /* The last connection of a list: the one on it the longest. */
@@ -784,10 +763,7 @@ int httpc_start(httpc *c, const httpc_request *in, httpc_req **out)
 	uv_timer_init(c->loop, &r->timer);
 	r->timer.data = r;
 	c->handles++;
-	r->next = c->reqs;
-	if (c->reqs)
-		c->reqs->prev = r;
-	c->reqs = r;
+	CK_LIST_PREPEND(c->reqs, r);
 	req_attempt(r);
 	if (out)
 		*out = r;

@@ -20,6 +20,7 @@
 
 #include <http_parser.h>
 
+#include "base/list.h"
 #include "base/log.h"
 #include "net/http_internal.h"
 #include "net/tls.h"
@@ -392,12 +393,7 @@ static void on_conn_closed(uv_handle_t *h)
 			}
 		}
 	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	CK_LIST_REMOVE(s->conns, c);
 	http_exchange *x = c->active;
 	c->active = NULL;
 	if (x) {
@@ -605,10 +601,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->hp.data = c;
 	if (s->tls)
 		c->tls = tls_session_new(s->tls);
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	CK_LIST_PREPEND(s->conns, c);
 	s->n_conns++;
 	c->last_active = uv_now(s->loop);
 	conn_read_start(c);
