@@ -9,7 +9,7 @@
 
 int api_filter_init(api_req *r, api_filter *f)
 {
-	*f = (api_filter){.kind = r->rt.kind, .ns = r->rt.ns ? ck_strdup(r->rt.ns) : NULL};
+	*f = (api_filter){.kind = r->rt.kind, .ns = ck_strdup_or_null(r->rt.ns)};
 	_cleanup_free_ char *ls = http_request_query(r->hr, "labelSelector");
 	_cleanup_free_ char *query_fs = http_request_query(r->hr, "fieldSelector");
 	/* A watch on one object's path (.../pods/<name>?watch=1) selects it by name. */

@@ -45,7 +45,7 @@ static void add_event(pod_sync_out *out, const char *container, const char *type
                       const char *reason, const char *fmt, ...)
 {
 	kl_sync_event *e = ck_calloc(1, sizeof(*e));
-	e->container = container ? ck_strdup(container) : NULL;
+	e->container = ck_strdup_or_null(container);
 	e->type = ck_strdup(type);
 	e->reason = ck_strdup(reason);
 	va_list ap;
@@ -65,7 +65,7 @@ static void add_waiting(kl_waiting **w, const char *container, const char *reaso
 	kl_waiting *n = ck_calloc(1, sizeof(*n));
 	n->container = ck_strdup(container);
 	n->reason = ck_strdup(reason);
-	n->message = message ? ck_strdup(message) : NULL;
+	n->message = ck_strdup_or_null(message);
 	n->next = *w;
 	*w = n;
 }
@@ -948,7 +948,7 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 	if (sb) {
 		sid = ck_strdup(sb->id);
 		attempt = sb->attempt;
-		pod_ip = sb->ip ? ck_strdup(sb->ip) : NULL;
+		pod_ip = ck_strdup_or_null(sb->ip);
 	} else {
 		/* No ready sandbox: stop what is left of dead ones, then make a new one. */
 		bool had = false;
@@ -1127,7 +1127,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 			    (kl_running){ck_strdup(c->name), ck_strdup(c->id)};
 		}
 		const char *ip = ck_json_get_str(out->status, "podIP", NULL);
-		out->pod_ip = ip ? ck_strdup(ip) : NULL;
+		out->pod_ip = ck_strdup_or_null(ip);
 	} else {
 		set_error(out, "runtime: %s", msg);
 	}

@@ -408,7 +408,7 @@ void probe_update(kubelet *k, const char *key, const cJSON *pod, const kl_runnin
 			w->key = ck_strdup(key);
 			w->container = ck_strdup(running[i].name);
 			w->cid = ck_strdup(running[i].id);
-			w->pod_ip = pod_ip ? ck_strdup(pod_ip) : NULL;
+			w->pod_ip = ck_strdup_or_null(pod_ip);
 			w->kind = (enum probe_kind)kind;
 			w->probe = ck_json_dup(p);
 			w->pod = ck_json_dup(pod);

@@ -556,8 +556,8 @@ int informer_new(kc_client *c, const informer_opts *o, informer **out, ck_err **
 	inf->c = c;
 	inf->res = o->resource;
 	inf->ns = o->namespace_ && *o->namespace_ ? ck_strdup(o->namespace_) : NULL;
-	inf->label_selector = o->label_selector ? ck_strdup(o->label_selector) : NULL;
-	inf->field_selector = o->field_selector ? ck_strdup(o->field_selector) : NULL;
+	inf->label_selector = ck_strdup_or_null(o->label_selector);
+	inf->field_selector = ck_strdup_or_null(o->field_selector);
 	inf->page_size = o->page_size > 0 ? o->page_size : 500;
 	inf->watch_timeout = o->watch_timeout_seconds;
 	inf->objs = ck_map_new(object_free);

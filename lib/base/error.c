@@ -37,6 +37,11 @@ char *ck_strdup(const char *s)
 	return p;
 }
 
+char *ck_strdup_or_null(const char *s)
+{
+	return s ? ck_strdup(s) : NULL;
+}
+
 char *ck_strndup(const char *s, size_t n)
 {
 	char *p = strndup(s, n);

@@ -42,7 +42,8 @@ typedef struct ck_err {
 int ck_err_set(ck_err **err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* As ck_err_set, with the text of strerror(-code) appended: "open x: No such file". */
-int ck_err_errno(ck_err **err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ck_err_errno(ck_err **err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefixes context to the message already in *err ("ctx: old message") and returns
  * its code. With no error stored it stores code with the context alone. */
@@ -59,10 +60,10 @@ void ck_freep(void *p);
 void ck_closep(int *fd);
 void ck_err_freep(ck_err **e);
 
-#define _cleanup_(f)     __attribute__((cleanup(f)))
-#define _cleanup_free_   _cleanup_(ck_freep)
-#define _cleanup_close_  _cleanup_(ck_closep)
-#define _cleanup_err_    _cleanup_(ck_err_freep)
+#define _cleanup_(f)    __attribute__((cleanup(f)))
+#define _cleanup_free_  _cleanup_(ck_freep)
+#define _cleanup_close_ _cleanup_(ck_closep)
+#define _cleanup_err_   _cleanup_(ck_err_freep)
 
 /* Hands ownership over: returns p and leaves the variable NULL (or -1 for fds). */
 #define CK_TAKE_PTR(p)                                                                             \
@@ -83,6 +84,8 @@ void *ck_malloc(size_t n);
 void *ck_calloc(size_t n, size_t size);
 void *ck_realloc(void *p, size_t n);
 char *ck_strdup(const char *s);
+/* A copy of s, or NULL when s is NULL. */
+char *ck_strdup_or_null(const char *s);
 char *ck_strndup(const char *s, size_t n);
 char *ck_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *ck_vasprintf(const char *fmt, va_list ap);

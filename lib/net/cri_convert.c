@@ -147,16 +147,16 @@ void cri_container_clear(cri_container *c)
 void cri_container_copy(cri_container *dst, const cri_container *src)
 {
 	*dst = *src;
-	dst->id = cri__dup_or_null(src->id);
-	dst->sandbox_id = cri__dup_or_null(src->sandbox_id);
-	dst->name = cri__dup_or_null(src->name);
-	dst->image = cri__dup_or_null(src->image);
-	dst->image_ref = cri__dup_or_null(src->image_ref);
+	dst->id = ck_strdup_or_null(src->id);
+	dst->sandbox_id = ck_strdup_or_null(src->sandbox_id);
+	dst->name = ck_strdup_or_null(src->name);
+	dst->image = ck_strdup_or_null(src->image);
+	dst->image_ref = ck_strdup_or_null(src->image_ref);
 	dst->labels = cri_strv_dup(src->labels);
 	dst->annotations = cri_strv_dup(src->annotations);
-	dst->reason = cri__dup_or_null(src->reason);
-	dst->message = cri__dup_or_null(src->message);
-	dst->log_path = cri__dup_or_null(src->log_path);
+	dst->reason = ck_strdup_or_null(src->reason);
+	dst->message = ck_strdup_or_null(src->message);
+	dst->log_path = ck_strdup_or_null(src->log_path);
 }
 
 void cri_sandbox_free(cri_sandbox *s)

@@ -33,12 +33,6 @@ static inline char *cri__str_or_empty(const char *s)
 	return (char *)(s ? s : "");
 }
 
-/* An owned copy of an optional string: NULL for NULL. */
-static inline char *cri__dup_or_null(const char *s)
-{
-	return s ? ck_strdup(s) : NULL;
-}
-
 /* ---- requests (allocated in a; they point into their arguments) ---- */
 
 /* A NULL-terminated vector as a repeated string field; *n gets the count (NULL: none). */

@@ -24,7 +24,7 @@ void cri_result_on_done(int rc, const ck_err *err, void *data)
 void cri_result_on_id(int rc, const char *id, const ck_err *err, void *data)
 {
 	cri_result *r = got(data, rc, err);
-	r->id = cri__dup_or_null(id);
+	r->id = ck_strdup_or_null(id);
 }
 
 void cri_result_on_version(int rc, const cri_version *v, const ck_err *err, void *data)
@@ -32,10 +32,10 @@ void cri_result_on_version(int rc, const cri_version *v, const ck_err *err, void
 	cri_result *r = got(data, rc, err);
 	if (!v)
 		return;
-	r->version.version = cri__dup_or_null(v->version);
-	r->version.runtime_name = cri__dup_or_null(v->runtime_name);
-	r->version.runtime_version = cri__dup_or_null(v->runtime_version);
-	r->version.runtime_api_version = cri__dup_or_null(v->runtime_api_version);
+	r->version.version = ck_strdup_or_null(v->version);
+	r->version.runtime_name = ck_strdup_or_null(v->runtime_name);
+	r->version.runtime_version = ck_strdup_or_null(v->runtime_version);
+	r->version.runtime_api_version = ck_strdup_or_null(v->runtime_api_version);
 }
 
 void cri_result_on_status(int rc, const cri_runtime_status *s, const ck_err *err, void *data)
@@ -45,10 +45,10 @@ void cri_result_on_status(int rc, const cri_runtime_status *s, const ck_err *err
 		return;
 	r->status.runtime_ready = s->runtime_ready;
 	r->status.network_ready = s->network_ready;
-	r->status.runtime_reason = cri__dup_or_null(s->runtime_reason);
-	r->status.runtime_message = cri__dup_or_null(s->runtime_message);
-	r->status.network_reason = cri__dup_or_null(s->network_reason);
-	r->status.network_message = cri__dup_or_null(s->network_message);
+	r->status.runtime_reason = ck_strdup_or_null(s->runtime_reason);
+	r->status.runtime_message = ck_strdup_or_null(s->runtime_message);
+	r->status.network_reason = ck_strdup_or_null(s->network_reason);
+	r->status.network_message = ck_strdup_or_null(s->network_message);
 }
 
 void cri_result_on_sandbox(int rc, cri_sandbox *s, const ck_err *err, void *data)

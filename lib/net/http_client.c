@@ -39,11 +39,6 @@ static void opts_clear(client_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? ck_strdup(s) : NULL;
-}
-
 static int opts_copy(client_opts *o, const httpc_opts *in, ck_err **err)
 {
 	memset(o, 0, sizeof(*o));
@@ -54,14 +49,14 @@ static int opts_copy(client_opts *o, const httpc_opts *in, ck_err **err)
 			return ck_err_errno(err, -errno, "%s", files[i]);
 	if ((in->cert_file || in->cert_pem) != (in->key_file || in->key_pem))
 		return ck_err_set(err, -EINVAL, "a client certificate needs a key and vice versa");
-	o->base_url = dup_or_null(in->base_url);
-	o->ca_file = dup_or_null(in->ca_file);
-	o->ca_pem = dup_or_null(in->ca_pem);
-	o->cert_file = dup_or_null(in->cert_file);
-	o->cert_pem = dup_or_null(in->cert_pem);
-	o->key_file = dup_or_null(in->key_file);
-	o->key_pem = dup_or_null(in->key_pem);
-	o->bearer_token = dup_or_null(in->bearer_token);
+	o->base_url = ck_strdup_or_null(in->base_url);
+	o->ca_file = ck_strdup_or_null(in->ca_file);
+	o->ca_pem = ck_strdup_or_null(in->ca_pem);
+	o->cert_file = ck_strdup_or_null(in->cert_file);
+	o->cert_pem = ck_strdup_or_null(in->cert_pem);
+	o->key_file = ck_strdup_or_null(in->key_file);
+	o->key_pem = ck_strdup_or_null(in->key_pem);
+	o->bearer_token = ck_strdup_or_null(in->bearer_token);
 	o->user_agent = ck_strdup(in->user_agent ? in->user_agent : "ckube/" CKUBE_VERSION);
 	o->insecure = in->insecure_skip_verify;
 	o->timeout_ms = in->timeout_ms ? in->timeout_ms : 60000;
@@ -326,8 +321,8 @@ void httpc__response_copy(httpc_response *dst, const httpc_response *src)
 {
 	dst->rc = src->rc;
 	dst->status = src->status;
-	dst->error = dup_or_null(src->error);
-	dst->content_type = dup_or_null(src->content_type);
+	dst->error = ck_strdup_or_null(src->error);
+	dst->content_type = ck_strdup_or_null(src->content_type);
 	dst->body = ck_malloc(src->body_len + 1);
 	memcpy(dst->body, src->body, src->body_len);
 	dst->body[src->body_len] = '\0';

@@ -98,6 +98,9 @@ static void test_alloc_helpers(void **state)
 	assert_string_equal(n, "abc");
 	_cleanup_free_ char *e = ck_strdup(NULL);
 	assert_string_equal(e, "");
+	assert_null(ck_strdup_or_null(NULL));
+	_cleanup_free_ char *o = ck_strdup_or_null("o");
+	assert_string_equal(o, "o");
 	_cleanup_free_ int *z = ck_calloc(4, sizeof(int));
 	assert_int_equal(z[3], 0);
 	_cleanup_free_ void *m = ck_malloc(0);

@@ -272,7 +272,7 @@ static void on_done(const httpc_response *r, void *user)
 	free(res->body);
 	res->body = r->rc == 0 ? ck_strndup(r->body, r->body_len) : NULL;
 	free(res->error);
-	res->error = r->error ? ck_strdup(r->error) : NULL;
+	res->error = ck_strdup_or_null(r->error);
 }
 
 static int on_chunk(const void *data, size_t len, void *user)
@@ -611,7 +611,8 @@ static void test_timeout_and_cancel(void **state)
 	assert_int_equal(r.rc, -ETIMEDOUT);
 	assert_true(uv_now(&f->loop) - t0 >= 140);
 
-	/* A cancelled request never calls back. */
+	/* A cancelled request never calls back, and its connection, which carried a request
+	 * without its answer, is closed (the timed out one's was too). */
 	result k = {0};
 	httpc_req *h = NULL;
 	start(c, (httpc_request){.path = "/slow"}, &k, &h);
@@ -619,9 +620,13 @@ static void test_timeout_and_cancel(void **state)
 	start_get(c, "/hello", &r2);
 	for (int i = 0; i < 5; i++)
 		uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(f->p.closed, 1);
 	httpc_cancel(h);
 	wait_done(&f->loop, &r2);
 	assert_int_equal(r2.status, 200);
+	for (int i = 0; i < 100 && f->p.closed < 2; i++)
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(f->p.closed, 2);
 	assert_int_equal(k.calls, 0);
 	fx_end(f);
 	assert_int_equal(k.calls, 0);

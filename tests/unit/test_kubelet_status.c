@@ -68,7 +68,7 @@ static void add_sb(kl_runtime_pod *rp, const char *ip, enum cri_sandbox_state st
 	s->name = ck_strdup("p");
 	s->namespace = ck_strdup("default");
 	s->state = st;
-	s->ip = ip ? ck_strdup(ip) : NULL;
+	s->ip = ck_strdup_or_null(ip);
 	s->labels = ck_calloc(1, sizeof(char *));
 	s->annotations = ck_calloc(1, sizeof(char *));
 	s->additional_ips = ck_calloc(1, sizeof(char *));
