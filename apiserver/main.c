@@ -42,6 +42,7 @@ typedef struct options {
 	char *kubelet_key;
 	char *kubelet_ca;
 	char **kubelet_address_types;
+	int64_t event_ttl_ms;
 } options;
 
 typedef struct startup {
@@ -110,7 +111,8 @@ int main(int argc, char **argv)
 	             .bind_address = "0.0.0.0",
 	             .secure_port = 6443,
 	             .insecure_port = 0,
-	             .service_cluster_ip_range = "10.0.0.0/24"};
+	             .service_cluster_ip_range = "10.0.0.0/24",
+	             .event_ttl_ms = 3600 * 1000};
 	const ck_flag flags[] = {
 	    {"etcd-servers", 0, CK_FLAG_STRING, &o.etcd_servers,
 	     "etcd endpoints (comma-separated URLs)"},
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
 	     "key of --kubelet-client-certificate (PEM)"},
 	    {"kubelet-certificate-authority", 0, CK_FLAG_STRING, &o.kubelet_ca,
 	     "CA that signs kubelet serving certificates (unset: not verified)"},
+	    {"event-ttl", 0, CK_FLAG_DURATION, &o.event_ttl_ms,
+	     "how long Events are kept after their last write (0: forever)"},
 	    {"kubelet-preferred-address-types", 0, CK_FLAG_STRV, &o.kubelet_address_types,
 	     "node address types to reach kubelets with, in order (default "
 	     "InternalIP,ExternalIP,Hostname)"},
@@ -148,6 +152,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
 		return 2;
 	}
+	if (o.event_ttl_ms < 0 || (o.event_ttl_ms > 0 && o.event_ttl_ms < 1000)) {
+		fprintf(stderr, "kube-apiserver: --event-ttl must be 0 or at least 1s\n");
+		return 2;
+	}
 	if (o.secure_port && (!o.tls_cert_file || !o.tls_key_file)) {
 		fprintf(stderr,
 		        "kube-apiserver: --secure-port needs --tls-cert-file and "
@@ -161,7 +169,8 @@ int main(int argc, char **argv)
 	}
 	uv_loop_t *loop = uv_default_loop();
 	ck_err *err = NULL;
-	apiserver srv = {.loop = loop, .prefix = o.etcd_prefix};
+	apiserver srv = {
+	    .loop = loop, .prefix = o.etcd_prefix, .event_ttl_s = o.event_ttl_ms / 1000};
 	alloc_node_port_pool(&srv.node_ports);
 	if (alloc_ip_pool(o.service_cluster_ip_range, &srv.svc_ips, &err) < 0) {
 		fprintf(stderr, "kube-apiserver: --service-cluster-ip-range: %s\n", err->msg);

@@ -33,6 +33,9 @@ typedef struct apiserver {
 	char **kubelet_address_types;
 	/* Service cluster IPs (--service-cluster-ip-range) and node ports. */
 	alloc_pool svc_ips, node_ports;
+	/* Events expire after --event-ttl (event_ttl.h); 0: never. */
+	int64_t event_ttl_s;
+	struct event_leases *event_leases;
 } apiserver;
 
 /* Output form a client asked for in Accept. */

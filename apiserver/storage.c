@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "event_ttl.h"
 #include "status.h"
 #include "watch_cache.h"
 
@@ -70,6 +71,7 @@ typedef struct update_op {
 	int64_t cur_mod;
 	bool guess; /* cur is the watch cache's copy, not a read of etcd */
 	cJSON *next;
+	int64_t lease; /* of the write in flight (expiring kinds) */
 } update_op;
 
 static void update_op_free(update_op *op)
@@ -131,6 +133,8 @@ static void update_written(int rc, const etcd_write_result *res, const ck_err *e
 		return;
 	}
 	if (rc < 0) {
+		if (op->lease)
+			event_lease_forget(op->r->srv, op->lease);
 		update_fail(op, rc, err);
 		return;
 	}
@@ -142,6 +146,19 @@ static void update_written(int rc, const etcd_write_result *res, const ck_err *e
 		storage_set_rv(op->next, res->revision);
 	done(r, action, result);
 	update_op_free(op);
+}
+
+static void update_put(int rc, int64_t lease, const ck_err *err, void *data)
+{
+	update_op *op = data;
+	if (rc < 0) {
+		update_fail(op, rc, err);
+		return;
+	}
+	op->lease = lease;
+	_cleanup_free_ char *val = storage_encode(op->r->rt.kind, op->next);
+	etcd_put_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod, val, strlen(val),
+	            lease, update_written, op);
 }
 
 static void update_decide(update_op *op)
@@ -164,12 +181,12 @@ static void update_decide(update_op *op)
 		return;
 	}
 	switch (a) {
-	case UPDATE_WRITE: {
-		_cleanup_free_ char *val = storage_encode(op->r->rt.kind, op->next);
-		etcd_put_if(op->r->srv->etcd, op->key, strlen(op->key), op->cur_mod, val,
-		            strlen(val), 0, update_written, op);
+	case UPDATE_WRITE:
+		if (op->r->rt.kind->expires)
+			event_lease_get(op->r->srv, update_put, op);
+		else
+			update_put(0, 0, NULL, op);
 		return;
-	}
 	case UPDATE_DELETE:
 		cJSON_Delete(op->next);
 		op->next = NULL;

@@ -57,6 +57,7 @@ typedef struct kind_desc {
 	bool namespaced;
 	bool name_is_label; /* names are RFC 1123 labels (namespaces) rather than subdomains */
 	const char *etcd_resource; /* key segment under the prefix: "pods", "minions" */
+	bool expires;              /* stored with the apiserver's --event-ttl lease (Events) */
 	unsigned subresources;     /* enum kind_subresource bits */
 	/* Fields an update never changes (kept from the stored object). NULL-terminated. */
 	const char *const *immutable;

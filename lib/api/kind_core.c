@@ -280,6 +280,7 @@ const kind_desc kind_core[] = {
      .short_names = ev_short,
      .namespaced = true,
      .etcd_resource = "events",
+     .expires = true,
      .field_labels = ev_fields,
      .columns = KIND_COLUMNS(kind_event_columns),
      .cells = kind_event_cells},

@@ -67,6 +67,7 @@ const kind_desc kind_events[] = {
      .short_names = ev_short,
      .namespaced = true,
      .etcd_resource = "events",
+     .expires = true,
      .field_labels = ev_fields,
      .columns = kind_event_columns,
      .n_columns = KIND_EVENT_COLUMNS,

@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "apiserver_harness.h"
 #include "etcd_harness.h"
+#include "net/etcd.h"
 #include "net/http_client.h"
 
 typedef struct apiserver_proc {
@@ -45,15 +46,21 @@ static int req(apiserver_proc *s, const char *method, const char *path, const ch
 	return status;
 }
 
-static void start_apiserver(apiserver_proc *s)
+static void start_with(apiserver_proc *s, const char *const *args)
 {
 	ck_err *err = NULL;
 	if (apiserver_harness_start(
-	        &(apiserver_harness_opts){.etcd_servers = etcd_harness_endpoints(harness)}, &s->h,
-	        &err) < 0)
+	        &(apiserver_harness_opts){.etcd_servers = etcd_harness_endpoints(harness),
+	                                  .args = args},
+	        &s->h, &err) < 0)
 		fail_msg("kube-apiserver: %s", err->msg);
 	s->base = apiserver_harness_url(s->h);
 	assert_int_equal(httpc_sync_new(&(httpc_opts){.base_url = s->base}, &s->http, &err), 0);
+}
+
+static void start_apiserver(apiserver_proc *s)
+{
+	start_with(s, NULL);
 }
 
 static void stop_apiserver(apiserver_proc *s)
@@ -443,6 +450,113 @@ static void test_readyz_follows_etcd(void **state)
 	free(out);
 }
 
+/* ---- Events expire (--event-ttl): stored with a lease that one burst shares ---- */
+
+typedef struct lease_read {
+	bool done;
+	int rc;
+	int64_t lease; /* -1: no such key */
+} lease_read;
+
+static void got_lease(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	(void)err;
+	lease_read *l = data;
+	l->done = true;
+	l->rc = rc;
+	l->lease = rc == 0 && res->n_kvs ? res->kvs[0].lease : -1;
+}
+
+/* The lease etcd has key under: 0 for none, -1 when the key does not exist. */
+static int64_t lease_of(const char *key)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	etcd_client *c = NULL;
+	ck_err *err = NULL;
+	if (etcd_client_new(&loop,
+	                    &(etcd_client_opts){.endpoints = etcd_harness_endpoints(harness)}, &c,
+	                    &err) < 0)
+		fail_msg("etcd client: %s", err->msg);
+	lease_read l = {0};
+	etcd_range(c, &(etcd_range_req){.key = key}, got_lease, &l);
+	while (!l.done)
+		uv_run(&loop, UV_RUN_ONCE);
+	etcd_client_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_int_equal(l.rc, 0);
+	return l.lease;
+}
+
+static void create_event(apiserver_proc *s, const char *name)
+{
+	char body[512];
+	snprintf(body, sizeof(body),
+	         "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"%s\"},"
+	         "\"involvedObject\":{\"kind\":\"Pod\",\"name\":\"p\",\"namespace\":\"default\"},"
+	         "\"reason\":\"R\",\"message\":\"m\",\"type\":\"Normal\"}",
+	         name);
+	char *out = NULL;
+	int st =
+	    req(s, "POST", "/api/v1/namespaces/default/events", "application/json", body, &out);
+	if (st != 201)
+		fail_msg("create event %s: %d %s", name, st, out);
+	free(out);
+}
+
+static void test_event_ttl(void **state)
+{
+	/* The default TTL, 1h, reuses a lease for 3 min: a burst of Events shares one; the
+	 * other kinds have none. */
+	apiserver_proc *s = &servers[0];
+	create_event(s, "ttl-a");
+	create_event(s, "ttl-b");
+	create_pod(s, "ttl-pod");
+	int64_t a = lease_of("/registry/events/default/ttl-a");
+	assert_true(a > 0);
+	assert_int_equal(lease_of("/registry/events/default/ttl-b"), a);
+	assert_int_equal(lease_of("/registry/pods/default/ttl-pod"), 0);
+	/* An update is a write like any other: the Event keeps a lease. */
+	assert_int_equal(req(s, "PATCH", "/api/v1/namespaces/default/events/ttl-a",
+	                     "application/merge-patch+json", "{\"count\":2}", NULL),
+	                 200);
+	assert_true(lease_of("/registry/events/default/ttl-a") > 0);
+
+	/* With --event-ttl=3s the Event is gone within seconds of its write, the pod is not;
+	 * with 0 Events never expire. */
+	static const char *const short_ttl[] = {"--event-ttl=3s", NULL};
+	apiserver_proc *t = &servers[1];
+	start_with(t, short_ttl);
+	char *out = NULL;
+	assert_int_equal(req(t, "GET", "/api/v1/namespaces/default/events", NULL, NULL, &out), 200);
+	char *rv = rv_of(out);
+	free(out);
+	create_event(t, "ttl-short");
+	char path[256];
+	snprintf(path, sizeof(path),
+	         "/api/v1/namespaces/default/"
+	         "events?watch=1&fieldSelector=metadata.name%%3Dttl-short&resourceVersion=%s"
+	         "&timeoutSeconds=8",
+	         rv);
+	free(rv);
+	assert_int_equal(req(t, "GET", path, NULL, NULL, &out), 200);
+	char *types = event_types(out);
+	assert_string_equal(types, "ADDED,DELETED");
+	free(types);
+	free(out);
+	assert_int_equal(
+	    req(t, "GET", "/api/v1/namespaces/default/events/ttl-short", NULL, NULL, NULL), 404);
+	assert_int_equal(req(t, "GET", "/api/v1/namespaces/default/pods/ttl-pod", NULL, NULL, NULL),
+	                 200);
+	stop_apiserver(t);
+	static const char *const no_ttl[] = {"--event-ttl=0", NULL};
+	start_with(t, no_ttl);
+	create_event(t, "ttl-never");
+	assert_int_equal(lease_of("/registry/events/default/ttl-never"), 0);
+	stop_apiserver(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +565,7 @@ int main(void)
 	    cmocka_unit_test(test_watch_initial_events),
 	    cmocka_unit_test(test_two_apiservers),
 	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_event_ttl),
 	    cmocka_unit_test(test_readyz_follows_etcd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

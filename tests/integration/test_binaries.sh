@@ -18,5 +18,9 @@ for b in kube-apiserver kube-scheduler kube-controller-manager kubelet kube-prox
 	check "$b bad flag exits 2" test "$rc" = 2
 	check "$b bad flag: one line" test "$(printf '%s\n' "$out" | wc -l)" = 1
 done
+# A flag's value out of range is refused the same way.
+out=$("$bin/kube-apiserver" --etcd-servers=http://127.0.0.1:1 --event-ttl=500ms 2>&1); rc=$?
+check "kube-apiserver --event-ttl=500ms exits 2" test "$rc" = 2
+check "kube-apiserver --event-ttl=500ms: one line" test "$out" = "kube-apiserver: --event-ttl must be 0 or at least 1s"
 echo "$( [ $fail = 0 ] && echo passed || echo FAILED )"
 exit $fail
