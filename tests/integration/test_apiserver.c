@@ -194,6 +194,20 @@ static char *event_types(const char *stream)
 	return types;
 }
 
+/* Watches path (a watch URL whose resourceVersion is "%s": rv) until its timeoutSeconds
+ * ends, and asserts the types of the events it got, comma-separated. */
+static void expect_watch(apiserver_proc *s, const char *path_fmt, const char *rv, const char *want)
+{
+	char path[256];
+	snprintf(path, sizeof(path), path_fmt, rv);
+	char *out = NULL;
+	assert_int_equal(req(s, "GET", path, NULL, NULL, &out), 200);
+	char *types = event_types(out);
+	assert_string_equal(types, want);
+	free(types);
+	free(out);
+}
+
 static void test_watch_transitions(void **state)
 {
 	apiserver_proc *s = &servers[0];
@@ -214,28 +228,15 @@ static void test_watch_transitions(void **state)
 	                 200);
 	assert_int_equal(req(s, "DELETE", "/api/v1/namespaces/default/pods/w1", NULL, NULL, NULL),
 	                 200);
-	char path[256];
-	snprintf(
-	    path, sizeof(path),
-	    "/api/v1/namespaces/default/pods?watch=true&labelSelector=a%%3D1&resourceVersion=%s"
-	    "&timeoutSeconds=1",
-	    rv);
-	assert_int_equal(req(s, "GET", path, NULL, NULL, &out), 200);
-	char *types = event_types(out);
-	assert_string_equal(types, "ADDED,DELETED,ADDED,MODIFIED,DELETED");
-	free(types);
-	free(out);
+	expect_watch(s,
+	             "/api/v1/namespaces/default/"
+	             "pods?watch=true&labelSelector=a%%3D1&resourceVersion=%s&timeoutSeconds=1",
+	             rv, "ADDED,DELETED,ADDED,MODIFIED,DELETED");
 	/* Without a selector every change is seen as it happened. */
-	snprintf(
-	    path, sizeof(path),
-	    "/api/v1/"
-	    "pods?watch=1&fieldSelector=metadata.name%%3Dw1&resourceVersion=%s&timeoutSeconds=1",
-	    rv);
-	assert_int_equal(req(s, "GET", path, NULL, NULL, &out), 200);
-	types = event_types(out);
-	assert_string_equal(types, "ADDED,MODIFIED,MODIFIED,MODIFIED,DELETED");
-	free(types);
-	free(out);
+	expect_watch(s,
+	             "/api/v1/pods?watch=1&fieldSelector=metadata.name%%3Dw1&resourceVersion=%s"
+	             "&timeoutSeconds=1",
+	             rv, "ADDED,MODIFIED,MODIFIED,MODIFIED,DELETED");
 	free(rv);
 }
 
@@ -533,18 +534,12 @@ static void test_event_ttl(void **state)
 	char *rv = rv_of(out);
 	free(out);
 	create_event(t, "ttl-short");
-	char path[256];
-	snprintf(path, sizeof(path),
-	         "/api/v1/namespaces/default/"
-	         "events?watch=1&fieldSelector=metadata.name%%3Dttl-short&resourceVersion=%s"
-	         "&timeoutSeconds=8",
-	         rv);
+	expect_watch(t,
+	             "/api/v1/namespaces/default/"
+	             "events?watch=1&fieldSelector=metadata.name%%3Dttl-short&resourceVersion=%s"
+	             "&timeoutSeconds=8",
+	             rv, "ADDED,DELETED");
 	free(rv);
-	assert_int_equal(req(t, "GET", path, NULL, NULL, &out), 200);
-	char *types = event_types(out);
-	assert_string_equal(types, "ADDED,DELETED");
-	free(types);
-	free(out);
 	assert_int_equal(
 	    req(t, "GET", "/api/v1/namespaces/default/events/ttl-short", NULL, NULL, NULL), 404);
 	assert_int_equal(req(t, "GET", "/api/v1/namespaces/default/pods/ttl-pod", NULL, NULL, NULL),
