@@ -20,6 +20,7 @@ CreateContainer + StartContainer), in two readings:
     on 2 cores, under the burst's load, up to 40 ms per call.
 Without the kubelet's timings only the second reading is printed.
 """
+import os
 import re
 import statistics
 import sys
@@ -42,7 +43,44 @@ def pct(values, p):
     return v[k]
 
 
+def report(target, ctrd, from_kubelet):
+    """Prints the overhead lines: the target's reading (the kubelet's timings, else
+    containerd's) and containerd's."""
+    if target:
+        print()
+        print("path overhead above raw CRI: p50 %.0f ms, p99 %.0f ms per pod (target < 50 ms p99)%s" % (
+            statistics.median(target), pct(target, 99),
+            "" if pct(target, 99) < 50 else "  ** over target **"))
+        if from_kubelet:
+            print("  (the CRI calls as the kubelet, their client, timed them)")
+        else:
+            print("  (the kubelet's CRI timings are not in its log, -v=4: this is the reading of")
+            print("   containerd's stamps below)")
+    if ctrd:
+        print("  above containerd's own stamps of the calls: p50 %.0f ms, p99 %.0f ms per pod" % (
+            statistics.median(ctrd), pct(ctrd, 99)))
+        print("  (also counts containerd's delay in taking each call and in answering it)")
+
+
+def pool(path):
+    """--pool FILE: the overheads of every pod of several runs (lines "KUBELET CTRD", "-"
+    when a reading is missing), reported over all of them."""
+    kl, ctrd = [], []
+    for line in open(path):
+        k, c = line.split()
+        if k != "-":
+            kl.append(float(k))
+        if c != "-":
+            ctrd.append(float(c))
+    print()
+    print("== over all runs: %d pods" % max(len(kl), len(ctrd)))
+    report(kl if kl else ctrd, ctrd, bool(kl))
+
+
 def main():
+    if sys.argv[1] == "--pool":
+        pool(sys.argv[2])
+        return
     watch_log, ctrd_log = sys.argv[1], sys.argv[2]
     kubelet_log = sys.argv[3] if len(sys.argv) > 3 else None
 
@@ -163,16 +201,19 @@ def main():
         over = None
         if raw is not None and "running" in p:
             over = (p["running"] - c) - raw
+            p["over"] = over
             overheads.append(over)
             raws.append(raw)
         if "running" in p:
             totals.append(p["running"] - c)
         kraw = sum(p[k] for k in kcalls) if all(k in p for k in kcalls) else None
+        if kraw is not None and "running" in p:
+            p["klover"] = p["running"] - c - kraw
         print("%-28s %s %s %s %s %s %8s %8s %8s %8s %8s" % (
             n[:28], rel("sched"), rel("sbx_begin"), rel("sbx"), rel("start"), rel("running"),
             "%.0f" % raw if raw is not None else "-", "%.0f" % over if over is not None else "-",
             "%.0f" % p["pull"] if "pull" in p else "-", "%.0f" % kraw if kraw is not None else "-",
-            "%.0f" % (p["running"] - c - kraw) if kraw is not None and "running" in p else "-"))
+            "%.0f" % p["klover"] if "klover" in p else "-"))
 
     def stages(key_a, key_b):
         return [pods[n][key_b] - pods[n][key_a] for n in names if key_a in pods[n] and key_b in pods[n]]
@@ -200,23 +241,15 @@ def main():
     if pulls:
         d = [e - b for b, e in pulls]
         print("%-30s %7.0f  %7.0f   (%d pulls)" % ("PullImage (containerd)", statistics.median(d), pct(d, 99), len(d)))
-    k_over = [pods[n]["running"] - pods[n]["created"] - sum(pods[n][k] for k in kcalls)
-              for n in names if "running" in pods[n] and all(k in pods[n] for k in kcalls)]
-    target = k_over if k_over else overheads
-    if target:
-        print()
-        print("path overhead above raw CRI: p50 %.0f ms, p99 %.0f ms per pod (target < 50 ms p99)%s" % (
-            statistics.median(target), pct(target, 99),
-            "" if pct(target, 99) < 50 else "  ** over target **"))
-        if k_over:
-            print("  (the CRI calls as the kubelet, their client, timed them)")
-        else:
-            print("  (the kubelet's CRI timings are not in its log, -v=4: this is the reading of")
-            print("   containerd's stamps below)")
-    if overheads:
-        print("  above containerd's own stamps of the calls: p50 %.0f ms, p99 %.0f ms per pod" % (
-            statistics.median(overheads), pct(overheads, 99)))
-        print("  (also counts containerd's delay in taking each call and in answering it)")
+    k_over = [pods[n]["klover"] for n in names if "klover" in pods[n]]
+    report(k_over if k_over else overheads, overheads, bool(k_over))
+    pool_file = os.environ.get("CKUBE_BENCH_POOL")
+    if pool_file:
+        with open(pool_file, "a") as f:
+            for n in names:
+                p = pods[n]
+                f.write("%s %s\n" % ("%.1f" % p["klover"] if "klover" in p else "-",
+                                     "%.1f" % p["over"] if "over" in p else "-"))
 
     # the kubelet's own CRI call times, if it logs them (e.g. method="RunPodSandbox" ... duration="80ms")
     if kubelet_log:
