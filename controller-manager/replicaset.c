@@ -86,11 +86,26 @@ static void exp_observe(cm_replicaset *rc, const char *key, int add, int del)
 
 /* ---- writes ---- */
 
+/* The creations a sync starts, as upstream's slowStartBatch: in batches of 1, 2, 4, ...,
+ * each started once the one before has all returned, and none after a batch with a
+ * failure; the pods not tried are taken off the expectation. A template the apiserver
+ * refuses fails once, not once per replica, and a burst reaches etcd and the scheduler a
+ * few pods at a time. */
+typedef struct create_run {
+	char *key;
+	cJSON *rs, *pod;
+	int64_t left;  /* not started yet */
+	int64_t batch; /* the next batch's size */
+	int in_flight;
+	bool failed;
+} create_run;
+
 typedef struct write_ctx {
 	cm_replicaset *rc;
 	char *rs_key;
 	bool is_create;
-	cJSON *rs; /* for the event */
+	cJSON *rs;       /* for the event */
+	create_run *run; /* creations */
 } write_ctx;
 
 static write_ctx *write_new(cm_replicaset *rc, const char *key, bool is_create, const cJSON *rs)
@@ -108,6 +123,41 @@ static void write_free(write_ctx *w)
 	free(w->rs_key);
 	cJSON_Delete(w->rs);
 	free(w);
+}
+
+static void on_pod_written(kc_result *res, void *user);
+
+/* Starts run's next batch, or ends run when it failed or is done. */
+static void create_next(cm_replicaset *rc, create_run *run)
+{
+	if (run->in_flight)
+		return;
+	if (run->failed || !run->left) {
+		exp_observe(rc, run->key, (int)run->left, 0);
+		free(run->key);
+		cJSON_Delete(run->rs);
+		cJSON_Delete(run->pod);
+		free(run);
+		return;
+	}
+	int64_t n = run->batch < run->left ? run->batch : run->left;
+	run->left -= n;
+	run->batch *= 2;
+	/* The writes call back later, never from inside kc_create: in_flight only drops
+	 * once this loop is over. */
+	for (int64_t i = 0; i < n; i++) {
+		write_ctx *w = write_new(rc, run->key, true, run->rs);
+		w->run = run;
+		run->in_flight++;
+		if (kc_create(rc->ctx->client, &KC_PODS, kc_obj_namespace(run->rs), run->pod,
+		              on_pod_written, w) < 0) {
+			write_free(w);
+			run->in_flight--;
+			run->failed = true;
+			exp_observe(rc, run->key, 1, 0);
+		}
+	}
+	create_next(rc, run);
 }
 
 static void on_pod_written(kc_result *res, void *user)
@@ -130,7 +180,14 @@ static void on_pod_written(kc_result *res, void *user)
 			          res->err ? res->err->msg : ck_strerror(res->rc));
 		wq_add_rate_limited(rc->queue, w->rs_key);
 	}
+	create_run *run = w->run;
+	if (run) {
+		run->in_flight--;
+		run->failed |= res->rc != 0;
+	}
 	write_free(w);
+	if (run)
+		create_next(rc, run);
 }
 
 static cJSON *pod_from_template(const cJSON *rs)
@@ -252,15 +309,13 @@ static int rs_sync(const char *key, void *data)
 			e->dels = 0;
 			e->set_at = uv_now(ctx->loop);
 			CK_V(2, "replicaset %s: creating %lld pods", key, (long long)create);
-			_cleanup_json_ cJSON *pod = pod_from_template(rs);
-			for (int64_t i = 0; i < create; i++) {
-				write_ctx *w = write_new(rc, key, true, rs);
-				if (kc_create(ctx->client, &KC_PODS, kc_obj_namespace(rs), pod,
-				              on_pod_written, w) < 0) {
-					write_free(w);
-					e->adds--;
-				}
-			}
+			create_run *run = ck_calloc(1, sizeof(*run));
+			run->key = ck_strdup(key);
+			run->rs = ck_json_dup(rs);
+			run->pod = pod_from_template(rs);
+			run->left = create;
+			run->batch = 1;
+			create_next(rc, run);
 		} else if (diff > 0) {
 			int64_t del = diff > BURST_REPLICAS ? BURST_REPLICAS : diff;
 			expectation *e = exp_find(rc, key, true);

@@ -23,6 +23,26 @@ h_eventually 20 "burst status" "^10 10$" sh -c "/usr/bin/kubectl --server=$H_API
 	get deploy burst -o jsonpath='{.status.replicas}'"
 sleep 1
 status_puts() { grep -c "verb=\"PUT\" URI=\"/apis/apps/v1/namespaces/default/$1/burst[^\"]*/status\".*resp=$2" "$H_TMP/apiserver.log" || true; }
+# The ten creations go in batches of 1, 2, 4, 3 (upstream's slow start), each batch once
+# the one before has returned: the first ends before any other begins, and never more
+# than four are under way. Each request's span: its "HTTP" line's time less its latency.
+create_spans() {
+	grep 'verb="POST" URI="/api/v1/namespaces/default/pods" latency=' "$H_TMP/apiserver.log" |
+		awk '{ split($2, t, ":"); e = t[1] * 3600 + t[2] * 60 + t[3]
+			match($0, /latency="[0-9.]+ms"/); l = substr($0, RSTART + 9, RLENGTH - 12) / 1000
+			printf "%.6f %.6f\n", e - l, e }' | sort -n | head -10
+}
+slow_start() {
+	create_spans | awk '{ s[NR] = $1; e[NR] = $2 }
+		END {
+			if (NR != 10) { print "creates: " NR; exit }
+			for (i = 2; i <= NR; i++) if (s[i] < e[1]) { print "overlap with the first"; exit }
+			m = 0
+			for (i = 1; i <= NR; i++) { c = 0; for (j = 1; j <= NR; j++) if (s[j] <= s[i] && e[j] > s[i]) c++; if (c > m) m = c }
+			print "at most " m
+		}'
+}
+h_expect "creations in slow-start batches" "^at most [1-4]$" slow_start
 h_expect "replicaset status written" "^[1-9]" status_puts replicasets 200
 h_expect "no conflicting replicaset status write" "^0$" status_puts replicasets 409
 h_expect "no conflicting deployment status write" "^0$" status_puts deployments 409
