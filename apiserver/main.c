@@ -52,6 +52,21 @@ typedef struct startup {
 	http_server *secure, *insecure;
 } startup;
 
+/* What is wrong with the flags together, or NULL. */
+static const char *options_check(const options *o)
+{
+	if (!o->etcd_servers || !*o->etcd_servers)
+		return "--etcd-servers must be specified";
+	if (o->event_ttl_ms < 0 || (o->event_ttl_ms > 0 && o->event_ttl_ms < 1000))
+		return "--event-ttl must be 0 or at least 1s";
+	if (o->secure_port && (!o->tls_cert_file || !o->tls_key_file))
+		return "--secure-port needs --tls-cert-file and --tls-private-key-file (or "
+		       "--secure-port=0 with --insecure-port)";
+	if (!o->secure_port && !o->insecure_port)
+		return "no port to serve: set --secure-port or --insecure-port";
+	return NULL;
+}
+
 static void die(const char *what, const ck_err *err)
 {
 	CK_ERROR("%s: %s", what, err ? err->msg : "failed");
@@ -148,23 +163,10 @@ int main(int argc, char **argv)
 	        "The Kubernetes API server (ckube): validates and stores API objects in etcd.",
 	    .flags = flags};
 	ck_flags_parse_or_exit(&fs, argc, argv);
-	if (!o.etcd_servers || !*o.etcd_servers) {
-		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
-		return 2;
-	}
-	if (o.event_ttl_ms < 0 || (o.event_ttl_ms > 0 && o.event_ttl_ms < 1000)) {
-		fprintf(stderr, "kube-apiserver: --event-ttl must be 0 or at least 1s\n");
-		return 2;
-	}
-	if (o.secure_port && (!o.tls_cert_file || !o.tls_key_file)) {
-		fprintf(stderr,
-		        "kube-apiserver: --secure-port needs --tls-cert-file and "
-		        "--tls-private-key-file (or --secure-port=0 with --insecure-port)\n");
-		return 2;
-	}
-	if (!o.secure_port && !o.insecure_port) {
-		fprintf(stderr,
-		        "kube-apiserver: no port to serve: set --secure-port or --insecure-port\n");
+	const char *bad = options_check(&o);
+	if (bad) {
+		fprintf(stderr, "kube-apiserver: %s\n", bad);
+		ck_flags_free(&fs);
 		return 2;
 	}
 	uv_loop_t *loop = uv_default_loop();
@@ -174,6 +176,8 @@ int main(int argc, char **argv)
 	alloc_node_port_pool(&srv.node_ports);
 	if (alloc_ip_pool(o.service_cluster_ip_range, &srv.svc_ips, &err) < 0) {
 		fprintf(stderr, "kube-apiserver: --service-cluster-ip-range: %s\n", err->msg);
+		ck_err_free(err);
+		ck_flags_free(&fs);
 		return 2;
 	}
 	if (etcd_client_new(loop, &(etcd_client_opts){.endpoints = o.etcd_servers}, &srv.etcd,

@@ -528,6 +528,7 @@ static void test_event_ttl(void **state)
 	 * with 0 Events never expire. */
 	static const char *const short_ttl[] = {"--event-ttl=3s", NULL};
 	apiserver_proc *t = &servers[1];
+	stop_apiserver(t); /* test_two_apiservers' second one */
 	start_with(t, short_ttl);
 	char *out = NULL;
 	assert_int_equal(req(t, "GET", "/api/v1/namespaces/default/events", NULL, NULL, &out), 200);
