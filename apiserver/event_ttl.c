@@ -14,14 +14,20 @@ typedef struct lease_waiter {
 struct event_leases {
 	int64_t id;          /* the current lease (0: none) */
 	uint64_t granted_ms; /* uv_now when it was asked for */
+	int keys;            /* writes given the current lease */
 	bool granting;
 	lease_waiter *waiters, **tail; /* in arrival order */
 };
 
-/* The reuse window in seconds: 5% of the TTL, as upstream's leaseReuseDurationPercent. */
+/* As upstream's lease manager: a lease serves the writes of 5% of the TTL, at most 60 s,
+ * and at most 1000 of them (etcd deletes a lease's keys in one go when it ends). */
+#define REUSE_MAX_S    60
+#define REUSE_MAX_KEYS 1000
+
 static int64_t reuse_s(const apiserver *s)
 {
-	return s->event_ttl_s / 20;
+	int64_t r = s->event_ttl_s / 20;
+	return r < REUSE_MAX_S ? r : REUSE_MAX_S;
 }
 
 static void granted(int rc, int64_t id, int64_t ttl, const ck_err *err, void *data)
@@ -31,11 +37,13 @@ static void granted(int rc, int64_t id, int64_t ttl, const ck_err *err, void *da
 	struct event_leases *l = s->event_leases;
 	l->granting = false;
 	l->id = rc == 0 ? id : 0;
+	l->keys = 0;
 	lease_waiter *w = l->waiters;
 	l->waiters = NULL;
 	l->tail = &l->waiters;
 	while (w) {
 		lease_waiter *next = w->next;
+		l->keys++;
 		w->cb(rc, rc == 0 ? id : 0, err, w->data);
 		free(w);
 		w = next;
@@ -54,7 +62,9 @@ void event_lease_get(apiserver *s, event_lease_fn cb, void *data)
 		l->tail = &l->waiters;
 	}
 	uint64_t now = uv_now(s->loop);
-	if (l->id && !l->granting && now - l->granted_ms < (uint64_t)reuse_s(s) * 1000) {
+	if (l->id && !l->granting && now - l->granted_ms < (uint64_t)reuse_s(s) * 1000 &&
+	    l->keys < REUSE_MAX_KEYS) {
+		l->keys++;
 		cb(0, l->id, NULL, data);
 		return;
 	}

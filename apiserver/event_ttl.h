@@ -2,9 +2,10 @@
  * of --event-ttl (upstream's default: 1h), so that etcd does not keep every Event ever
  * recorded: when the lease ends etcd deletes the key, and watchers see the deletion.
  *
- * As upstream's lease manager, one lease serves all the writes of a reuse window (5% of
- * the TTL: 3 min for 1h) and is granted for the TTL plus that window: an Event lives from
- * ttl to ttl + window after its last write, and a burst of Events costs one LeaseGrant. */
+ * As upstream's lease manager, one lease serves the writes of a reuse window (5% of the
+ * TTL, at most 60 s; at most 1000 writes) and is granted for the TTL plus that window: an
+ * Event lives from ttl to ttl + window after its last write, and a burst of Events costs
+ * one LeaseGrant. */
 #ifndef CK_APISERVER_EVENT_TTL_H
 #define CK_APISERVER_EVENT_TTL_H
 

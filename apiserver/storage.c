@@ -115,6 +115,18 @@ static int update_set_cur(update_op *op, const etcd_kv *kv)
 static void update_written(int rc, const etcd_write_result *res, const ck_err *err, void *data)
 {
 	update_op *op = data;
+	if (rc == -ENOENT && !res && op->lease) {
+		/* Not the key (its absence comes with a result): etcd does not know the lease any
+		 * more (restored, revoked). Write again with a new one. */
+		event_lease_forget(op->r->srv, op->lease);
+		op->lease = 0;
+		if (++op->r->attempts >= STORAGE_MAX_ATTEMPTS) {
+			update_fail(op, rc, err);
+			return;
+		}
+		update_decide(op);
+		return;
+	}
 	if (rc == CK_ECONFLICT || rc == -ENOENT) {
 		/* Someone wrote in between (or the guess was old): decide again on what etcd
 		 * has now, which the failed compare returned. */

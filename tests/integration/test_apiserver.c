@@ -12,6 +12,7 @@
 
 #include "base/json.h"
 #include "apiserver_harness.h"
+#include "etcd_client_harness.h"
 #include "etcd_harness.h"
 #include "net/etcd.h"
 #include "net/http_client.h"
@@ -454,9 +455,10 @@ static void test_readyz_follows_etcd(void **state)
 /* ---- Events expire (--event-ttl): stored with a lease that one burst shares ---- */
 
 typedef struct lease_read {
+	const char *key; /* read: the key whose lease is asked for */
 	bool done;
 	int rc;
-	int64_t lease; /* -1: no such key */
+	int64_t lease; /* read: -1 when the key does not exist; revoke: the one to revoke */
 } lease_read;
 
 static void got_lease(int rc, const etcd_range_result *res, const ck_err *err, void *data)
@@ -468,8 +470,26 @@ static void got_lease(int rc, const etcd_range_result *res, const ck_err *err, v
 	l->lease = rc == 0 && res->n_kvs ? res->kvs[0].lease : -1;
 }
 
-/* The lease etcd has key under: 0 for none, -1 when the key does not exist. */
-static int64_t lease_of(const char *key)
+static void revoked(int rc, int64_t id, int64_t ttl, const ck_err *err, void *data)
+{
+	(void)id, (void)ttl, (void)err;
+	lease_read *l = data;
+	l->done = true;
+	l->rc = rc;
+}
+
+static void start_read(etcd_client *c, lease_read *l)
+{
+	etcd_range(c, &(etcd_range_req){.key = l->key}, got_lease, l);
+}
+
+static void start_revoke(etcd_client *c, lease_read *l)
+{
+	etcd_lease_revoke(c, l->lease, revoked, l);
+}
+
+/* Runs one etcd call, started by start, on a client of its own, and checks it succeeded. */
+static void etcd_once(void (*start)(etcd_client *c, lease_read *l), lease_read *l)
 {
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -479,14 +499,18 @@ static int64_t lease_of(const char *key)
 	                    &(etcd_client_opts){.endpoints = etcd_harness_endpoints(harness)}, &c,
 	                    &err) < 0)
 		fail_msg("etcd client: %s", err->msg);
-	lease_read l = {0};
-	etcd_range(c, &(etcd_range_req){.key = key}, got_lease, &l);
-	while (!l.done)
+	start(c, l);
+	while (!l->done)
 		uv_run(&loop, UV_RUN_ONCE);
-	etcd_client_free(c);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&loop), 0);
-	assert_int_equal(l.rc, 0);
+	assert_int_equal(ech_client_close(&loop, c), 0);
+	assert_int_equal(l->rc, 0);
+}
+
+/* The lease etcd has key under: 0 for none, -1 when the key does not exist. */
+static int64_t lease_of(const char *key)
+{
+	lease_read l = {.key = key};
+	etcd_once(start_read, &l);
 	return l.lease;
 }
 
@@ -522,7 +546,15 @@ static void test_event_ttl(void **state)
 	assert_int_equal(req(s, "PATCH", "/api/v1/namespaces/default/events/ttl-a",
 	                     "application/merge-patch+json", "{\"count\":2}", NULL),
 	                 200);
-	assert_true(lease_of("/registry/events/default/ttl-a") > 0);
+	int64_t patched = lease_of("/registry/events/default/ttl-a");
+	assert_true(patched > 0);
+	/* A lease etcd no longer has (revoked, or etcd restored): the next write gets a new
+	 * one. The revoke takes the Events with it. */
+	etcd_once(start_revoke, &(lease_read){.lease = patched});
+	assert_int_equal(lease_of("/registry/events/default/ttl-a"), -1);
+	create_event(s, "ttl-c");
+	int64_t c = lease_of("/registry/events/default/ttl-c");
+	assert_true(c > 0 && c != patched);
 
 	/* With --event-ttl=3s the Event is gone within seconds of its write, the pod is not;
 	 * with 0 Events never expire. */
