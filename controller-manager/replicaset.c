@@ -133,7 +133,11 @@ static void create_next(cm_replicaset *rc, create_run *run)
 	if (run->in_flight)
 		return;
 	if (run->failed || !run->left) {
+		/* The pods not tried will not come; then sync again (with back-off), as the
+		 * expectations may only now be met. */
 		exp_observe(rc, run->key, (int)run->left, 0);
+		if (run->failed)
+			wq_add_rate_limited(rc->queue, run->key);
 		free(run->key);
 		cJSON_Delete(run->rs);
 		cJSON_Delete(run->pod);
@@ -154,7 +158,8 @@ static void create_next(cm_replicaset *rc, create_run *run)
 			write_free(w);
 			run->in_flight--;
 			run->failed = true;
-			exp_observe(rc, run->key, 1, 0);
+			run->left += n - i;
+			break;
 		}
 	}
 	create_next(rc, run);
@@ -178,7 +183,8 @@ static void on_pod_written(kc_result *res, void *user)
 			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Warning",
 			          "FailedCreate", NULL, "Error creating: %s",
 			          res->err ? res->err->msg : ck_strerror(res->rc));
-		wq_add_rate_limited(rc->queue, w->rs_key);
+		if (!w->run) /* a run requeues once it ends */
+			wq_add_rate_limited(rc->queue, w->rs_key);
 	}
 	create_run *run = w->run;
 	if (run) {
