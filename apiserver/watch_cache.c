@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "storage.h"
 
@@ -332,7 +333,7 @@ static void cache_relist(watch_cache *c)
 	c->synced = false;
 	while (c->subs) {
 		wc_sub *s = c->subs;
-		c->subs = s->next;
+		CK_LIST_REMOVE(c->subs, s);
 		s->c = NULL;
 		s->on_reset(s->data);
 	}
@@ -378,10 +379,7 @@ int watch_cache_subscribe(watch_cache *c, int64_t since, wc_event_fn on_event, w
 			}
 		}
 	}
-	s->next = c->subs;
-	if (c->subs)
-		c->subs->prev = s;
-	c->subs = s;
+	CK_LIST_PREPEND(c->subs, s);
 	*out = s;
 	return 0;
 }
@@ -390,14 +388,8 @@ void watch_cache_unsubscribe(wc_sub *s)
 {
 	if (!s)
 		return;
-	if (s->c) {
-		if (s->prev)
-			s->prev->next = s->next;
-		else
-			s->c->subs = s->next;
-		if (s->next)
-			s->next->prev = s->prev;
-	}
+	if (s->c)
+		CK_LIST_REMOVE(s->c->subs, s);
 	free(s);
 }
 

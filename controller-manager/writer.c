@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "base/map.h"
 
@@ -29,7 +30,7 @@ struct cm_writer {
 	const kc_resource *res;
 	wq *q;
 	ck_map *replaced; /* key -> resourceVersion a write replaced, while the cache shows it */
-	wcall *calls;   /* in flight */
+	wcall *calls;     /* in flight */
 };
 
 cm_writer *cm_writer_new(kc_client *client, const kc_resource *res, wq *q)
@@ -45,12 +46,7 @@ cm_writer *cm_writer_new(kc_client *client, const kc_resource *res, wq *q)
 static void call_free(wcall *c)
 {
 	cm_writer *w = c->w;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	CK_LIST_REMOVE(w->calls, c);
 	free(c->key);
 	free(c->replaced_rv);
 	free(c);
@@ -115,10 +111,7 @@ static int start(cm_writer *w, const char *key, const cJSON *obj, const char *me
 		free(c);
 		return -EIO;
 	}
-	c->next = w->calls;
-	if (w->calls)
-		w->calls->prev = c;
-	w->calls = c;
+	CK_LIST_PREPEND(w->calls, c);
 	return WQ_ASYNC;
 }
 
