@@ -853,6 +853,16 @@ static void tls_get_closing(uv_loop_t *loop, httpc *c, const char *url, result *
 	wait_done(loop, r);
 }
 
+/* tls_get_closing, which must answer body ("full|CN|groups" or "resumed|...": /who). */
+static void expect_closing(uv_loop_t *loop, httpc *c, const char *url, const char *body)
+{
+	result r;
+	tls_get_closing(loop, c, url, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.body, body);
+	result_clear(&r);
+}
+
 /* Certificates made by the openssl tool in dir: a CA, another CA, a server certificate for
  * IP 127.0.0.1 and one for DNS name localhost, a client certificate (O=system:masters,
  * CN=admin). */
@@ -970,10 +980,7 @@ static void test_tls(void **state)
 	                                      "resumed|admin|system:masters",
 	                                      "resumed|admin|system:masters"};
 	for (size_t i = 0; i < CK_ARRAY_SIZE(resumed); i++) {
-		tls_get_closing(&loop, c, who, &r);
-		assert_int_equal(r.rc, 0);
-		assert_string_equal(r.body, resumed[i]);
-		result_clear(&r);
+		expect_closing(&loop, c, who, resumed[i]);
 	}
 	/* Connections opened together all resume the one session kept. */
 	result rs[4] = {0};
@@ -1007,17 +1014,11 @@ static void test_tls(void **state)
 	assert_int_equal(st.n_chunks, 1);
 	result_clear(&st);
 	free(stream);
-	tls_get_closing(&loop, c, who, &r);
-	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.body, "resumed|admin|system:masters");
-	result_clear(&r);
+	expect_closing(&loop, c, who, "resumed|admin|system:masters");
 	/* Another client does not have the first one's sessions... */
 	httpc *other = NULL;
 	assert_int_equal(httpc_new(&loop, &mtls, &other, NULL), 0);
-	tls_get_closing(&loop, other, who, &r);
-	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.body, "full|admin|system:masters");
-	result_clear(&r);
+	expect_closing(&loop, other, who, "full|admin|system:masters");
 	httpc_free(other);
 	/* ...and another host at the same address is not offered 127.0.0.1's session: the
 	 * certificate, for 127.0.0.1, is checked against localhost and refused. */
@@ -1027,10 +1028,7 @@ static void test_tls(void **state)
 	assert_non_null(strstr(r.error, "hostname mismatch"));
 	result_clear(&r);
 	free(who_by_name);
-	tls_get_closing(&loop, c, who, &r);
-	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.body, "resumed|admin|system:masters");
-	result_clear(&r);
+	expect_closing(&loop, c, who, "resumed|admin|system:masters");
 	free(who);
 	httpc_free(c);
 
