@@ -100,28 +100,31 @@ typedef struct create_run {
 	bool failed;
 } create_run;
 
+/* A pod write: a creation belongs to its run and borrows the run's key and ReplicaSet
+ * (the run outlives its writes); a deletion owns copies. */
 typedef struct write_ctx {
 	cm_replicaset *rc;
+	create_run *run; /* NULL for a deletion */
 	char *rs_key;
-	bool is_create;
-	cJSON *rs;       /* for the event */
-	create_run *run; /* creations */
+	cJSON *rs; /* for the event */
 } write_ctx;
 
-static write_ctx *write_new(cm_replicaset *rc, const char *key, bool is_create, const cJSON *rs)
+static write_ctx *write_new(cm_replicaset *rc, create_run *run, const char *key, const cJSON *rs)
 {
 	write_ctx *w = ck_calloc(1, sizeof(*w));
 	w->rc = rc;
-	w->rs_key = ck_strdup(key);
-	w->is_create = is_create;
-	w->rs = ck_json_dup(rs);
+	w->run = run;
+	w->rs_key = run ? run->key : ck_strdup(key);
+	w->rs = run ? run->rs : ck_json_dup(rs);
 	return w;
 }
 
 static void write_free(write_ctx *w)
 {
-	free(w->rs_key);
-	cJSON_Delete(w->rs);
+	if (!w->run) {
+		free(w->rs_key);
+		cJSON_Delete(w->rs);
+	}
 	free(w);
 }
 
@@ -150,8 +153,7 @@ static void create_next(cm_replicaset *rc, create_run *run)
 	/* The writes call back later, never from inside kc_create: in_flight only drops
 	 * once this loop is over. */
 	for (int64_t i = 0; i < n; i++) {
-		write_ctx *w = write_new(rc, run->key, true, run->rs);
-		w->run = run;
+		write_ctx *w = write_new(rc, run, NULL, NULL);
 		run->in_flight++;
 		if (kc_create(rc->ctx->client, &KC_PODS, kc_obj_namespace(run->rs), run->pod,
 		              on_pod_written, w) < 0) {
@@ -169,21 +171,22 @@ static void on_pod_written(kc_result *res, void *user)
 {
 	write_ctx *w = user;
 	cm_replicaset *rc = w->rc;
-	if (res->rc == 0 || (!w->is_create && res->rc == -ENOENT)) {
+	bool is_create = w->run != NULL;
+	if (res->rc == 0 || (!is_create && res->rc == -ENOENT)) {
 		const char *name = kc_obj_name(res->obj ? res->obj : w->rs);
-		if (w->is_create)
+		if (is_create)
 			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Normal",
 			          "SuccessfulCreate", NULL, "Created pod: %s", name);
 	} else {
 		/* The pod event that would meet this expectation will never come. */
-		exp_observe(rc, w->rs_key, w->is_create, !w->is_create);
-		CK_WARN("replicaset %s: %s pod: %s", w->rs_key, w->is_create ? "create" : "delete",
+		exp_observe(rc, w->rs_key, is_create, !is_create);
+		CK_WARN("replicaset %s: %s pod: %s", w->rs_key, is_create ? "create" : "delete",
 		        res->err ? res->err->msg : ck_strerror(res->rc));
-		if (w->is_create)
+		if (is_create)
 			ev_record(rc->ctx->client, &KC_REPLICASETS, w->rs, NULL, &SOURCE, "Warning",
 			          "FailedCreate", NULL, "Error creating: %s",
 			          res->err ? res->err->msg : ck_strerror(res->rc));
-		if (!w->run) /* a run requeues once it ends */
+		if (!is_create) /* a run requeues once it ends */
 			wq_add_rate_limited(rc->queue, w->rs_key);
 	}
 	create_run *run = w->run;
@@ -333,7 +336,7 @@ static int rs_sync(const char *key, void *data)
 				const cJSON *pod = owned[i];
 				kc_delete_opts o = KC_DELETE_OPTS_INIT;
 				o.precondition_uid = kc_obj_uid(pod);
-				write_ctx *w = write_new(rc, key, false, rs);
+				write_ctx *w = write_new(rc, NULL, key, rs);
 				ev_record(ctx->client, &KC_REPLICASETS, rs, NULL, &SOURCE, "Normal",
 				          "SuccessfulDelete", NULL, "Deleted pod: %s",
 				          kc_obj_name(pod));
