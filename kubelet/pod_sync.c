@@ -12,6 +12,7 @@
  * ErrImagePull / ImagePullBackOff and its own back-off); finally read the runtime again
  * and compute the status. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,8 +670,64 @@ static int made_view(cri_client *cri, kl_runtime_pod *made, kl_runtime_pod *rp)
 	return 0;
 }
 
+/* The IP of a sandbox this sync ran: PodSandboxStatus, asked on a thread of its own
+ * while the sync goes on with volumes and the image. containerd answers it late while
+ * other sandboxes start (up to 18 ms on two busy cores), and nothing needs the IP before
+ * the first container's environment. Every path out of the sync joins (sandbox_ip_done). */
+typedef struct sandbox_ip {
+	cri_client *cri;
+	char *sid;
+	kl_runtime_pod *made; /* gets the sandbox as PodSandboxStatus told it */
+	pthread_t thread;
+	bool asking; /* the thread runs and has not been joined */
+	cri_result r;
+	char *ip;
+} sandbox_ip;
+
+static void *sandbox_ip_ask(void *data)
+{
+	sandbox_ip *s = data;
+	cri_sandbox_status(s->cri, s->sid, cri_result_on_sandbox, &s->r);
+	return NULL;
+}
+
+static void sandbox_ip_ask_start(sandbox_ip *s, cri_client *cri, const char *sid,
+                                 kl_runtime_pod *made)
+{
+	s->cri = cri;
+	s->sid = ck_strdup(sid);
+	s->made = made;
+	s->asking = pthread_create(&s->thread, NULL, sandbox_ip_ask, s) == 0;
+	if (!s->asking)
+		sandbox_ip_ask(s);
+}
+
+/* The pod's IP, or NULL (host network, or the runtime did not tell). Waits for the answer
+ * of a question in flight. */
+static const char *sandbox_ip_get(sandbox_ip *s)
+{
+	if (s->asking) {
+		pthread_join(s->thread, NULL);
+		s->asking = false;
+	}
+	if (s->r.rc == 0 && s->r.sandbox) {
+		free(s->ip);
+		s->ip = ck_strdup_or_null(s->r.sandbox->ip);
+		made_sandbox(s->made, CK_TAKE_PTR(s->r.sandbox));
+	}
+	return s->ip;
+}
+
+static void sandbox_ip_done(sandbox_ip *s)
+{
+	sandbox_ip_get(s);
+	cri_result_clear(&s->r);
+	free(s->sid);
+	free(s->ip);
+}
+
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
-                            const sandbox_cfg *sb, uint32_t attempt, const char *pod_ip,
+                            const sandbox_cfg *sb, uint32_t attempt, sandbox_ip *ip,
                             const kl_volumes *vols, kl_runtime_pod *made, pod_sync_out *out,
                             kl_waiting **w)
 {
@@ -678,7 +735,7 @@ static void start_container(const pod_sync_in *in, const cJSON *c, const char *s
 	const char *name = ck_json_get_str(c, "name", "");
 	_cleanup_strv_ char **envs = NULL;
 	_cleanup_free_ char *env_error = NULL;
-	if (kl_env_build(in, c, pod_ip, &envs, &env_error) < 0) {
+	if (kl_env_build(in, c, sandbox_ip_get(ip), &envs, &env_error) < 0) {
 		add_event(out, name, "Warning", "Failed", "Error: %s", env_error);
 		add_waiting(w, name, "CreateContainerConfigError", env_error);
 		requeue_min(out, 5000);
@@ -812,7 +869,7 @@ static bool in_back_off(const cri_container *cur, const char *name, const struct
 /* Runs the init containers one after the other. True once all completed (exit 0) in
  * this sandbox; false while one runs, waits or failed. */
 static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp, const char *sid,
-                                bool fresh, const struct sandbox_cfg *sc, const char *pod_ip,
+                                bool fresh, const struct sandbox_cfg *sc, sandbox_ip *ip,
                                 const kl_volumes *vols, int64_t now, kl_runtime_pod *made,
                                 pod_sync_out *out, kl_waiting **w)
 {
@@ -843,8 +900,8 @@ static bool run_init_containers(const pod_sync_in *in, const kl_runtime_pod *rp,
 				return false;
 		}
 		if (ensure_image(in, ic, sc, out, w))
-			start_container(in, ic, sid, sc, cur ? cur->attempt + 1 : 0, pod_ip, vols,
-			                made, out, w);
+			start_container(in, ic, sid, sc, cur ? cur->attempt + 1 : 0, ip, vols, made,
+			                out, w);
 		return false;
 	}
 	return true;
@@ -942,13 +999,13 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 	}
 
 	_cleanup_free_ char *sid = NULL;
-	_cleanup_free_ char *pod_ip = NULL;
+	_cleanup_(sandbox_ip_done) sandbox_ip ip = {0};
 	uint32_t attempt = 0;
 	bool fresh = false;
 	if (sb) {
 		sid = ck_strdup(sb->id);
 		attempt = sb->attempt;
-		pod_ip = ck_strdup_or_null(sb->ip);
+		ip.ip = ck_strdup_or_null(sb->ip);
 	} else {
 		/* No ready sandbox: stop what is left of dead ones, then make a new one. */
 		bool had = false;
@@ -985,12 +1042,7 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 		}
 		sid = CK_TAKE_PTR(r.id);
 		cri_result_clear(&r);
-		cri_sandbox_status(in->cri, sid, cri_result_on_sandbox, &r);
-		if (r.rc == 0 && r.sandbox->ip)
-			pod_ip = ck_strdup(r.sandbox->ip);
-		if (r.rc == 0)
-			made_sandbox(made, CK_TAKE_PTR(r.sandbox));
-		cri_result_clear(&r);
+		sandbox_ip_ask_start(&ip, in->cri, sid, made);
 		fresh = true;
 	}
 
@@ -1005,7 +1057,7 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 	sandbox_cfg_build(in->cfg, pod, attempt, &sc);
 	int64_t now = now_ms();
 	bool initialized =
-	    run_init_containers(in, rp, sid, fresh, &sc, pod_ip, &vols, now, made, out, w);
+	    run_init_containers(in, rp, sid, fresh, &sc, &ip, &vols, now, made, out, w);
 	const cJSON *c;
 	const cJSON *containers = initialized ? ck_json_get(pod, "spec.containers") : NULL;
 	cJSON_ArrayForEach(c, containers)
@@ -1042,7 +1094,7 @@ static void sync_running_pod(const pod_sync_in *in, kl_runtime_pod *rp, kl_runti
 		}
 		if (!ensure_image(in, c, &sc, out, w))
 			continue;
-		start_container(in, c, sid, &sc, next_attempt, pod_ip, &vols, made, out, w);
+		start_container(in, c, sid, &sc, next_attempt, &ip, &vols, made, out, w);
 	}
 	sandbox_cfg_clear(&sc);
 	volumes_clear(&vols);

@@ -819,9 +819,9 @@ static void test_volumes(void **state)
 	free(pod_json);
 }
 
-/* Environment from envFrom, configMapKeyRef, secretKeyRef, fieldRef and $(VAR)
- * expansion (the configMap cfg and secret sec of test_volumes); a missing configMap
- * gives CreateContainerConfigError. */
+/* Environment from envFrom, configMapKeyRef, secretKeyRef, fieldRef (status.podIP too)
+ * and $(VAR) expansion (the configMap cfg and secret sec of test_volumes); a missing
+ * configMap gives CreateContainerConfigError. */
 static void test_env_sources(void **state)
 {
 	cJSON *res = api("POST", "/api/v1/namespaces/default/pods",
@@ -834,16 +834,21 @@ static void test_env_sources(void **state)
 	                 "\"key\":\"password\"}}},"
 	                 "{\"name\":\"APP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
 	                 "\"metadata.labels['app']\"}}},"
+	                 "{\"name\":\"IP\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
+	                 "\"status.podIP\"}}},"
 	                 "{\"name\":\"COMBO\",\"value\":\"$(CFG_greeting)-world\"}],"
-	                 "\"command\":[\"sh\",\"-c\",\"echo $(COMBO) $CFG_greeting $PASS $APP; "
+	                 "\"command\":[\"sh\",\"-c\",\"echo $(COMBO) $CFG_greeting $PASS $APP $IP; "
 	                 "trap 'exit 0' TERM; while true; do sleep 0.1; done\"]}]}}",
 	                 NULL);
 	cJSON_Delete(res);
 	cJSON *pod = eventually_pod("envs", is_running, NULL, 30000, "Running");
+	/* status.podIP: the sandbox's IP, which the container's environment waited for. */
+	const char *ip = ck_json_get_str(pod, "status.podIP", "");
+	assert_true(ck_str_has_prefix(ip, "10.88.0."));
+	_cleanup_free_ char *want = ck_asprintf("hello-world hello s3cret shop %s\n", ip);
 	cJSON_Delete(pod);
-	char *out =
-	    eventually_log("/containerLogs/default/envs/main", "hello-world hello s3cret shop\n");
-	assert_string_equal(out, "hello-world hello s3cret shop\n");
+	char *out = eventually_log("/containerLogs/default/envs/main", want);
+	assert_string_equal(out, want);
 	free(out);
 	res = api("DELETE", "/api/v1/namespaces/default/pods/envs", NULL, NULL);
 	cJSON_Delete(res);
