@@ -131,7 +131,8 @@ static void update_written(int rc, const etcd_write_result *res, const ck_err *e
 		/* Someone wrote in between (or the guess was old): decide again on what etcd
 		 * has now, which the failed compare returned. */
 		if (++op->r->attempts >= STORAGE_MAX_ATTEMPTS) {
-			status_conflict(op->r->x, op->r->rt.kind, op->r->rt.name, NULL);
+			/* The key's last segment: a create's route has no name. */
+			status_conflict(op->r->x, op->r->rt.kind, strrchr(op->key, '/') + 1, NULL);
 			api_req_free(op->r);
 			update_op_free(op);
 			return;
