@@ -4,7 +4,11 @@
  * function to run when it completes. The drain thread only moves (tag, ok) pairs into
  * a mutex-protected array and wakes the loop with uv_async_send; the loop thread runs
  * the tag functions. So all state below is touched by the loop thread only, except
- * the pending array. */
+ * the pending array, l->closing (written under l->mu) and a stream's receive buffers:
+ * once a stream's first receive is armed, the drain thread takes each message and arms
+ * the next receive at once (struct grpc_tag's drain), so that messages that etcd sends
+ * in a burst (watch events) do not wait, one by one, for the loop thread to ask for
+ * the next. */
 #include "net/grpc.h"
 
 #include <fcntl.h>
@@ -274,13 +278,19 @@ bool ckgrpc_channel_failed(ckgrpc_channel *ch, bool try_connect)
 
 /* ---- loop binding ---- */
 
-struct grpc_tag {
-	void (*fn)(struct grpc_tag *t, bool ok);
-};
-
 struct completion {
 	struct grpc_tag *tag;
 	bool ok;
+	/* A stream's receive: the message the drain thread took (NULL: none, the stream's
+	 * receiving is over) and whether it armed the next receive. */
+	grpc_byte_buffer *msg;
+	bool rearmed;
+};
+
+struct grpc_tag {
+	void (*fn)(struct grpc_tag *t, const struct completion *c);
+	/* Optional: runs on the drain thread, l->mu held, before c is queued. */
+	void (*drain)(struct grpc_tag *t, struct completion *c);
 };
 
 /* What the loop knows of a call or stream in flight, to cancel it on ckgrpc_loop_free. */
@@ -335,12 +345,16 @@ static void *drain_thread(void *arg)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
+		struct grpc_tag *tag = ev.tag;
+		struct completion c = {tag, ev.success != 0, NULL, false};
 		pthread_mutex_lock(&l->mu);
+		if (tag->drain)
+			tag->drain(tag, &c);
 		if (l->n_pending == l->cap_pending) {
 			l->cap_pending = l->cap_pending ? l->cap_pending * 2 : 64;
 			l->pending = ck_realloc(l->pending, l->cap_pending * sizeof(*l->pending));
 		}
-		l->pending[l->n_pending++] = (struct completion){ev.tag, ev.success != 0};
+		l->pending[l->n_pending++] = c;
 		pthread_mutex_unlock(&l->mu);
 		uv_async_send(&l->async);
 	}
@@ -362,7 +376,7 @@ static void loop_dispatch(ckgrpc_loop *l)
 			return;
 		}
 		for (size_t i = 0; i < n; i++)
-			batch[i].tag->fn(batch[i].tag, batch[i].ok);
+			batch[i].tag->fn(batch[i].tag, &batch[i]);
 		free(batch);
 	}
 }
@@ -407,7 +421,10 @@ ckgrpc_loop *ckgrpc_loop_free(ckgrpc_loop *l)
 {
 	if (!l)
 		return NULL;
+	/* Under mu: the drain thread arms no receive once the queue may be shut down. */
+	pthread_mutex_lock(&l->mu);
 	l->closing = true;
+	pthread_mutex_unlock(&l->mu);
 	for (struct live *lv = l->live.next; lv != &l->live; lv = lv->next)
 		grpc_call_cancel(lv->call, NULL);
 	/* Every batch completes once its call is cancelled; the thread sees them all,
@@ -521,7 +538,7 @@ struct ckgrpc_call {
 
 static _Thread_local ckgrpc_call *current_call;
 
-static void unary_done(struct grpc_tag *t, bool ok)
+static void unary_done(struct grpc_tag *t, const struct completion *done)
 {
 	ckgrpc_call *c = (ckgrpc_call *)t;
 	_cleanup_err_ ck_err *err = NULL;
@@ -682,7 +699,7 @@ struct ckgrpc_stream {
 	grpc_status_code status;
 	grpc_slice details;
 	int outstanding; /* batches not yet completed */
-	bool status_done, recv_ended, cancelled, closed;
+	bool status_done, cancelled, closed;
 };
 
 static void stream_maybe_close(ckgrpc_stream *s)
@@ -714,8 +731,9 @@ static void stream_maybe_close(ckgrpc_stream *s)
 
 static void stream_pump_send(ckgrpc_stream *s);
 
-static void stream_send_done(struct grpc_tag *t, bool ok)
+static void stream_send_done(struct grpc_tag *t, const struct completion *c)
 {
+	bool ok = c->ok;
 	ckgrpc_stream *s = (ckgrpc_stream *)((char *)t - offsetof(ckgrpc_stream, send_tag));
 	s->outstanding--;
 	s->sending = false;
@@ -766,12 +784,10 @@ static void stream_pump_send(ckgrpc_stream *s)
 	s->outstanding++;
 }
 
-static void stream_arm_recv(ckgrpc_stream *s)
+/* Starts a receive batch (the first also takes the initial metadata). The loop thread
+ * arms the first one; the drain thread every later one. */
+static bool stream_start_recv(ckgrpc_stream *s)
 {
-	if (s->l->closing) {
-		s->recv_ended = true;
-		return;
-	}
 	size_t n = 0;
 	memset(s->recv_ops, 0, sizeof(s->recv_ops));
 	if (!s->got_initial) {
@@ -782,42 +798,54 @@ static void stream_arm_recv(ckgrpc_stream *s)
 	s->recv_ops[n].op = GRPC_OP_RECV_MESSAGE;
 	s->recv_ops[n++].data.recv_message.recv_message = &s->recv;
 	s->recv = NULL;
-	if (grpc_call_start_batch(s->call, s->recv_ops, n, &s->recv_tag, NULL) != GRPC_CALL_OK) {
-		s->recv_ended = true;
-		grpc_call_cancel(s->call, NULL);
+	return grpc_call_start_batch(s->call, s->recv_ops, n, &s->recv_tag, NULL) == GRPC_CALL_OK;
+}
+
+static void stream_arm_recv(ckgrpc_stream *s)
+{
+	if (s->l->closing || !stream_start_recv(s)) {
+		if (!s->l->closing)
+			grpc_call_cancel(s->call, NULL);
 		return;
 	}
 	s->outstanding++;
 }
 
-static void stream_recv_done(struct grpc_tag *t, bool ok)
+/* Drain thread: takes the message and, when there was one, asks for the next. */
+static void stream_recv_drain(struct grpc_tag *t, struct completion *c)
 {
 	ckgrpc_stream *s = (ckgrpc_stream *)((char *)t - offsetof(ckgrpc_stream, recv_tag));
-	s->outstanding--;
-	grpc_byte_buffer *bb = CK_TAKE_PTR(s->recv);
-	if (!ok || !bb) {
-		s->recv_ended = true;
-	} else {
+	c->msg = CK_TAKE_PTR(s->recv);
+	c->rearmed = c->ok && c->msg && !s->l->closing && stream_start_recv(s);
+}
+
+static void stream_recv_done(struct grpc_tag *t, const struct completion *c)
+{
+	ckgrpc_stream *s = (ckgrpc_stream *)((char *)t - offsetof(ckgrpc_stream, recv_tag));
+	grpc_byte_buffer *bb = c->msg;
+	if (!c->rearmed)
+		s->outstanding--; /* no receive is in flight any more */
+	if (c->ok && bb) {
 		ProtobufCMessage *m = msg_unpack(bb, s->ops->resp_desc);
 		if (!m) {
 			/* A message we cannot read makes the stream useless. */
 			grpc_call_cancel_with_status(s->call, GRPC_STATUS_INTERNAL,
 			                             "response does not parse", NULL);
-			s->recv_ended = true;
 		} else {
 			if (!s->cancelled)
 				s->ops->on_message(s, m, s->data);
 			protobuf_c_message_free_unpacked(m, NULL);
-			if (!s->recv_ended)
-				stream_arm_recv(s);
 		}
+		/* A message with no receive after it: the drain thread could not arm one. */
+		if (!c->rearmed && !s->l->closing)
+			grpc_call_cancel(s->call, NULL);
 	}
 	if (bb)
 		grpc_byte_buffer_destroy(bb);
 	stream_maybe_close(s);
 }
 
-static void stream_status_done(struct grpc_tag *t, bool ok)
+static void stream_status_done(struct grpc_tag *t, const struct completion *c)
 {
 	ckgrpc_stream *s = (ckgrpc_stream *)((char *)t - offsetof(ckgrpc_stream, status_tag));
 	s->outstanding--;
@@ -833,6 +861,7 @@ int ckgrpc_stream_open(ckgrpc_loop *l, ckgrpc_channel *ch, const char *method, i
 	ckgrpc_stream *s = ck_calloc(1, sizeof(*s));
 	s->send_tag.fn = stream_send_done;
 	s->recv_tag.fn = stream_recv_done;
+	s->recv_tag.drain = stream_recv_drain;
 	s->status_tag.fn = stream_status_done;
 	s->l = l;
 	s->method = ck_strdup(method);
