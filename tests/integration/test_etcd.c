@@ -941,7 +941,7 @@ static void test_watch_burst_while_busy(void **state)
 	assert_int_equal(b.w.n, N);
 	bool seen[N] = {0};
 	for (int i = 0; i < N; i++) {
-		int k = atoi(b.w.ev[i].kv.key + strlen("/t/wb/k/"));
+		long k = strtol(b.w.ev[i].kv.key + strlen("/t/wb/k/"), NULL, 10);
 		assert_true(k >= 0 && k < N && !seen[k]);
 		seen[k] = true;
 	}
