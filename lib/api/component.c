@@ -12,10 +12,13 @@
 
 #include "api/leader.h"
 #include "base/log.h"
+#include "net/http_client.h"
 
 /* How long a hand-over of the lease may delay the exit when the apiserver does not
  * answer. */
 #define RELEASE_TIMEOUT_MS 3000
+/* Connections to the apiserver kept open (httpc_keep_warm). */
+#define COMPONENT_WARM_CONNS 4
 
 struct component {
 	const component_opts *o;
@@ -105,6 +108,9 @@ int component_new(const component_opts *o, int argc, char **argv, component **ou
 	rc = kc_client_new(cp->loop, cp->kc, &cp->client, err);
 	if (rc < 0)
 		goto fail;
+	/* A burst of writes (a ReplicaSet's creations in batches of up to 4 at first, the
+	 * scheduler's bindings, the kubelet's status writes) waits for no TLS handshake. */
+	httpc_keep_warm(kc_client_http(cp->client), COMPONENT_WARM_CONNS);
 	*out = cp;
 	return 0;
 fail:

@@ -496,7 +496,7 @@ static void req_attempt(httpc_req *r)
 	r->queue = ++c->queued;
 	r->connect_deadline = now + (uint64_t)c->o.connect_timeout_ms;
 	req_arm_deadline(r);
-	httpc__conn_open(c, r);
+	httpc__conn_open(c, r->host, r->port, r->tls, r);
 }
 
 void httpc__req_sending(httpc_req *r)
@@ -655,6 +655,57 @@ static void on_sweep(uv_timer_t *t)
 	sweep_arm(c);
 }
 
+void httpc__orphan(hconn *k)
+{
+	conn_list_add(&k->c->orphans, k);
+	sweep_arm(k->c);
+}
+
+/* ---- connections kept warm ---- */
+
+static bool warm_fits(const httpc *c, const hconn *k)
+{
+	return k->tls_wanted == c->warm_tls && k->port == c->warm_port &&
+	       !strcasecmp(k->host, c->warm_host);
+}
+
+static void on_warm(uv_timer_t *t)
+{
+	httpc *c = t->data;
+	/* Every request holding a slot has a connection, or one being opened. */
+	int n = c->n_slots;
+	for (hconn *k = c->idle; k; k = k->next)
+		n += warm_fits(c, k);
+	for (hconn *k = c->orphans; k; k = k->next)
+		n += warm_fits(c, k);
+	for (; n < c->warm; n++)
+		httpc__conn_open(c, c->warm_host, c->warm_port, c->warm_tls, NULL);
+}
+
+void httpc__warm_later(httpc *c, bool was_up)
+{
+	if (c->warm <= 0 || c->closing || uv_is_active((uv_handle_t *)&c->warm_timer))
+		return;
+	uv_timer_start(&c->warm_timer, on_warm, was_up ? 0 : 5000, 0);
+}
+
+int httpc_keep_warm(httpc *c, int n)
+{
+	if (!c->o.base_url)
+		return -EINVAL;
+	_cleanup_(url_parts_clear) url_parts u = {0};
+	if (url_split(c->o.base_url, &u) < 0)
+		return -EINVAL;
+	free(c->warm_host);
+	c->warm_host = CK_TAKE_PTR(u.host);
+	c->warm_port = u.port;
+	c->warm_tls = u.tls;
+	c->warm = n;
+	uv_timer_stop(&c->warm_timer);
+	httpc__warm_later(c, true);
+	return 0;
+}
+
 void httpc__pool_put(httpc *c, hconn *k)
 {
 	httpc__conn_unlist(k);
@@ -688,13 +739,14 @@ void httpc__unref(httpc *c)
 	if (--c->handles > 0 || !c->closing)
 		return;
 	opts_clear(&c->o);
+	free(c->warm_host);
 	tls_ctx_free(c->tls);
 	free(c->rbuf);
 	free(c->pbuf);
 	free(c);
 }
 
-static void on_sweep_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
 	httpc__unref(h->data);
 }
@@ -713,9 +765,12 @@ static int client_new(uv_loop_t *loop, const httpc_opts *opts, bool sync_resolve
 	c->sync_resolve = sync_resolve;
 	uv_timer_init(loop, &c->sweep);
 	c->sweep.data = c;
-	/* Idle connections do not keep the loop running. */
+	uv_timer_init(loop, &c->warm_timer);
+	c->warm_timer.data = c;
+	/* Idle connections, and those kept warm, do not keep the loop running. */
 	uv_unref((uv_handle_t *)&c->sweep);
-	c->handles = 1;
+	uv_unref((uv_handle_t *)&c->warm_timer);
+	c->handles = 2;
 	*out = c;
 	return 0;
 }
@@ -736,7 +791,8 @@ void httpc_free(httpc *c)
 		httpc__conn_close(c->idle);
 	while (c->orphans)
 		httpc__conn_close(c->orphans);
-	uv_close((uv_handle_t *)&c->sweep, on_sweep_closed);
+	uv_close((uv_handle_t *)&c->sweep, on_timer_closed);
+	uv_close((uv_handle_t *)&c->warm_timer, on_timer_closed);
 }
 
 int httpc_start(httpc *c, const httpc_request *in, httpc_req **out)

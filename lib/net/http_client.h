@@ -115,6 +115,14 @@ int httpc_new(uv_loop_t *loop, const httpc_opts *opts, httpc **out, ck_err **err
  * and frees the client once they are closed (the loop must run for that). Accepts NULL. */
 void httpc_free(httpc *c);
 
+/* Keeps n connections to the base URL's server (opts.base_url) open, carrying requests or
+ * idle, so that a burst of up to n requests waits for no connection to be made: what one
+ * HTTP/2 connection gives upstream's clients. The missing ones are opened now and whenever
+ * one closes (an idle one after 90 s, as the server closes it too); after a connection
+ * failed before it was up, only 5 s later. For long-running components, not CLIs.
+ * n <= 0 stops keeping them. Returns 0, or -EINVAL without a usable base URL. */
+int httpc_keep_warm(httpc *c, int n);
+
 /* Starts a request. The request struct and its strings are copied. Returns 0 and, when
  * out is non-NULL, a handle valid until on_done returns or httpc_cancel(); or a negative
  * code when the request cannot be started (then on_done is not called): -EINVAL for a

@@ -76,6 +76,7 @@ void httpc__conn_close(hconn *k)
 	}
 	httpc__conn_unlist(k);
 	sock_drop(k);
+	httpc__warm_later(k->c, k->ready);
 	if (k->resolving)
 		uv_cancel((uv_req_t *)&k->gai); /* its callback still comes, and frees k */
 	else if (!k->depth)
@@ -599,14 +600,15 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 	httpc__unref(c);
 }
 
-void httpc__conn_open(httpc *c, httpc_req *r)
+void httpc__conn_open(httpc *c, const char *host, int port, bool tls, httpc_req *r)
 {
-	if (r->tls) {
+	if (tls) {
 		tls_ctx *ctx;
 		_cleanup_free_ char *msg = NULL;
 		int rc = httpc__tls_ctx(c, &ctx, &msg);
 		if (rc < 0) {
-			httpc__req_attempt_failed(r, rc, msg, false);
+			if (r)
+				httpc__req_attempt_failed(r, rc, msg, false);
 			return;
 		}
 		if (!c->pbuf)
@@ -616,23 +618,26 @@ void httpc__conn_open(httpc *c, httpc_req *r)
 		c->rbuf = ck_malloc(HTTPC_READ_BUF);
 	hconn *k = ck_calloc(1, sizeof(*k));
 	k->c = c;
-	k->host = ck_strdup(r->host);
-	k->port = r->port;
-	k->tls_wanted = r->tls;
+	k->host = ck_strdup(host);
+	k->port = port;
+	k->tls_wanted = tls;
 	k->connect_err = UV_ECONNREFUSED;
 	k->gai.data = k;
-	conn_bind(k, r);
+	if (r)
+		conn_bind(k, r);
+	else
+		httpc__orphan(k);
 	conn_hold(k);
-	char port[8];
-	snprintf(port, sizeof(port), "%d", k->port);
+	char service[8];
+	snprintf(service, sizeof(service), "%d", k->port);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	/* An address needs no resolver (nor a detour through the thread pool). */
-	int rc = uv_getaddrinfo(c->loop, &k->gai, NULL, k->host, port, &hints);
+	int rc = uv_getaddrinfo(c->loop, &k->gai, NULL, k->host, service, &hints);
 	if (rc < 0) {
 		hints.ai_flags = AI_NUMERICSERV;
 		rc = uv_getaddrinfo(c->loop, &k->gai, c->sync_resolve ? NULL : on_resolved, k->host,
-		                    port, &hints);
+		                    service, &hints);
 		if (rc == 0 && !c->sync_resolve) {
 			k->resolving = true;
 			c->handles++;

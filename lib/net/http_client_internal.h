@@ -57,14 +57,19 @@ struct httpc {
 	httpc_req *reqs;   /* requests in flight, doubly linked */
 	hconn *idle;       /* idle connections, most recently used first */
 	size_t n_idle;
-	hconn *orphans;    /* connections being opened for no request, newest first */
-	int n_slots;       /* requests holding a connection slot (max_conns) */
-	int n_background;  /* of them background requests: at most one */
-	uint64_t queued;   /* the last place in line handed out */
-	uv_timer_t sweep;  /* closes idle connections and orphans kept too long */
-	char *rbuf, *pbuf; /* socket reads and TLS plaintext, allocated on first use */
-	int handles;       /* open handles and pending resolutions */
-	bool closing;      /* httpc_free called: freed when handles drops to 0 */
+	hconn *orphans;   /* connections being opened for no request, newest first */
+	int n_slots;      /* requests holding a connection slot (max_conns) */
+	int n_background; /* of them background requests: at most one */
+	uint64_t queued;  /* the last place in line handed out */
+	uv_timer_t sweep; /* closes idle connections and orphans kept too long */
+	int warm;         /* connections to keep to warm_host (httpc_keep_warm) */
+	char *warm_host;
+	int warm_port;
+	bool warm_tls;
+	uv_timer_t warm_timer; /* opens the missing ones */
+	char *rbuf, *pbuf;     /* socket reads and TLS plaintext, allocated on first use */
+	int handles;           /* open handles and pending resolutions */
+	bool closing;          /* httpc_free called: freed when handles drops to 0 */
 };
 
 enum req_state {
@@ -177,12 +182,17 @@ void httpc__response_of(httpc_req *r, httpc_response *resp);
 void httpc__response_copy(httpc_response *dst, const httpc_response *src);
 /* Drops a handle or resolution of c; frees c when it was the last one after httpc_free. */
 void httpc__unref(httpc *c);
+/* Puts k, a connection being opened for no request, on the orphans. */
+void httpc__orphan(hconn *k);
+/* A connection closed: the kept ones are topped up soon (later when it never came up). */
+void httpc__warm_later(httpc *c, bool was_up);
 
 /* ---- http_client_conn.c ---- */
 
-/* Opens a connection to r's host and port and binds r to it; r is sent once the
- * connection (and its TLS handshake) is up. Failures go to httpc__req_attempt_failed. */
-void httpc__conn_open(httpc *c, httpc_req *r);
+/* Opens a connection to host and port and binds r to it; r is sent once the connection
+ * (and its TLS handshake) is up. Failures go to httpc__req_attempt_failed. r NULL: a spare
+ * connection, an orphan until it is up (then httpc__pool_put). */
+void httpc__conn_open(httpc *c, const char *host, int port, bool tls, httpc_req *r);
 /* Sends r on k, a connection that is up and carries nothing. */
 void httpc__conn_send(hconn *k, httpc_req *r);
 /* An idle connection: watched for the peer closing it, not keeping the loop alive. */

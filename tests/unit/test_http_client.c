@@ -1296,6 +1296,36 @@ static void test_orphan_dial(void **state)
 	assert_int_equal(f->p.accepted, 1);
 }
 
+/* httpc_keep_warm: its connections are open before any request, a burst of as many
+ * requests opens none, and one the server closes is replaced. A client without a base URL
+ * cannot keep any. */
+static void test_keep_warm(void **state)
+{
+	fx *f = *state;
+	httpc *c = f->c;
+	assert_int_equal(httpc_keep_warm(c, 3), 0);
+	while (c->n_idle < 3)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(f->p.accepted, 3);
+	assert_int_equal(f->p.requests, 0);
+	hello_burst(&f->loop, c, 3);
+	assert_int_equal(f->p.requests, 3);
+	assert_int_equal(f->p.accepted, 3);
+
+	result r = {0};
+	start_get(c, "/bye", &r);
+	wait_done(&f->loop, &r);
+	result_clear(&r);
+	while (f->p.accepted < 4 || c->n_idle < 3)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(f->p.closed, 1);
+
+	httpc *bare = NULL;
+	assert_int_equal(httpc_new(&f->loop, &(httpc_opts){0}, &bare, NULL), 0);
+	assert_int_equal(httpc_keep_warm(bare, 2), -EINVAL);
+	httpc_free(bare);
+}
+
 static void test_stale_connection(void **state)
 {
 	fx *f = *state;
@@ -1588,6 +1618,7 @@ int main(void)
 	    FX_TEST(test_background_one_at_a_time, default_opts_fx),
 	    FX_TEST(test_dial_race, race_slow_connect_fx),
 	    FX_TEST(test_orphan_dial, race_fast_connect_fx),
+	    FX_TEST(test_keep_warm, client_fx),
 	    FX_TEST(test_stale_connection, client_fx),
 	    FX_TEST(test_cancel_from_chunk, client_fx),
 	    FX_TEST(test_request_head, tok_fx),
