@@ -388,9 +388,15 @@ static void req_fail(httpc_req *r, int rc, const char *msg)
 }
 
 /* Whether k goes where r goes. */
+/* Whether k goes to host and port, with TLS or without. */
+static bool conn_goes_to(const hconn *k, const char *host, int port, bool tls)
+{
+	return k->tls_wanted == tls && k->port == port && !strcasecmp(k->host, host);
+}
+
 static bool conn_fits(const hconn *k, const httpc_req *r)
 {
-	return k->tls_wanted == r->tls && k->port == r->port && !strcasecmp(k->host, r->host);
+	return conn_goes_to(k, r->host, r->port, r->tls);
 }
 
 static hconn *pool_take(httpc *c, const httpc_req *r)
@@ -665,8 +671,7 @@ void httpc__orphan(hconn *k)
 
 static bool warm_fits(const httpc *c, const hconn *k)
 {
-	return k->tls_wanted == c->warm_tls && k->port == c->warm_port &&
-	       !strcasecmp(k->host, c->warm_host);
+	return conn_goes_to(k, c->warm_host, c->warm_port, c->warm_tls);
 }
 
 static void on_warm(uv_timer_t *t)
