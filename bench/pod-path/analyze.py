@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """analyze.py WATCH_LOG CONTAINERD_LOG [KUBELET_LOG]: the pod path, per pod and stage.
+(--pool FILE: the overheads of several runs; --etcd-fsync BEFORE AFTER: etcd's log syncs
+between two dumps of its /metrics.)
 
 WATCH_LOG lines: "EPOCH_MS|name|nodeName|phase|podIP" (one per watch event, stamped on
 arrival). CONTAINERD_LOG: the node's containerd log (info level), whose CRI lines carry
@@ -77,9 +79,49 @@ def pool(path):
     report(kl if kl else ctrd, ctrd, bool(kl))
 
 
+def fsync_buckets(path):
+    """The cumulative counts of etcd's WAL fsync histogram in a /metrics dump: {le: n}."""
+    b = {}
+    try:
+        for line in open(path):
+            m = re.match(r'etcd_disk_wal_fsync_duration_seconds_bucket\{le="([^"]+)"\} (\d+)', line)
+            if m:
+                b[float(m.group(1))] = int(m.group(2))
+    except OSError:
+        pass
+    return b
+
+
+def etcd_fsync(before, after):
+    """--etcd-fsync BEFORE AFTER: etcd's WAL fsyncs between two /metrics dumps, with the
+    histogram bucket that holds their p50 and p99."""
+    b, a = fsync_buckets(before), fsync_buckets(after)
+    print()
+    if not a:
+        print("etcd WAL fsyncs: no metrics from etcd")
+        return
+    delta = sorted((le, n - b.get(le, 0)) for le, n in a.items())
+    total = delta[-1][1]
+    if total == 0:
+        print("etcd WAL fsyncs during the burst: none")
+        return
+
+    def bound(p):
+        le = next(le for le, n in delta if n >= p / 100.0 * total)
+        if le == float("inf"):
+            return "> %g ms" % (delta[-2][0] * 1000)
+        return "<= %g ms" % (le * 1000)
+    print("etcd WAL fsyncs during the burst: %d, p50 %s, p99 %s" % (total, bound(50), bound(99)))
+    print("  (one per batch of writes; a write that comes during a sync waits for its end:")
+    print("   each pod's binding and its Running status may wait for one)")
+
+
 def main():
     if sys.argv[1] == "--pool":
         pool(sys.argv[2])
+        return
+    if sys.argv[1] == "--etcd-fsync":
+        etcd_fsync(sys.argv[2], sys.argv[3])
         return
     watch_log, ctrd_log = sys.argv[1], sys.argv[2]
     kubelet_log = sys.argv[3] if len(sys.argv) > 3 else None
