@@ -387,13 +387,13 @@ static void req_fail(httpc_req *r, int rc, const char *msg)
 	req_arm(r, 0);
 }
 
-/* Whether k goes where r goes. */
 /* Whether k goes to host and port, with TLS or without. */
 static bool conn_goes_to(const hconn *k, const char *host, int port, bool tls)
 {
 	return k->tls_wanted == tls && k->port == port && !strcasecmp(k->host, host);
 }
 
+/* Whether k goes where r goes. */
 static bool conn_fits(const hconn *k, const httpc_req *r)
 {
 	return conn_goes_to(k, r->host, r->port, r->tls);
