@@ -37,11 +37,11 @@
 #include "api/workqueue.h"
 #include "net/cri.h"
 
-/* Labels the kubelet puts on sandboxes and containers (upstream's names). */
 /* Pods synced at once: each sync blocks one thread of libuv's pool on CRI calls, so the
  * pool gets as many threads (main.c sets UV_THREADPOOL_SIZE before the first use). */
 #define KL_SYNC_WORKERS 32
 
+/* Labels the kubelet puts on sandboxes and containers (upstream's names). */
 #define KL_LABEL_POD_NAME       "io.kubernetes.pod.name"
 #define KL_LABEL_POD_NAMESPACE  "io.kubernetes.pod.namespace"
 #define KL_LABEL_POD_UID        "io.kubernetes.pod.uid"

@@ -619,7 +619,6 @@ static void termination_messages(const pod_sync_in *in, kl_runtime_pod *rp)
 	}
 }
 
-/* Creates and starts attempt `attempt` of container c in sandbox sid. */
 /* What a sync of a fresh pod made (the runtime had nothing of it before), to be the
  * runtime's view of the pod afterwards without listing: ListPodSandbox waits on the lock
  * of every sandbox, and other pods' sandboxes hold theirs while they start. */
@@ -726,6 +725,7 @@ static void sandbox_ip_done(sandbox_ip *s)
 	free(s->ip);
 }
 
+/* Creates and starts attempt `attempt` of container c in sandbox sid. */
 static void start_container(const pod_sync_in *in, const cJSON *c, const char *sid,
                             const sandbox_cfg *sb, uint32_t attempt, sandbox_ip *ip,
                             const kl_volumes *vols, kl_runtime_pod *made, pod_sync_out *out,
