@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/core.pb-c.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -434,23 +435,21 @@ static const char *const pod_fields[] = {"spec.nodeName",
                                          "status.nominatedNodeName",
                                          NULL};
 
-const kind_desc kind_pods[] = {
-    {.group = "",
-     .version = "v1",
-     .kind = "Pod",
-     .plural = "pods",
-     .singular = "pod",
-     .short_names = pod_short,
-     .categories = kind_category_all,
-     .namespaced = true,
-     .etcd_resource = "pods",
-     .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING | KIND_SUB_LOG,
-     .field_labels = pod_fields,
-     .columns = KIND_COLUMNS(pod_columns),
-     .cells = pod_cells,
-     .defaults = pod_defaults,
-     .validate = pod_validate,
-     .validate_update = pod_validate_update,
-     .create_status = pod_create_status},
-};
-const size_t kind_pods_n = CK_ARRAY_SIZE(kind_pods);
+const kind_desc kind_pod = {.group = "",
+                            .version = "v1",
+                            .kind = "Pod",
+                            .plural = "pods",
+                            .singular = "pod",
+                            .short_names = pod_short,
+                            .categories = kind_category_all,
+                            .namespaced = true,
+                            .etcd_resource = "pods",
+                            .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING | KIND_SUB_LOG,
+                            .field_labels = pod_fields,
+                            .columns = KIND_COLUMNS(pod_columns),
+                            .cells = pod_cells,
+                            .defaults = pod_defaults,
+                            .validate = pod_validate,
+                            .validate_update = pod_validate_update,
+                            .create_status = pod_create_status,
+                            .pb = &k8s__io__api__core__v1__pod__descriptor};
