@@ -261,8 +261,11 @@ char *kind_join(const cJSON *arr, const char *path)
 	return ck_buf_steal(&b);
 }
 
-char *kind_format_map(const cJSON *m)
+char *kind_format_map(const cJSON *m, enum kind_map_style style)
 {
+	bool go = style == KIND_MAP_GO;
+	if (go && !cJSON_IsObject(m))
+		return ck_strdup("map[string]string(nil)");
 	size_t n = 0;
 	_cleanup_free_ const char **keys =
 	    ck_malloc(((size_t)cJSON_GetArraySize(m) + 1) * sizeof(*keys));
@@ -274,12 +277,18 @@ char *kind_format_map(const cJSON *m)
 	}
 	qsort(keys, n, sizeof(keys[0]), kind_cmp_strp);
 	ck_buf b = {0};
+	if (go)
+		ck_buf_puts(&b, "map[string]string{");
 	for (size_t i = 0; i < n; i++) {
-		kind_buf_sep(&b, ",");
-		ck_buf_printf(
-		    &b, "%s=%s", keys[i],
-		    ck_json_get_str(cJSON_GetObjectItemCaseSensitive(m, keys[i]), "", ""));
+		const char *v =
+		    ck_json_get_str(cJSON_GetObjectItemCaseSensitive(m, keys[i]), "", "");
+		if (go)
+			ck_buf_printf(&b, "%s\"%s\":\"%s\"", i ? ", " : "", keys[i], v);
+		else
+			ck_buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i], v);
 	}
+	if (go)
+		ck_buf_putc(&b, '}');
 	return ck_buf_steal(&b);
 }
 

@@ -136,9 +136,11 @@ void kind_cell_take(cJSON *row, char *s);
 void kind_buf_sep(ck_buf *b, const char *sep);
 /* The strings at path of the elements of arr joined with ",", malloc'd ("" when none). */
 char *kind_join(const cJSON *arr, const char *path);
-/* "k1=v1,k2=v2" of a string map in key order, as upstream prints labels; malloc'd ("" when
- * empty). */
-char *kind_format_map(const cJSON *m);
+/* A string map in key order: KIND_MAP_LABELS "k1=v1,k2=v2" as upstream prints labels
+ * ("" when empty), KIND_MAP_GO as Go's %#v in upstream's messages:
+ * map[string]string{"k1":"v1", "k2":"v2"}, map[string]string(nil) when m is no object. */
+enum kind_map_style { KIND_MAP_LABELS, KIND_MAP_GO };
+char *kind_format_map(const cJSON *m, enum kind_map_style style);
 
 /* RFC 1123 names: a label ("my-name", at most 63) and a subdomain ("a.b-c", at most 253). */
 bool kind_dns1123_label(const char *s);

@@ -56,14 +56,20 @@ static void workload_validate(const cJSON *obj, kind_causes *causes)
 	} else if (selector_from_label_selector(sel, &s, &err) < 0) {
 		kind_cause_invalid(causes, "spec.selector", "", err->msg);
 	} else if (!s->n_reqs) {
-		kind_cause_invalid(causes, "spec.selector", "{}",
-		                   "empty selector is invalid for deployment");
+		/* Upstream prints the value in Go syntax (and says "deployment" for both kinds). */
+		kind_cause_add(
+		    causes, "FieldValueInvalid", "spec.selector",
+		    "Invalid value: v1.LabelSelector{MatchLabels:map[string]string%s, "
+		    "MatchExpressions:[]v1.LabelSelectorRequirement%s}: empty selector is "
+		    "invalid for deployment",
+		    ck_json_get(sel, "matchLabels") ? "{}" : "(nil)",
+		    ck_json_get(sel, "matchExpressions") ? "{}" : "(nil)");
 	} else if (!selector_match_labels(s, ck_json_get(spec, "template.metadata.labels"))) {
 		_cleanup_free_ char *labels =
-		    ck_json_print(ck_json_get(spec, "template.metadata.labels"));
-		kind_cause_invalid(causes, "spec.template.metadata.labels",
-		                   labels ? labels : "null",
-		                   "`selector` does not match template `labels`");
+		    kind_format_map(ck_json_get(spec, "template.metadata.labels"), KIND_MAP_GO);
+		kind_cause_add(causes, "FieldValueInvalid", "spec.template.metadata.labels",
+		               "Invalid value: %s: `selector` does not match template `labels`",
+		               labels);
 	}
 	kind_pod_spec_validate(ck_json_get(spec, "template.spec"), "spec.template.spec", causes);
 	const char *rp = ck_json_get_str(spec, "template.spec.restartPolicy", "Always");

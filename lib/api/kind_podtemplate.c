@@ -27,7 +27,8 @@ static void podtemplate_cells(const cJSON *pt, time_t now, cJSON *row)
 	kind_cell_str(row, kind_str(pt, "metadata.name"));
 	kind_cell_take(row, kind_join(containers, "name"));
 	kind_cell_take(row, kind_join(containers, "image"));
-	kind_cell_take(row, kind_format_map(ck_json_get(pt, "template.metadata.labels")));
+	kind_cell_take(
+	    row, kind_format_map(ck_json_get(pt, "template.metadata.labels"), KIND_MAP_LABELS));
 }
 
 static const kind_column podtemplate_columns[] = {

@@ -133,7 +133,7 @@ static void service_cells(const cJSON *svc, time_t now, cJSON *row)
 	kind_cell_take(row, service_external_ip(svc));
 	kind_cell_take(row, service_ports(svc));
 	kind_cell_take(row, kind_age(kind_str(svc, "metadata.creationTimestamp"), now));
-	kind_cell_take(row, kind_format_map(ck_json_get(svc, "spec.selector")));
+	kind_cell_take(row, kind_format_map(ck_json_get(svc, "spec.selector"), KIND_MAP_LABELS));
 }
 
 static const kind_column service_columns[] = {
