@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "k8s/core.pb-c.h"
+#include "api/condition.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -51,13 +52,8 @@ static const char *node_address(const cJSON *node, const char *type)
 
 static void node_cells(const cJSON *node, time_t now, cJSON *row)
 {
-	const char *status = "Unknown";
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(node, "status.conditions"))
-	{
-		if (!strcmp(kind_str(c, "type"), "Ready"))
-			status = strcmp(kind_str(c, "status"), "True") ? "NotReady" : "Ready";
-	}
+	const char *ready = condition_status(node, "Ready", NULL);
+	const char *status = !ready ? "Unknown" : strcmp(ready, "True") ? "NotReady" : "Ready";
 	kind_cell_str(row, kind_str(node, "metadata.name"));
 	if (ck_json_get_bool(node, "spec.unschedulable", false))
 		kind_cell_take(row, ck_asprintf("%s,SchedulingDisabled", status));
