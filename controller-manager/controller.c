@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/condition.h"
 #include "api/event.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -322,13 +323,7 @@ bool cm_being_deleted(const cJSON *obj)
 
 bool cm_pod_ready(const cJSON *pod)
 {
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
-	{
-		if (ck_streq(ck_json_get_str(c, "type", NULL), "Ready"))
-			return ck_streq(ck_json_get_str(c, "status", NULL), "True");
-	}
-	return false;
+	return condition_true(pod, "Ready");
 }
 
 bool cm_pod_active(const cJSON *pod)

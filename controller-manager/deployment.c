@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/condition.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -220,29 +221,13 @@ static void create_rs(d_state *s, const char *key, const cJSON *d, const char *h
 	write_start(s, key, &rq);
 }
 
-static cJSON *condition(const char *type, bool ok, const char *reason, const char *msg,
-                        const cJSON *old_conds)
+/* Sets a condition of the status in holder ({"status": ...}). lastTransitionTime moves
+ * when its status does (condition_set), lastUpdateTime whenever anything about it does. */
+static void set_condition(cJSON *holder, const char *type, bool ok, const char *reason,
+                          const char *msg, const char *now)
 {
-	_cleanup_free_ char *ts = ck_time_now_rfc3339(false);
-	const char *status = ok ? "True" : "False";
-	/* Keep the old timestamps while nothing about the condition changed. */
-	const cJSON *c;
-	cJSON_ArrayForEach(c, old_conds)
-	{
-		if (ck_streq(ck_json_get_str(c, "type", NULL), type) &&
-		    ck_streq(ck_json_get_str(c, "status", NULL), status) &&
-		    ck_streq(ck_json_get_str(c, "reason", NULL), reason) &&
-		    ck_streq(ck_json_get_str(c, "message", NULL), msg))
-			return ck_json_dup(c);
-	}
-	cJSON *cond = cJSON_CreateObject();
-	cJSON_AddStringToObject(cond, "type", type);
-	cJSON_AddStringToObject(cond, "status", status);
-	cJSON_AddStringToObject(cond, "lastUpdateTime", ts);
-	cJSON_AddStringToObject(cond, "lastTransitionTime", ts);
-	cJSON_AddStringToObject(cond, "reason", reason);
-	cJSON_AddStringToObject(cond, "message", msg);
-	return cond;
+	if (condition_set(holder, type, ok ? "True" : "False", reason, msg, now, false))
+		ck_json_set_str((cJSON *)condition_find(holder, type), "lastUpdateTime", now);
 }
 
 /* Returns what the sync returns (cm_write_status). */
@@ -257,9 +242,9 @@ static int update_status(d_state *s, const char *key, const cJSON *d, const cJSO
 	}
 	int64_t want = ck_json_get_int(d, "spec.replicas", 1);
 	int64_t updated = new_rs ? ck_json_get_int(new_rs, "status.replicas", 0) : 0;
-	const cJSON *old_conds = ck_json_get(d, "status.conditions");
-
-	cJSON *st = cJSON_CreateObject();
+	/* The conditions are set over the old ones, in a holder shaped as the object. */
+	_cleanup_json_ cJSON *holder = cJSON_CreateObject();
+	cJSON *st = cJSON_AddObjectToObject(holder, "status");
 	cJSON_AddNumberToObject(st, "observedGeneration",
 	                        (double)ck_json_get_int(d, "metadata.generation", 0));
 	cJSON_AddNumberToObject(st, "replicas", (double)replicas);
@@ -268,28 +253,28 @@ static int update_status(d_state *s, const char *key, const cJSON *d, const cJSO
 	cJSON_AddNumberToObject(st, "availableReplicas", (double)available);
 	if (want - available > 0)
 		cJSON_AddNumberToObject(st, "unavailableReplicas", (double)(want - available));
-	cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+	const cJSON *old_conds = ck_json_get(d, "status.conditions");
+	if (old_conds)
+		cJSON_AddItemToObject(st, "conditions", ck_json_dup(old_conds));
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
 	bool avail = available >= want - max_unavailable;
-	cJSON_AddItemToArray(
-	    conds, condition("Available", avail,
-	                     avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-	                     avail ? "Deployment has minimum availability."
-	                           : "Deployment does not have minimum availability.",
-	                     old_conds));
+	set_condition(holder, "Available", avail,
+	              avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+	              avail ? "Deployment has minimum availability."
+	                    : "Deployment does not have minimum availability.",
+	              now);
 	bool complete = new_rs && updated == want && replicas == want && available >= want;
 	_cleanup_free_ char *msg =
 	    !new_rs ? ck_strdup("Deployment is progressing.")
 	    : complete
 	        ? ck_asprintf("ReplicaSet \"%s\" has successfully progressed.", kc_obj_name(new_rs))
 	        : ck_asprintf("ReplicaSet \"%s\" is progressing.", kc_obj_name(new_rs));
-	cJSON_AddItemToArray(conds,
-	                     condition("Progressing", true,
-	                               complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
-	                               msg, old_conds));
+	set_condition(holder, "Progressing", true,
+	              complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated", msg, now);
 	const cJSON *cc = ck_json_get(d, "status.collisionCount");
 	if (cc)
 		cJSON_AddItemToObject(st, "collisionCount", ck_json_dup(cc));
-	return cm_write_status(s->writer, key, d, st);
+	return cm_write_status(s->writer, key, d, cJSON_DetachItemFromObject(holder, "status"));
 }
 
 /* The sync's one write to the Deployment, which it returns: the revision of its current

@@ -29,25 +29,6 @@ typedef struct gc_state {
 	size_t n_kinds;
 } gc_state;
 
-/* The client's resource of a kind of the registry. Static storage, made once. */
-static const kc_resource *gc_resource(const kind_desc *k)
-{
-	static kc_resource *res;
-	static size_t n;
-	size_t all_n = 0;
-	const kind_desc *const *all = kind_all(&all_n);
-	if (!res) {
-		res = ck_calloc(all_n + 1, sizeof(*res));
-		for (n = 0; n < all_n; n++)
-			res[n] = (kc_resource){all[n]->group, all[n]->version, all[n]->plural,
-			                       all[n]->kind, all[n]->namespaced};
-	}
-	for (size_t i = 0; i < n; i++)
-		if (all[i] == k)
-			return &res[i];
-	return NULL;
-}
-
 /* Events are never owners nor owned for the collector (upstream's ignoredResources). */
 static bool gc_ignored(const kind_desc *k)
 {
@@ -260,7 +241,7 @@ static int gc_start(cm_controller *c, void **state, ck_err **err)
 		gc_kind *k = &s->kinds[s->n_kinds];
 		k->s = s;
 		k->desc = all[i];
-		k->cache = cm_controller_cache(c, gc_resource(all[i]));
+		k->cache = cm_controller_cache(c, all[i]);
 		if (!k->cache) {
 			gc_free(s);
 			return ck_err_set(err, -EINVAL, "no cache of %s", all[i]->kind);
