@@ -261,14 +261,11 @@ static void on_event_created(kc_result *res, void *user)
 void cm_event(cm_controller *c, const kc_resource *r, const cJSON *obj, const char *type,
               const char *reason, const char *fmt, ...)
 {
+	ev_source src = {.component = c->desc->component};
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = ck_vasprintf(fmt, ap);
+	_cleanup_json_ cJSON *ev = ev_buildv(r, obj, NULL, &src, type, reason, NULL, fmt, ap);
 	va_end(ap);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ev_source src = {.component = c->desc->component};
-	_cleanup_json_ cJSON *ev = ev_build(r, obj, NULL, &src, type, reason, NULL, msg, &now);
 	cm_request rq = {
 	    .verb = CM_CREATE,
 	    .res = &KC_EVENTS,

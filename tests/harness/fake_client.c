@@ -104,6 +104,16 @@ size_t fake_client_count_pending(const fake_client *fc, enum cm_verb verb, const
 	return k;
 }
 
+fake_call *fake_client_find(const fake_client *fc, enum cm_verb verb, const char *kind,
+                            const char *name)
+{
+	for (size_t i = 0; i < fc->n; i++)
+		if (call_is(fc->calls[i], verb, kind) &&
+		    (!name || !strcmp(fc->calls[i]->name, name)))
+			return fc->calls[i];
+	return NULL;
+}
+
 fake_call *fake_client_pending(const fake_client *fc, enum cm_verb verb, const char *kind)
 {
 	for (size_t i = 0; i < fc->n; i++)

@@ -43,6 +43,10 @@ fake_call *fake_client_call(const fake_client *fc, size_t i);
 size_t fake_client_count(const fake_client *fc, enum cm_verb verb, const char *kind);
 /* Those still waiting for an answer. */
 size_t fake_client_count_pending(const fake_client *fc, enum cm_verb verb, const char *kind);
+/* The first call recorded of verb on kind (NULL: any) named name (NULL: any), answered or
+ * not, or NULL. */
+fake_call *fake_client_find(const fake_client *fc, enum cm_verb verb, const char *kind,
+                            const char *name);
 /* The first one waiting for an answer, or NULL. */
 fake_call *fake_client_pending(const fake_client *fc, enum cm_verb verb, const char *kind);
 /* Answers call with rc and obj (taken). With rc 0 and obj NULL the answer is the request's

@@ -130,23 +130,13 @@ static void put_rs(fake_env *e, const char *image, int replicas, int revision, b
 	fake_informer_put_json(fake_env_informer(e, &KC_REPLICASETS), s);
 }
 
-static fake_call *find_call(fake_env *e, enum cm_verb verb, const char *kind)
-{
-	for (size_t i = 0; i < fake_client_len(e->api); i++) {
-		fake_call *c = fake_client_call(e->api, i);
-		if (c->verb == verb && !strcmp(c->res->kind, kind))
-			return c;
-	}
-	return NULL;
-}
-
 static void test_sync_creates_the_replicaset(void **state)
 {
 	fake_env e;
 	fake_env_init(&e, &cm_deployment_controller);
 	put_deployment(&e, 3, "nginx");
 	fake_env_run(&e);
-	fake_call *c = find_call(&e, CM_CREATE, "ReplicaSet");
+	fake_call *c = fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL);
 	assert_non_null(c);
 	_cleanup_free_ char *tmpl_text = ck_asprintf(TEMPLATE, "nginx");
 	_cleanup_json_ cJSON *tmpl = parse(tmpl_text);
@@ -173,8 +163,8 @@ static void test_sync_scales_the_current_replicaset(void **state)
 	put_rs(&e, "nginx", 1, 1, true);
 	put_deployment(&e, 3, "nginx");
 	fake_env_run(&e);
-	assert_null(find_call(&e, CM_CREATE, "ReplicaSet"));
-	fake_call *p = find_call(&e, CM_PATCH, "ReplicaSet");
+	assert_null(fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL));
+	fake_call *p = fake_client_find(e.api, CM_PATCH, "ReplicaSet", NULL);
 	assert_non_null(p);
 	assert_int_equal(ck_json_get_int(p->body, "spec.replicas", -1), 3);
 	fake_env_fini(&e);
@@ -188,7 +178,7 @@ static void test_sync_rolls_out_within_the_surge(void **state)
 	put_deployment(&e, 4, "nginx:2");
 	fake_env_run(&e);
 	/* maxSurge 25% of 4 is 1: the new ReplicaSet starts at one replica, revision 2. */
-	fake_call *c = find_call(&e, CM_CREATE, "ReplicaSet");
+	fake_call *c = fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL);
 	assert_non_null(c);
 	assert_int_equal(ck_json_get_int(c->body, "spec.replicas", -1), 1);
 	assert_string_equal(
@@ -196,7 +186,7 @@ static void test_sync_rolls_out_within_the_surge(void **state)
 	                    ""),
 	    "2");
 	/* The old one is not scaled down before the new pods are available. */
-	assert_null(find_call(&e, CM_PATCH, "ReplicaSet"));
+	assert_null(fake_client_find(e.api, CM_PATCH, "ReplicaSet", NULL));
 	fake_env_fini(&e);
 }
 
@@ -208,11 +198,11 @@ static void test_sync_adopts_an_orphan_replicaset(void **state)
 	put_deployment(&e, 3, "nginx");
 	fake_env_run(&e);
 	/* Adopted and taken as the current one: no second ReplicaSet. */
-	fake_call *p = find_call(&e, CM_PATCH, "ReplicaSet");
+	fake_call *p = fake_client_find(e.api, CM_PATCH, "ReplicaSet", NULL);
 	assert_non_null(p);
 	const cJSON *ref = ck_json_get(p->body, "metadata.ownerReferences")->child;
 	assert_string_equal(ck_json_get_str(ref, "uid", ""), "d-1");
-	assert_null(find_call(&e, CM_CREATE, "ReplicaSet"));
+	assert_null(fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL));
 	fake_env_fini(&e);
 }
 

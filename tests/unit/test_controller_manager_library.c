@@ -82,16 +82,6 @@ static cJSON *pod(const char *name, const char *labels, const char *owner_uid)
 	return parse(s);
 }
 
-static fake_call *find_call(fake_env *e, enum cm_verb verb, const char *name)
-{
-	for (size_t i = 0; i < fake_client_len(e->api); i++) {
-		fake_call *c = fake_client_call(e->api, i);
-		if (c->verb == verb && !strcmp(c->name, name))
-			return c;
-	}
-	return NULL;
-}
-
 static void test_expectations(void **state)
 {
 	fake_env e;
@@ -212,12 +202,13 @@ static void test_delete_pods(void **state)
 	_cleanup_json_ cJSON *b = pod("b", "{}", "rs-1");
 	const cJSON *pods[] = {a, b};
 	cm_delete_pods(e.c, "ns/web", &KC_REPLICASETS, rs, pods, 2);
-	fake_call *c = find_call(&e, CM_DELETE, "a");
+	fake_call *c = fake_client_find(e.api, CM_DELETE, NULL, "a");
 	assert_non_null(c);
 	assert_string_equal(c->precondition_uid, "a-uid");
 	fake_client_answer(e.api, c, 0, NULL);
 	/* A failed deletion will not be seen: observed, and the key retried. */
-	fake_client_answer(e.api, find_call(&e, CM_DELETE, "b"), CK_EUNAVAILABLE, NULL);
+	fake_client_answer(e.api, fake_client_find(e.api, CM_DELETE, NULL, "b"), CK_EUNAVAILABLE,
+	                   NULL);
 	int adds, dels;
 	cm_exp_pending(e.c, "ns/web", &adds, &dels);
 	assert_int_equal(dels, 1);
@@ -284,14 +275,14 @@ static void test_claim_adopts_and_releases(void **state)
 
 	/* Two patches: the adoption and the release, at the versions seen. */
 	assert_int_equal(fake_client_count(e.api, CM_PATCH, "Pod"), 2);
-	fake_call *adopt = find_call(&e, CM_PATCH, "orphan");
+	fake_call *adopt = fake_client_find(e.api, CM_PATCH, NULL, "orphan");
 	assert_non_null(adopt);
 	assert_int_equal(adopt->patch_type, KC_PATCH_MERGE);
 	const cJSON *refs = ck_json_get(adopt->body, "metadata.ownerReferences");
 	assert_true(has_ref(refs, "rs-1"));
 	assert_true(ck_json_get_bool(refs->child, "controller", false));
 	assert_string_equal(ck_json_get_str(adopt->body, "metadata.resourceVersion", ""), "5");
-	fake_call *release = find_call(&e, CM_PATCH, "stray");
+	fake_call *release = fake_client_find(e.api, CM_PATCH, NULL, "stray");
 	assert_non_null(release);
 	assert_true(cJSON_IsNull(ck_json_get(release->body, "metadata.ownerReferences")));
 	assert_string_equal(ck_json_get_str(release->body, "metadata.resourceVersion", ""), "5");

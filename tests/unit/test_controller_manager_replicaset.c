@@ -47,16 +47,6 @@ static void put_pod(fake_env *e, const char *name, const char *labels, bool owne
 	fake_informer_put_json(fake_env_informer(e, &KC_PODS), s);
 }
 
-static fake_call *find_call(fake_env *e, enum cm_verb verb, const char *name)
-{
-	for (size_t i = 0; i < fake_client_len(e->api); i++) {
-		fake_call *c = fake_client_call(e->api, i);
-		if (c->verb == verb && !strcmp(c->name, name))
-			return c;
-	}
-	return NULL;
-}
-
 /* Answers the pod creations batch by batch; returns how many were made. */
 static size_t answer_creates(fake_env *e)
 {
@@ -118,11 +108,11 @@ static void test_scales_down_most_expendable_first(void **state)
 	put_rs(&e, 1);
 	fake_env_run(&e);
 	assert_int_equal(fake_client_count(e.api, CM_DELETE, "Pod"), 2);
-	assert_non_null(find_call(&e, CM_DELETE, "pending"));
-	fake_call *d = find_call(&e, CM_DELETE, "unready");
+	assert_non_null(fake_client_find(e.api, CM_DELETE, NULL, "pending"));
+	fake_call *d = fake_client_find(e.api, CM_DELETE, NULL, "unready");
 	assert_non_null(d);
 	assert_string_equal(d->precondition_uid, "unready-uid");
-	assert_null(find_call(&e, CM_DELETE, "ready"));
+	assert_null(fake_client_find(e.api, CM_DELETE, NULL, "ready"));
 	int adds, dels;
 	cm_exp_pending(e.c, "ns/web", &adds, &dels);
 	assert_int_equal(dels, 2);
@@ -138,12 +128,12 @@ static void test_adopts_orphans_that_match(void **state)
 	put_rs(&e, 2);
 	fake_env_run(&e);
 	/* The orphan is adopted and counted: one pod to create, not two. */
-	fake_call *p = find_call(&e, CM_PATCH, "orphan");
+	fake_call *p = fake_client_find(e.api, CM_PATCH, NULL, "orphan");
 	assert_non_null(p);
 	assert_string_equal(
 	    ck_json_get_str(ck_json_get(p->body, "metadata.ownerReferences")->child, "uid", ""),
 	    "rs-1");
-	assert_null(find_call(&e, CM_PATCH, "other"));
+	assert_null(fake_client_find(e.api, CM_PATCH, NULL, "other"));
 	fake_client_answer_all(e.api, CM_UPDATE_STATUS, "ReplicaSet", 0);
 	assert_int_equal(answer_creates(&e), 1);
 	fake_env_fini(&e);
@@ -161,7 +151,7 @@ static void test_releases_a_pod_that_stops_matching(void **state)
 	/* Relabelled: released, and replaced. */
 	put_pod(&e, "a", "{\"app\":\"debug\"}", true, "Running", "n1", true);
 	fake_env_run(&e);
-	fake_call *p = find_call(&e, CM_PATCH, "a");
+	fake_call *p = fake_client_find(e.api, CM_PATCH, NULL, "a");
 	assert_non_null(p);
 	assert_true(cJSON_IsNull(ck_json_get(p->body, "metadata.ownerReferences")));
 	assert_int_equal(fake_client_count(e.api, CM_CREATE, "Pod"), 1);
