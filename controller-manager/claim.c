@@ -8,25 +8,6 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-typedef struct claim_patch {
-	cm_controller *c;
-	char *owner_key;
-} claim_patch;
-
-static void on_patched(kc_result *res, void *user)
-{
-	claim_patch *p = user;
-	/* A dependent that is gone needs nothing; anything else and the owner's count of
-	 * what it controls was wrong: sync it again. */
-	if (res->rc < 0 && res->rc != -ENOENT) {
-		CK_V(2, "%s: claim: %s", p->owner_key,
-		     res->err ? res->err->msg : ck_strerror(res->rc));
-		wq_add_rate_limited(cm_controller_queue(p->c), p->owner_key);
-	}
-	free(p->owner_key);
-	free(p);
-}
-
 /* Patches obj's ownerReferences to its list without owner_uid's, plus add when non-NULL
  * (taken), at obj's resourceVersion: a change meanwhile fails with a conflict. */
 static void patch_refs(cm_controller *c, const cJSON *owner, const cm_cache *deps, const cJSON *obj,
@@ -52,9 +33,7 @@ static void patch_refs(cm_controller *c, const cJSON *owner, const cm_cache *dep
 	cJSON_AddStringToObject(meta, "resourceVersion", kc_obj_resource_version(obj));
 	CK_V(2, "%s %s %s: %s %s/%s", add ? "adopting" : "releasing", deps->res->kind,
 	     kc_obj_name(obj), add ? "by" : "from", kc_obj_namespace(owner), kc_obj_name(owner));
-	claim_patch *p = ck_calloc(1, sizeof(*p));
-	p->c = c;
-	p->owner_key = informer_key(owner);
+	_cleanup_free_ char *owner_key = informer_key(owner);
 	cm_request rq = {
 	    .verb = CM_PATCH,
 	    .res = deps->res,
@@ -63,11 +42,7 @@ static void patch_refs(cm_controller *c, const cJSON *owner, const cm_cache *dep
 	    .body = patch,
 	    .patch_type = KC_PATCH_MERGE,
 	};
-	if (cm_request_start(cm_controller_ctx(c), &rq, on_patched, p) < 0) {
-		wq_add_rate_limited(cm_controller_queue(c), p->owner_key);
-		free(p->owner_key);
-		free(p);
-	}
+	cm_request_for(c, owner_key, &rq, add ? "adopt" : "release", NULL);
 }
 
 const cJSON **cm_claim(cm_controller *c, const kc_resource *owner_res, const cJSON *owner,

@@ -73,6 +73,49 @@ int cm_request_start(const cm_ctx *ctx, const cm_request *rq, kc_result_fn cb, v
 	return ctx->api->start(ctx->api_impl, rq, cb, user, NULL);
 }
 
+/* A request of a key's sync (cm_request_for). */
+typedef struct keyed_call {
+	cm_controller *c;
+	char *key;
+	const char *what;
+	void (*failed)(cm_controller *c, const char *key);
+} keyed_call;
+
+/* A failed request of key's sync: its object's picture was wrong, sync again. */
+static void keyed_failed(keyed_call *k, int rc, const ck_err *err)
+{
+	CK_V(2, "%s: %s: %s", k->key, k->what, err ? err->msg : ck_strerror(rc));
+	if (k->failed)
+		k->failed(k->c, k->key);
+	wq_add_rate_limited(k->c->queue, k->key);
+	free(k->key);
+	free(k);
+}
+
+static void keyed_done(kc_result *res, void *user)
+{
+	keyed_call *k = user;
+	if (res->rc < 0 && res->rc != -ENOENT && res->rc != -EEXIST) {
+		keyed_failed(k, res->rc, res->err);
+		return;
+	}
+	free(k->key);
+	free(k);
+}
+
+void cm_request_for(cm_controller *c, const char *key, const cm_request *rq, const char *what,
+                    void (*failed)(cm_controller *c, const char *key))
+{
+	keyed_call *k = ck_calloc(1, sizeof(*k));
+	k->c = c;
+	k->key = ck_strdup(key);
+	k->what = what;
+	k->failed = failed;
+	int rc = cm_request_start(c->ctx, rq, keyed_done, k);
+	if (rc < 0)
+		keyed_failed(k, rc, NULL);
+}
+
 /* ---- the controller record ---- */
 
 static void all_synced(cm_controller *c)

@@ -103,6 +103,13 @@ int cm_request_start(const cm_ctx *ctx, const cm_request *rq, kc_result_fn cb, v
 
 typedef struct cm_controller cm_controller;
 
+/* Starts rq for the sync of key on c. A failure other than -ENOENT or -EEXIST (the object
+ * is gone, or was made by an earlier sync that the cache does not show yet) is logged at
+ * -v=2 as what ("delete pod"), passed to failed (NULL: none) and syncs key again with
+ * back-off; so is a request that cannot start. what must be static. */
+void cm_request_for(cm_controller *c, const char *key, const cm_request *rq, const char *what,
+                    void (*failed)(cm_controller *c, const char *key));
+
 typedef struct cm_controller_desc {
 	const char *name;      /* as --controllers names it: "replicaset" */
 	const char *component; /* its Events' source: "replicaset-controller" */

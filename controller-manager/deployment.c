@@ -132,36 +132,6 @@ static int64_t revision_of(const cJSON *rs)
 
 /* ---- writes ---- */
 
-typedef struct write_ctx {
-	d_state *s;
-	char *key;
-} write_ctx;
-
-static void on_written(kc_result *res, void *user)
-{
-	write_ctx *w = user;
-	/* -EEXIST: a ReplicaSet created by an earlier sync that the cache has not shown yet. */
-	if (res->rc < 0 && res->rc != -ENOENT && res->rc != -EEXIST) {
-		CK_V(2, "deployment %s: %s", w->key,
-		     res->err ? res->err->msg : ck_strerror(res->rc));
-		wq_add_rate_limited(cm_controller_queue(w->s->c), w->key);
-	}
-	free(w->key);
-	free(w);
-}
-
-/* Starts rq, a write for the Deployment key. */
-static void write_start(d_state *s, const char *key, const cm_request *rq)
-{
-	write_ctx *w = ck_calloc(1, sizeof(*w));
-	w->s = s;
-	w->key = ck_strdup(key);
-	if (cm_request_start(cm_controller_ctx(s->c), rq, on_written, w) < 0) {
-		free(w->key);
-		free(w);
-	}
-}
-
 static void scale_rs(d_state *s, const char *key, const cJSON *d, const cJSON *rs, int64_t n)
 {
 	if (rs_replicas(rs) == n)
@@ -181,7 +151,7 @@ static void scale_rs(d_state *s, const char *key, const cJSON *d, const cJSON *r
 	                 .name = kc_obj_name(rs),
 	                 .body = patch,
 	                 .patch_type = KC_PATCH_MERGE};
-	write_start(s, key, &rq);
+	cm_request_for(s->c, key, &rq, "write", NULL);
 }
 
 static void create_rs(d_state *s, const char *key, const cJSON *d, const char *hash,
@@ -218,7 +188,7 @@ static void create_rs(d_state *s, const char *key, const cJSON *d, const char *h
 	         "Scaled up replica set %s from 0 to %" PRId64, name, replicas);
 	cm_request rq = {
 	    .verb = CM_CREATE, .res = &KC_REPLICASETS, .ns = kc_obj_namespace(d), .body = rs};
-	write_start(s, key, &rq);
+	cm_request_for(s->c, key, &rq, "write", NULL);
 }
 
 /* Sets a condition of the status in holder ({"status": ...}). lastTransitionTime moves
@@ -320,7 +290,7 @@ static void cleanup_history(d_state *s, const char *key, const cJSON *d, const c
 		                 .ns = kc_obj_namespace(old[i]),
 		                 .name = kc_obj_name(old[i]),
 		                 .delete_opts = &o};
-		write_start(s, key, &rq);
+		cm_request_for(s->c, key, &rq, "write", NULL);
 	}
 }
 

@@ -126,23 +126,10 @@ void cm_create_pods(cm_controller *c, const char *key, const kc_resource *r, con
 	create_next(run);
 }
 
-/* A deletion owns a copy of its owner's key. */
-typedef struct delete_ctx {
-	cm_controller *c;
-	char *key;
-} delete_ctx;
-
-static void on_deleted(kc_result *res, void *user)
+/* A deletion that failed will not be seen. */
+static void delete_failed(cm_controller *c, const char *key)
 {
-	delete_ctx *d = user;
-	if (res->rc < 0 && res->rc != -ENOENT) {
-		cm_exp_observe(d->c, d->key, 0, 1);
-		CK_WARN("%s: delete pod: %s", d->key,
-		        res->err ? res->err->msg : ck_strerror(res->rc));
-		wq_add_rate_limited(cm_controller_queue(d->c), d->key);
-	}
-	free(d->key);
-	free(d);
+	cm_exp_observe(c, key, 0, 1);
 }
 
 void cm_delete_pods(cm_controller *c, const char *key, const kc_resource *r, const cJSON *owner,
@@ -159,15 +146,8 @@ void cm_delete_pods(cm_controller *c, const char *key, const kc_resource *r, con
 		    .name = kc_obj_name(pods[i]),
 		    .delete_opts = &o,
 		};
-		delete_ctx *d = ck_calloc(1, sizeof(*d));
-		d->c = c;
-		d->key = ck_strdup(key);
 		cm_event(c, r, owner, "Normal", "SuccessfulDelete", "Deleted pod: %s",
 		         kc_obj_name(pods[i]));
-		if (cm_request_start(cm_controller_ctx(c), &rq, on_deleted, d) < 0) {
-			cm_exp_observe(c, key, 0, 1);
-			free(d->key);
-			free(d);
-		}
+		cm_request_for(c, key, &rq, "delete pod", delete_failed);
 	}
 }
