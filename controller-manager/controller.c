@@ -225,11 +225,6 @@ wq *cm_controller_queue(const cm_controller *c)
 	return c->queue;
 }
 
-const cm_controller_desc *cm_controller_desc_of(const cm_controller *c)
-{
-	return c->desc;
-}
-
 void *cm_controller_alloc(cm_controller *c, size_t size)
 {
 	c->allocs = ck_realloc(c->allocs, (c->n_allocs + 1) * sizeof(*c->allocs));

@@ -31,7 +31,7 @@
  * adopt). */
 #define CM_INDEX_OWNER  "owner"
 #define CM_INDEX_ORPHAN "orphan"
-/* The index functions behind CM_INDEX_OWNER and CM_INDEX_ORPHAN, NULL-terminated. */
+/* The index functions behind CM_INDEX_OWNER and CM_INDEX_ORPHAN; a NULL name ends them. */
 typedef struct cm_index {
 	const char *name;
 	informer_index_fn fn;
@@ -44,7 +44,6 @@ typedef struct cm_cache_ops {
 	/* A malloc'd array of borrowed pointers (free() it), *n its length. */
 	const cJSON **(*list)(void *impl, size_t *n);
 	const cJSON **(*by_index)(void *impl, const char *index, const char *value, size_t *n);
-	bool (*synced)(void *impl);
 	/* cb once synced (from the loop, or at once when a fake is already synced). */
 	void (*on_synced)(void *impl, void (*cb)(void *data), void *data);
 	void (*add_handlers)(void *impl, const informer_handlers *h);
@@ -137,7 +136,6 @@ int cm_controller_new(cm_ctx *ctx, const cm_controller_desc *d, int workers, cm_
 void cm_controller_free(cm_controller *c);
 cm_ctx *cm_controller_ctx(const cm_controller *c);
 wq *cm_controller_queue(const cm_controller *c);
-const cm_controller_desc *cm_controller_desc_of(const cm_controller *c);
 /* The shared cache of r, counted among the caches c waits for, or NULL when it cannot be
  * made. Only from start. */
 cm_cache *cm_controller_cache(cm_controller *c, const kc_resource *r);

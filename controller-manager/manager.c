@@ -65,11 +65,6 @@ static const cJSON **inf_by_index(void *impl, const char *index, const char *val
 	return informer_by_index(impl, index, value, n);
 }
 
-static bool inf_synced(void *impl)
-{
-	return informer_synced(impl);
-}
-
 static void inf_on_synced(void *impl, void (*cb)(void *data), void *data)
 {
 	informer_on_synced(impl, cb, data);
@@ -84,7 +79,6 @@ static const cm_cache_ops INFORMER_OPS = {
     .get = inf_get,
     .list = inf_list,
     .by_index = inf_by_index,
-    .synced = inf_synced,
     .on_synced = inf_on_synced,
     .add_handlers = inf_add_handlers,
 };

@@ -88,11 +88,6 @@ static const cJSON **fi_by_index(void *impl, const char *index, const char *valu
 	return select_objs(impl, in_index, &q, n);
 }
 
-static bool fi_synced(void *impl)
-{
-	return ((fake_informer *)impl)->synced;
-}
-
 static void fi_on_synced(void *impl, void (*cb)(void *data), void *data)
 {
 	fake_informer *fi = impl;
@@ -115,7 +110,6 @@ static const cm_cache_ops FAKE_OPS = {
     .get = fi_get,
     .list = fi_list,
     .by_index = fi_by_index,
-    .synced = fi_synced,
     .on_synced = fi_on_synced,
     .add_handlers = fi_add_handlers,
 };
