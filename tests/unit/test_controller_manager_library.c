@@ -337,6 +337,33 @@ static void test_handlers_enqueue_owners(void **state)
 	fake_env_fini(&e);
 }
 
+static void test_handlers_follow_relabels_and_owner_changes(void **state)
+{
+	fake_env e;
+	fake_env_init(&e, &PROBE);
+	wq *q = cm_controller_queue(e.c);
+	fake_informer_put_json(fake_env_informer(&e, &KC_REPLICASETS), RS);
+	fake_informer *pods = fake_env_informer(&e, &KC_PODS);
+	fake_informer_put(pods, pod("p", "{\"app\":\"db\"}", NULL));
+	fake_env_run(&e);
+	assert_int_equal(wq_len(q), 0);
+	/* An orphan relabelled to match brings the owner that may adopt it... */
+	fake_informer_put(pods, pod("p", "{\"app\":\"web\",\"tier\":\"edge\"}", NULL));
+	assert_int_equal(wq_len(q), 1);
+	fake_env_run(&e);
+	/* ...an update that changes nothing of that brings none... */
+	cJSON *same = pod("p", "{\"app\":\"web\",\"tier\":\"edge\"}", NULL);
+	ck_json_set_str(same, "status.phase", "Succeeded");
+	fake_informer_put(pods, same);
+	assert_int_equal(wq_len(q), 0);
+	/* ...and a pod taken by another controller brings its old one. */
+	fake_informer_put(pods, pod("q", "{}", "rs-1"));
+	fake_env_run(&e);
+	fake_informer_put(pods, pod("q", "{}", "rs-2"));
+	assert_int_equal(wq_len(q), 2); /* ns/web and ns/other */
+	fake_env_fini(&e);
+}
+
 static void test_keys_wait_for_caches(void **state)
 {
 	fake_env e;
@@ -392,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_claim_adopts_and_releases),
 	    cmocka_unit_test(test_claim_by_owner_being_deleted),
 	    cmocka_unit_test(test_handlers_enqueue_owners),
+	    cmocka_unit_test(test_handlers_follow_relabels_and_owner_changes),
 	    cmocka_unit_test(test_keys_wait_for_caches),
 	    cmocka_unit_test(test_controllers_flag),
 	};
