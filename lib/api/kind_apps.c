@@ -170,6 +170,17 @@ static const kind_column replicaset_columns[] = {
     WIDE_COLS,
 };
 
+static const kind_subresource workload_subs[] = {
+    {.name = "scale",
+     .group = "autoscaling",
+     .version = "v1",
+     .kind = "Scale",
+     .verbs = kind_view_verbs,
+     .type = KIND_SUB_SCALE,
+     .scale = &kind_scale_replicas},
+    KIND_SUB_STATUS,
+};
+
 static const char *const deploy_short[] = {"deploy", NULL};
 static const char *const rs_short[] = {"rs", NULL};
 
@@ -183,12 +194,12 @@ const kind_desc kind_apps[] = {
      .categories = kind_category_all,
      .namespaced = true,
      .etcd_resource = "deployments",
-     .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
      .columns = KIND_COLUMNS(deployment_columns),
      .cells = deployment_cells,
      .defaults = deployment_defaults,
      .validate = deployment_validate,
-     .create_status = clear_status},
+     .create_status = clear_status,
+     .subresources = KIND_SUBRESOURCES(workload_subs)},
     {.group = "apps",
      .version = "v1",
      .kind = "ReplicaSet",
@@ -198,11 +209,11 @@ const kind_desc kind_apps[] = {
      .categories = kind_category_all,
      .namespaced = true,
      .etcd_resource = "replicasets",
-     .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
      .columns = KIND_COLUMNS(replicaset_columns),
      .cells = replicaset_cells,
      .defaults = workload_defaults,
      .validate = workload_validate,
-     .create_status = clear_status},
+     .create_status = clear_status,
+     .subresources = KIND_SUBRESOURCES(workload_subs)},
 };
 const size_t kind_apps_n = CK_ARRAY_SIZE(kind_apps);

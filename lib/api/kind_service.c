@@ -232,6 +232,7 @@ static const kind_column serviceaccount_columns[] = {
     {"Age", "string", "", 0, "Time since the object was created."},
 };
 
+static const kind_subresource service_subs[] = {KIND_SUB_STATUS};
 static const char *const svc_short[] = {"svc", NULL};
 static const char *const ep_short[] = {"ep", NULL};
 static const char *const sa_short[] = {"sa", NULL};
@@ -249,14 +250,14 @@ const kind_desc kind_services[] = {
      .namespaced = true,
      .name_is_label = true,
      .etcd_resource = "services/specs",
-     .subresources = KIND_SUB_STATUS,
      .field_labels = svc_fields,
      .immutable = svc_immutable,
      .columns = KIND_COLUMNS(service_columns),
      .cells = service_cells,
      .defaults = service_defaults,
      .validate = service_validate,
-     .create_status = service_create_status},
+     .create_status = service_create_status,
+     .subresources = KIND_SUBRESOURCES(service_subs)},
     {.group = "",
      .version = "v1",
      .kind = "Endpoints",
