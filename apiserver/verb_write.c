@@ -16,9 +16,10 @@
 #include "storage.h"
 #include "validate.h"
 
-static enum kind_sub_type sub_type(const api_req *r, enum kind_sub_type none)
+/* True when r is on a subresource of type t. */
+static bool sub_is(const api_req *r, enum kind_sub_type t)
 {
-	return r->rt.subres ? r->rt.subres->type : none;
+	return r->rt.subres && r->rt.subres->type == t;
 }
 
 /* Answers s (when not NULL) and frees r: true when it did. */
@@ -148,7 +149,7 @@ static void create_on_parent(api_req *r);
 
 void verb_create(api_req *r)
 {
-	if (sub_type(r, KIND_SUB_FIELD) == KIND_SUB_CREATE) {
+	if (sub_is(r, KIND_SUB_CREATE)) {
 		create_on_parent(r);
 		return;
 	}
@@ -252,10 +253,10 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body, cJSO
 		return NULL;
 	}
 	cJSON *next;
-	if (sub_type(r, KIND_SUB_CREATE) == KIND_SUB_SCALE) {
+	if (sub_is(r, KIND_SUB_SCALE)) {
 		next = ck_json_dup(cur);
 		scale_apply(next, body, r->rt.subres->scale);
-	} else if (sub_type(r, KIND_SUB_CREATE) == KIND_SUB_FIELD) {
+	} else if (sub_is(r, KIND_SUB_FIELD)) {
 		next = ck_json_dup(cur);
 		copy_field(next, body, r->rt.subres->field);
 	} else {
