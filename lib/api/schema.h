@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <protobuf-c/protobuf-c.h>
 
 struct kind_desc;
@@ -108,5 +109,12 @@ const schema_field *schema_field_of(const schema_type *t, const ProtobufCFieldDe
 /* The field a JSON object of type t holds under name, looking through inlined embedded
  * structs (a Volume's "hostPath" is its volumeSource's); NULL when t has none. */
 const schema_field *schema_field_find(const schema_type *t, const char *name);
+
+/* The OpenAPI schema of t (v2 definitions and v3 components.schemas share it): an
+ * object of its properties (inlined structs' fields among them) with upstream's
+ * x-kubernetes-* extensions, or the JSON form of a special type (Time is string/date-time,
+ * IntOrString string/int-or-string, RawExtension an object, ...). Message-typed fields
+ * are {"$ref": ref_prefix + openapi_name}. NULL for map entries. Caller owns the result. */
+cJSON *schema_openapi(const schema_type *t, const char *ref_prefix);
 
 #endif
