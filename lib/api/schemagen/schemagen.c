@@ -82,9 +82,9 @@ static bool is_map_entry(const ProtobufCMessageDescriptor *d)
 	       strcmp(d->fields[1].name, "value") == 0 && d->fields[1].id == 2;
 }
 
-/* Splits the next token of *p: "key" or "key=value" or key="quoted \"value\"".
- * Returns false at the end of the line or at a comment. */
-static bool next_token(char **p, char **key, char **val)
+/* Splits the next token of *p: "key" or "key=value" or key="quoted \"value\""
+ * (*quoted tells which). Returns false at the end of the line or at a comment. */
+static bool next_token(char **p, char **key, char **val, bool *quoted)
 {
 	char *s = *p, *w;
 
@@ -94,12 +94,14 @@ static bool next_token(char **p, char **key, char **val)
 		return false;
 	*key = s;
 	*val = NULL;
+	*quoted = false;
 	while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '=')
 		s++;
 	if (*s == '=') {
 		*s++ = '\0';
 		*val = w = s;
 		if (*s == '"') {
+			*quoted = true;
 			*val = w = ++s;
 			while (*s && *s != '"') {
 				if (*s == '\\' && s[1])
@@ -138,7 +140,8 @@ static unsigned parse_strategy(const char *path, int line, char *v)
 	return bits;
 }
 
-static void field_attr(const char *path, int line, struct gfield *f, const char *k, char *v)
+static void field_attr(const char *path, int line, struct gfield *f, const char *k, char *v,
+                       bool quoted)
 {
 	if (!strcmp(k, "keep-zero")) {
 		f->keep_zero = true;
@@ -170,7 +173,11 @@ static void field_attr(const char *path, int line, struct gfield *f, const char 
 			die(path, line, "unknown map type %s", v);
 		f->map_atomic = true;
 	} else if (!strcmp(k, "default")) {
-		f->default_json = xstrdup(v);
+		/* JSON text; a quoted value is a JSON string (no escapes needed in defaults). */
+		if (quoted && asprintf(&f->default_json, "\"%s\"", v) < 0)
+			die(path, line, "%s", "out of memory");
+		if (!quoted)
+			f->default_json = xstrdup(v);
 	} else if (!strcmp(k, "desc")) {
 		f->desc = xstrdup(v);
 	} else {
@@ -220,24 +227,25 @@ static void read_annotations(const char *path)
 		die(path, 0, "cannot open: %s", strerror(errno));
 	while (fgets(buf, sizeof(buf), in)) {
 		char *p = buf, *msg, *field, *k, *v;
+		bool quoted;
 		struct gtype *t;
 		line++;
-		if (!next_token(&p, &msg, &v))
+		if (!next_token(&p, &msg, &v, &quoted))
 			continue;
 		if (!strcmp(msg, "package")) {
-			if (!next_token(&p, &k, &v))
+			if (!next_token(&p, &k, &v, &quoted))
 				die(path, line, "%s", "package needs a name");
 			snprintf(pkg, sizeof(pkg), "%s", k);
 			continue;
 		}
-		if (v || !next_token(&p, &field, &v) || v)
+		if (v || !next_token(&p, &field, &v, &quoted) || v)
 			die(path, line, "%s", "want: Message field|- attribute...");
 		snprintf(full, sizeof(full), "%s.%s", pkg, msg);
 		t = type_find(full);
 		if (!t)
 			die(path, line, "no message %s", full);
 		if (!strcmp(field, "-")) {
-			while (next_token(&p, &k, &v))
+			while (next_token(&p, &k, &v, &quoted))
 				type_attr(path, line, t, k, v);
 			continue;
 		}
@@ -247,8 +255,8 @@ static void read_annotations(const char *path)
 				break;
 		if (i == t->md->n_fields)
 			die(path, line, "no field %s", field);
-		while (next_token(&p, &k, &v))
-			field_attr(path, line, &t->fields[i], k, v);
+		while (next_token(&p, &k, &v, &quoted))
+			field_attr(path, line, &t->fields[i], k, v, quoted);
 	}
 	fclose(in);
 }
