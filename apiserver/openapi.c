@@ -1,9 +1,9 @@
 /* openapi: the OpenAPI documents kubectl reads (explain, validation, apply's patches).
  *
- * /openapi/v2 is built once, on the first request, from the schema and kind tables and
- * kept as bytes: a protobuf openapi_v2.Document when the client asks for one (client-go
- * does), JSON otherwise. /openapi/v3 is not served: kubectl then falls back to v2 for
- * explain and for its check that the server validates fields itself. */
+ * Both are built once, on the first request, from the schema and kind tables and kept as
+ * bytes. /openapi/v2 is a protobuf openapi_v2.Document when the client asks for one
+ * (client-go does), JSON otherwise. /openapi/v3 is an index of one JSON document per
+ * group-version, each named with a hash of its content as upstream's are. */
 #include "openapi.h"
 
 #include <stdint.h>
@@ -16,8 +16,9 @@
 #include "status.h"
 
 #define REF_V2 "#/definitions/"
+#define REF_V3 "#/components/schemas/"
 
-/* ---- the document ---- */
+/* ---- the documents ---- */
 
 static cJSON *gvk_object(const kind_desc *k)
 {
@@ -50,17 +51,21 @@ static void add_kind(cJSON *def, const kind_desc *k)
 	}
 }
 
-static cJSON *parameter(const char *name, const char *in, const char *description)
+/* A parameter of type string: v2 has the type in the parameter, v3 in its schema. */
+static cJSON *parameter(bool v3, const char *name, const char *in, const char *description)
 {
 	cJSON *p = cJSON_CreateObject();
+	cJSON *type = p;
 	cJSON_AddStringToObject(p, "name", name);
 	cJSON_AddStringToObject(p, "in", in);
-	cJSON_AddStringToObject(p, "type", "string");
 	cJSON_AddStringToObject(p, "description", description);
+	if (v3)
+		type = cJSON_AddObjectToObject(p, "schema");
+	cJSON_AddStringToObject(type, "type", "string");
 	if (!strcmp(in, "path"))
 		cJSON_AddBoolToObject(p, "required", true);
 	else
-		cJSON_AddBoolToObject(p, "uniqueItems", true);
+		cJSON_AddBoolToObject(type, "uniqueItems", true);
 	return p;
 }
 
@@ -72,8 +77,59 @@ static cJSON *string_list(const char *const *v, size_t n)
 	return a;
 }
 
+/* "/api/v1" or "/apis/<group>/<version>" (gv without the leading slash). */
+static void gv_path(const kind_desc *k, char *buf, size_t n)
+{
+	if (k->group[0])
+		snprintf(buf, n, "apis/%s/%s", k->group, k->version);
+	else
+		snprintf(buf, n, "api/%s", k->version);
+}
+
+/* Marks t and every type its fields reach in used (indexed as schema_all). */
+static void mark_used(const schema_type *t, const schema_type *all, bool *used)
+{
+	if (used[t - all])
+		return;
+	used[t - all] = true;
+	for (size_t i = 0; i < t->n_fields; i++)
+		if (t->fields[i].type)
+			mark_used(t->fields[i].type, all, used);
+}
+
+/* The schemas (v2 definitions, v3 components.schemas) of the types that the kinds of
+ * group-version gv reach (every type when gv is NULL); the kinds' marked. */
+static cJSON *schemas(const char *ref_prefix, const char *gv)
+{
+	cJSON *defs = cJSON_CreateObject();
+	size_t n_types, n_kinds;
+	const schema_type *types = schema_all(&n_types);
+	const kind_desc *const *kinds = kind_all(&n_kinds);
+	_cleanup_free_ bool *used = ck_calloc(n_types, sizeof(*used));
+
+	for (size_t i = 0; i < n_kinds; i++) {
+		const schema_type *t = schema_type_of_kind(kinds[i]);
+		char kgv[128];
+		gv_path(kinds[i], kgv, sizeof(kgv));
+		if (t && gv && !strcmp(gv, kgv))
+			mark_used(t, types, used);
+	}
+	for (size_t i = 0; i < n_types; i++) {
+		cJSON *def = gv && !used[i] ? NULL : schema_openapi(&types[i], ref_prefix);
+		if (def)
+			cJSON_AddItemToObject(defs, types[i].openapi_name, def);
+	}
+	for (size_t i = 0; i < n_kinds; i++) {
+		const schema_type *t = schema_type_of_kind(kinds[i]);
+		cJSON *def = t ? cJSON_GetObjectItemCaseSensitive(defs, t->openapi_name) : NULL;
+		if (def)
+			add_kind(def, kinds[i]);
+	}
+	return defs;
+}
+
 /* The path of one object of k, with its PATCH operation. */
-static void add_path(cJSON *paths, const kind_desc *k, const schema_type *t)
+static void add_path(cJSON *paths, bool v3, const kind_desc *k, const schema_type *t)
 {
 	static const char *const consumes[] = {
 	    "application/json-patch+json", "application/merge-patch+json",
@@ -82,66 +138,97 @@ static void add_path(cJSON *paths, const kind_desc *k, const schema_type *t)
 	_cleanup_free_ char *path = NULL, *desc = NULL, *ref = NULL;
 	char gv[128];
 
-	if (k->group[0])
-		snprintf(gv, sizeof(gv), "/apis/%s/%s", k->group, k->version);
-	else
-		snprintf(gv, sizeof(gv), "/api/%s", k->version);
-	path = ck_asprintf("%s%s/%s/{name}", gv, k->namespaced ? "/namespaces/{namespace}" : "",
+	gv_path(k, gv, sizeof(gv));
+	path = ck_asprintf("/%s%s/%s/{name}", gv, k->namespaced ? "/namespaces/{namespace}" : "",
 	                   k->plural);
 	if (cJSON_GetObjectItemCaseSensitive(paths, path))
 		return;
 	cJSON *item = cJSON_AddObjectToObject(paths, path);
 	cJSON *params = cJSON_AddArrayToObject(item, "parameters");
-	cJSON_AddItemToArray(params, parameter("name", "path", "The name of the object."));
+	cJSON_AddItemToArray(params, parameter(v3, "name", "path", "The name of the object."));
 	if (k->namespaced)
 		cJSON_AddItemToArray(params,
-		                     parameter("namespace", "path", "The object's namespace."));
+		                     parameter(v3, "namespace", "path", "The object's namespace."));
 
 	cJSON *op = cJSON_AddObjectToObject(item, "patch");
 	desc = ck_asprintf("partially update the specified %s", k->kind);
 	cJSON_AddStringToObject(op, "description", desc);
-	cJSON_AddItemToObject(op, "consumes", string_list(consumes, CK_ARRAY_SIZE(consumes)));
-	cJSON_AddItemToObject(op, "produces", string_list(produces, CK_ARRAY_SIZE(produces)));
+	if (!v3) {
+		cJSON_AddItemToObject(op, "consumes",
+		                      string_list(consumes, CK_ARRAY_SIZE(consumes)));
+		cJSON_AddItemToObject(op, "produces",
+		                      string_list(produces, CK_ARRAY_SIZE(produces)));
+	}
 	params = cJSON_AddArrayToObject(op, "parameters");
-	cJSON_AddItemToArray(params, parameter("dryRun", "query", "All: validate, store nothing."));
-	cJSON_AddItemToArray(params, parameter("fieldManager", "query", "The name of the actor."));
-	cJSON_AddItemToArray(params, parameter("fieldValidation", "query",
+	cJSON_AddItemToArray(params,
+	                     parameter(v3, "dryRun", "query", "All: validate, store nothing."));
+	cJSON_AddItemToArray(params,
+	                     parameter(v3, "fieldManager", "query", "The name of the actor."));
+	cJSON_AddItemToArray(params, parameter(v3, "fieldValidation", "query",
 	                                       "Ignore, Warn or Strict: what unknown fields do."));
 	cJSON_AddItemToArray(params,
-	                     parameter("force", "query", "Apply: take conflicting fields."));
+	                     parameter(v3, "force", "query", "Apply: take conflicting fields."));
 	cJSON *ok = cJSON_AddObjectToObject(cJSON_AddObjectToObject(op, "responses"), "200");
 	cJSON_AddStringToObject(ok, "description", "OK");
-	ref = ck_asprintf(REF_V2 "%s", t->openapi_name);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(ok, "schema"), "$ref", ref);
+	ref = ck_asprintf("%s%s", v3 ? REF_V3 : REF_V2, t->openapi_name);
+	cJSON *schema = v3 ? cJSON_AddObjectToObject(
+	                         cJSON_AddObjectToObject(cJSON_AddObjectToObject(ok, "content"),
+	                                                 "application/json"),
+	                         "schema")
+	                   : cJSON_AddObjectToObject(ok, "schema");
+	cJSON_AddStringToObject(schema, "$ref", ref);
 	cJSON_AddStringToObject(op, "x-kubernetes-action", "patch");
 	cJSON_AddItemToObject(op, "x-kubernetes-group-version-kind", gvk_object(k));
+}
+
+static cJSON *info(void)
+{
+	cJSON *i = cJSON_CreateObject();
+	cJSON_AddStringToObject(i, "title", "Kubernetes");
+	cJSON_AddStringToObject(i, "version", CKUBE_VERSION);
+	return i;
+}
+
+/* The paths of every kind (gv NULL) or of the kinds of group-version gv ("api/v1"). */
+static cJSON *kind_paths(bool v3, const char *gv)
+{
+	cJSON *paths = cJSON_CreateObject();
+	size_t n;
+	const kind_desc *const *kinds = kind_all(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const schema_type *t = schema_type_of_kind(kinds[i]);
+		char kgv[128];
+		gv_path(kinds[i], kgv, sizeof(kgv));
+		if (t && (!gv || !strcmp(gv, kgv)))
+			add_path(paths, v3, kinds[i], t);
+	}
+	return paths;
 }
 
 cJSON *openapi_v2_document(void)
 {
 	cJSON *doc = cJSON_CreateObject();
-	size_t n_types, n_kinds;
-	const schema_type *types = schema_all(&n_types);
-	const kind_desc *const *kinds = kind_all(&n_kinds);
-
 	cJSON_AddStringToObject(doc, "swagger", "2.0");
-	cJSON *info = cJSON_AddObjectToObject(doc, "info");
-	cJSON_AddStringToObject(info, "title", "Kubernetes");
-	cJSON_AddStringToObject(info, "version", CKUBE_VERSION);
-	cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
-	cJSON *defs = cJSON_AddObjectToObject(doc, "definitions");
-	for (size_t i = 0; i < n_types; i++) {
-		cJSON *def = schema_openapi(&types[i], REF_V2);
-		if (def)
-			cJSON_AddItemToObject(defs, types[i].openapi_name, def);
+	cJSON_AddItemToObject(doc, "info", info());
+	cJSON_AddItemToObject(doc, "paths", kind_paths(false, NULL));
+	cJSON_AddItemToObject(doc, "definitions", schemas(REF_V2, NULL));
+	return doc;
+}
+
+cJSON *openapi_v3_document(const char *gv)
+{
+	cJSON *paths = kind_paths(true, gv);
+	if (!paths->child) {
+		cJSON_Delete(paths);
+		return NULL;
 	}
-	for (size_t i = 0; i < n_kinds; i++) {
-		const schema_type *t = schema_type_of_kind(kinds[i]);
-		if (!t)
-			continue;
-		add_kind(cJSON_GetObjectItemCaseSensitive(defs, t->openapi_name), kinds[i]);
-		add_path(paths, kinds[i], t);
-	}
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "openapi", "3.0.0");
+	cJSON_AddItemToObject(doc, "info", info());
+	cJSON_AddItemToObject(doc, "paths", paths);
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(doc, "components"), "schemas",
+	                      schemas(REF_V3, gv));
 	return doc;
 }
 
@@ -383,12 +470,59 @@ static struct {
 	ck_buf json, pb;
 } v2;
 
+/* The v3 documents, one per group-version, and their index. */
+static struct v3_doc {
+	char *gv; /* "api/v1", "apis/apps/v1" */
+	ck_buf json;
+} * v3;
+static size_t n_v3;
+static ck_buf v3_index;
+
 static void v2_build(void)
 {
 	_cleanup_json_ cJSON *doc = openapi_v2_document();
 	_cleanup_free_ char *text = cJSON_PrintUnformatted(doc);
 	ck_buf_puts(&v2.json, text);
 	openapi_v2_protobuf(doc, &v2.pb);
+}
+
+/* FNV-1a: the hash in each document's URL, which clients cache by. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void v3_build(void)
+{
+	size_t n;
+	const kind_desc *const *kinds = kind_all(&n);
+	_cleanup_json_ cJSON *index = cJSON_CreateObject();
+	cJSON *paths = cJSON_AddObjectToObject(index, "paths");
+
+	v3 = ck_calloc(n, sizeof(*v3));
+	for (size_t i = 0; i < n; i++) {
+		char gv[128];
+		gv_path(kinds[i], gv, sizeof(gv));
+		if (cJSON_GetObjectItemCaseSensitive(paths, gv))
+			continue;
+		_cleanup_json_ cJSON *doc = openapi_v3_document(gv);
+		if (!doc)
+			continue;
+		_cleanup_free_ char *text = cJSON_PrintUnformatted(doc);
+		struct v3_doc *d = &v3[n_v3++];
+		d->gv = ck_strdup(gv);
+		ck_buf_puts(&d->json, text);
+		_cleanup_free_ char *url =
+		    ck_asprintf("/openapi/v3/%s?hash=%016llX", gv,
+		                (unsigned long long)fnv1a(d->json.s, d->json.len));
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(paths, gv), "serverRelativeURL",
+		                        url);
+	}
+	_cleanup_free_ char *text = cJSON_PrintUnformatted(index);
+	ck_buf_puts(&v3_index, text);
 }
 
 void openapi_serve(http_exchange *x, const route *rt)
@@ -405,5 +539,16 @@ void openapi_serve(http_exchange *x, const route *rt)
 			http_respond(x, 200, "application/json", v2.json.s, v2.json.len);
 		return;
 	}
+	if (!v3_index.len)
+		v3_build();
+	if (!rt->sub || !rt->sub[0]) {
+		http_respond(x, 200, "application/json", v3_index.s, v3_index.len);
+		return;
+	}
+	for (size_t i = 0; i < n_v3; i++)
+		if (!strcmp(v3[i].gv, rt->sub)) {
+			http_respond(x, 200, "application/json", v3[i].json.s, v3[i].json.len);
+			return;
+		}
 	status_path_not_found(x);
 }

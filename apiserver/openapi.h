@@ -1,4 +1,4 @@
-/* openapi: the OpenAPI v2 document, built from the schema (lib/api/schema.h) and the
+/* openapi: the OpenAPI v2 and v3 documents, built from the schema (lib/api/schema.h) and the
  * kinds ckube serves. */
 #ifndef CK_APISERVER_OPENAPI_H
 #define CK_APISERVER_OPENAPI_H
@@ -13,6 +13,11 @@
  * whose PATCH operation names its kind and the fieldValidation query parameter (what
  * kubectl looks for before it leaves validation to the server). Caller owns it. */
 cJSON *openapi_v2_document(void);
+
+/* The OpenAPI 3.0 document of group-version gv ("api/v1", "apis/apps/v1"): the PATCH
+ * paths of its kinds and, as components.schemas, the types they reach. NULL when no
+ * kind ckube serves is in gv. Caller owns it. */
+cJSON *openapi_v3_document(const char *gv);
 
 /* Appends doc (as openapi_v2_document builds it) to out as a protobuf
  * openapi_v2.Document (gnostic's messages, proto/openapi/openapiv2.proto); what the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# /openapi/v2 built from the schema, read by the upstream kubectl: explain prints the
+# /openapi/v2 and /openapi/v3 built from the schema, read by the upstream kubectl: explain prints the
 # fields of pods.spec.containers (1.32, and 1.27/1.33), manifests with fields ckube's
 # messages leave out still reach the server (kubectl leaves validation to a server
 # whose PATCH paths take fieldValidation), and strategic merge patches follow the
@@ -12,21 +12,35 @@ h_start_etcd
 h_start_apiserver
 k() { /usr/bin/kubectl --server="$H_API" "$@"; }
 
-# The document in both forms.
+# The documents: v2 in both forms, v3's index and a group-version document.
 h_expect "v2 json" '"io.k8s.api.core.v1.Pod":\{' curl -sf "$H_API/openapi/v2"
+h_expect "v3 index" '"apis/apps/v1":\{"serverRelativeURL":"/openapi/v3/apis/apps/v1\?hash=' \
+	curl -sf "$H_API/openapi/v3"
+h_expect "v3 apps" '"io.k8s.api.apps.v1.Deployment":\{' curl -sf "$H_API/openapi/v3/apis/apps/v1"
+h_expect "v3 unknown" '^404$' curl -s -o /dev/null -w '%{http_code}' "$H_API/openapi/v3/apis/nope/v1"
 h_expect "v2 protobuf" 'io\.k8s\.api\.apps\.v1\.Deployment' bash -c \
 	"curl -sf -H 'Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf' '$H_API/openapi/v2' | tr -c '[:print:]' '\n'"
 
-# explain, with 1.32 and the other minor versions at both ends.
-out=$(k explain pods.spec.containers 2>&1) || h_fail "explain: $out"
-for want in 'KIND: +Pod' 'RESOURCE: +containers <\[\]Object>' 'One container of a pod' \
-	$'image\t<string>' $'ports\t<\[\]Object>' $'env\t<\[\]Object>' $'resources\t<Object>' \
-	'The image to run'; do
-	grep -qE -- "$want" <<<"$out" || h_fail "explain: expected /$want/ in: $out"
-done
+# explain, with 1.32 (from /openapi/v3, and from v2 with its plaintext-openapiv2 output)
+# and the other minor versions at both ends.
+explain() {
+	local out want
+	out=$(k explain "$@" 2>&1) || h_fail "explain $*: $out"
+	for want in 'KIND: +Pod' 'One container of a pod' $'image\t<string>' 'The image to run' \
+		$'env\t<\[\]' $'resources\t<'; do
+		grep -qE -- "$want" <<<"$out" || h_fail "explain $*: expected /$want/ in: $out"
+	done
+	h_expect "explain $* ports" $'ports\t<\[\]' k explain "$@"
+}
+explain pods.spec.containers
+h_expect "explain v3 types" $'ports\t<\[\]ContainerPort>' k explain pods.spec.containers
+explain pods.spec.containers --output=plaintext-openapiv2
+h_expect "explain v2" 'RESOURCE: +containers <\[\]Object>' k explain pods.spec.containers \
+	--output=plaintext-openapiv2
 h_expect "explain ports" $'containerPort\t<integer>' k explain pods.spec.containers.ports
 h_expect "explain deployment" $'replicas\t<integer>' k explain deployments.spec
 h_expect "explain time" 'creationTimestamp.*<string>' k explain pods.metadata
+h_expect "explain lease" $'holderIdentity\t<string>' k explain leases.spec
 for v in 27 33; do
 	h_expect "explain 1.$v" $'image\t<string>' "$SDK/kubectl.1.$v" --server="$H_API" \
 		explain pods.spec.containers

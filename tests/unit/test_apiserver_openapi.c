@@ -1,6 +1,7 @@
-/* The OpenAPI v2 document the apiserver serves: definitions named as upstream with the
- * kinds' GVKs, every $ref resolving, PATCH paths with fieldValidation, and the
- * protobuf form client-go decodes (read back with proto/openapi/openapiv2.proto). */
+/* The OpenAPI documents the apiserver serves: definitions named as upstream with the
+ * kinds' GVKs, every $ref resolving, PATCH paths with fieldValidation, the v2 protobuf
+ * form client-go decodes (read back with proto/openapi/openapiv2.proto), and v3's
+ * per-group-version documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,20 +15,20 @@
 #include "openapi.h"
 #include "openapi/openapiv2.pb-c.h"
 
-/* Fails unless every "$ref" under v names a definition of defs. */
-static void check_refs(const cJSON *v, const cJSON *defs, size_t *n)
+/* Fails unless every "$ref" under v is prefix followed by the name of a schema of defs. */
+static void check_refs(const cJSON *v, const char *prefix, const cJSON *defs, size_t *n)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, v)
 	{
 		if (it->string && !strcmp(it->string, "$ref")) {
-			const char *name = it->valuestring + strlen("#/definitions/");
-			assert_true(!strncmp(it->valuestring, "#/definitions/", 14));
-			if (!cJSON_GetObjectItemCaseSensitive(defs, name))
+			assert_true(!strncmp(it->valuestring, prefix, strlen(prefix)));
+			if (!cJSON_GetObjectItemCaseSensitive(defs,
+			                                      it->valuestring + strlen(prefix)))
 				fail_msg("dangling $ref %s", it->valuestring);
 			(*n)++;
 		}
-		check_refs(it, defs, n);
+		check_refs(it, prefix, defs, n);
 	}
 }
 
@@ -38,7 +39,7 @@ static void test_document(void **state)
 	size_t refs = 0;
 
 	assert_string_equal(ck_json_get_str(doc, "swagger", ""), "2.0");
-	check_refs(doc, defs, &refs);
+	check_refs(doc, "#/definitions/", defs, &refs);
 	assert_true(refs > 100);
 
 	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(defs, "io.k8s.api.core.v1.Pod");
@@ -163,11 +164,59 @@ static void test_protobuf(void **state)
 	openapi__v2__document__free_unpacked(d, NULL);
 }
 
+/* v3: one document per group-version, holding the types its kinds reach. */
+static void test_v3(void **state)
+{
+	_cleanup_json_ cJSON *core = openapi_v3_document("api/v1");
+	_cleanup_json_ cJSON *apps = openapi_v3_document("apis/apps/v1");
+	size_t refs = 0;
+
+	assert_non_null(core);
+	assert_non_null(apps);
+	assert_null(openapi_v3_document("apis/nope/v1"));
+	assert_string_equal(ck_json_get_str(core, "openapi", ""), "3.0.0");
+	const cJSON *schemas = ck_json_get(core, "components.schemas");
+	check_refs(core, "#/components/schemas/", schemas, &refs);
+	assert_true(refs > 50);
+	const cJSON *pod = cJSON_GetObjectItemCaseSensitive(schemas, "io.k8s.api.core.v1.Pod");
+	assert_string_equal(
+	    ck_json_get_str(
+	        cJSON_GetArrayItem(ck_json_get(pod, "x-kubernetes-group-version-kind"), 0), "kind",
+	        ""),
+	    "Pod");
+	assert_string_equal(ck_json_get_str(pod, "properties.spec.$ref", ""),
+	                    "#/components/schemas/io.k8s.api.core.v1.PodSpec");
+	/* Types only other groups use stay out. */
+	assert_null(cJSON_GetObjectItemCaseSensitive(schemas, "io.k8s.api.apps.v1.DeploymentSpec"));
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(ck_json_get(apps, "components.schemas"),
+	                                                 "io.k8s.api.core.v1.PodTemplateSpec"));
+	refs = 0;
+	check_refs(apps, "#/components/schemas/", ck_json_get(apps, "components.schemas"), &refs);
+
+	const cJSON *patch = ck_json_get(
+	    cJSON_GetObjectItemCaseSensitive(ck_json_get(core, "paths"),
+	                                     "/api/v1/namespaces/{namespace}/pods/{name}"),
+	    "patch");
+	bool validation = false;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(patch, "parameters"))
+	{
+		validation |= !strcmp(ck_json_get_str(p, "name", ""), "fieldValidation") &&
+		              !strcmp(ck_json_get_str(p, "in", ""), "query") &&
+		              !strcmp(ck_json_get_str(p, "schema.type", ""), "string");
+	}
+	assert_true(validation);
+	assert_string_equal(
+	    ck_json_get_str(ck_json_get(patch, "x-kubernetes-group-version-kind"), "kind", ""),
+	    "Pod");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_document),
 	    cmocka_unit_test(test_protobuf),
+	    cmocka_unit_test(test_v3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
