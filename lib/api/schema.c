@@ -31,13 +31,16 @@ const schema_type *schema_type_of(const ProtobufCMessageDescriptor *md)
 	return md ? schema_type_by_name(md->name) : NULL;
 }
 
-/* Until kind_desc carries its message descriptor: upstream's packages are
- * k8s.io.api.<first label of the group, "core" for "">.<version>. */
+/* A kind's description names its message; one that has none (events.k8s.io Events are
+ * stored as core ones) finds upstream's by name: k8s.io.api.<first label of the group,
+ * "core" for "">.<version>.<Kind>. */
 const schema_type *schema_type_of_kind(const kind_desc *k)
 {
 	char name[256];
 	size_t glen = strcspn(k->group, ".");
 
+	if (k->pb)
+		return schema_type_of(k->pb);
 	if (glen == 0)
 		snprintf(name, sizeof(name), "k8s.io.api.core.%s.%s", k->version, k->kind);
 	else
