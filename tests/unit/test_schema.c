@@ -1,17 +1,20 @@
 /* The schema tables generated from proto/k8s and proto/k8s/annotations.txt: lookups,
- * upstream's merge keys and list types, inlined structs, keep-zero fields, and the
- * OpenAPI fragments built from them. */
+ * upstream's merge keys and list types, inlined structs, keep-zero fields, the
+ * OpenAPI fragments built from them, and the generator's refusal of bad annotations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/kind.h"
 #include "api/schema.h"
 #include "base/json.h"
+#include "base/strbuf.h"
 #include "k8s/core.pb-c.h"
 
 static const schema_type *type(const char *name)
@@ -253,13 +256,73 @@ static void test_openapi(void **state)
 	    type("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta.LabelsEntry"), ""));
 }
 
+/* Runs ckube-schemagen on annotations text; returns its exit status, *out its stderr
+ * (or, on success, the tables it wrote). */
+static int schemagen(const char *annotations, char **out)
+{
+	char dir[] = "/tmp/ckube-schemagen.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	_cleanup_free_ char *in = ck_asprintf("%s/a.txt", dir);
+	_cleanup_free_ char *gen = ck_asprintf("%s/gen.c", dir);
+	_cleanup_free_ char *err = ck_asprintf("%s/err", dir);
+	FILE *f = fopen(in, "w");
+	assert_non_null(f);
+	fputs(annotations, f);
+	fclose(f);
+	_cleanup_free_ char *cmd =
+	    ck_asprintf("%s/ckube-schemagen %s %s 2>%s", CKUBE_BINARY_DIR, in, gen, err);
+	int rc = system(cmd);
+	f = fopen(rc == 0 ? gen : err, "r");
+	assert_non_null(f);
+	ck_buf b = {0};
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ck_buf_append(&b, chunk, n);
+	fclose(f);
+	*out = ck_buf_steal(&b);
+	unlink(in);
+	unlink(gen);
+	unlink(err);
+	rmdir(dir);
+	return rc;
+}
+
+/* The generator refuses annotations that name nothing, so a typo fails the build. */
+static void test_generator(void **state)
+{
+	char *out;
+	assert_int_equal(
+	    schemagen("package k8s.io.api.core.v1\n"
+	              "Container ports merge-key=containerPort desc=\"Ports \\\"p\\\"\"\n",
+	              &out),
+	    0);
+	assert_non_null(strstr(out, ".merge_key = \"containerPort\""));
+	assert_non_null(strstr(out, ".description = \"Ports \\\"p\\\"\""));
+	free(out);
+	static const char *const bad[][2] = {
+	    {"package k8s.io.api.core.v1\nContainer nope keep-zero\n", "no field nope"},
+	    {"package k8s.io.api.core.v1\nNope image keep-zero\n",
+	     "no message k8s.io.api.core.v1.Nope"},
+	    {"package k8s.io.api.core.v1\nContainer image frobnicate=1\n", "unknown field attribute"},
+	    {"package k8s.io.api.core.v1\nContainer ports list=bag\n", "unknown list type"},
+	    {"package k8s.io.api.core.v1\nContainer - special=odd\n", "unknown special type"},
+	};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(bad); i++) {
+		assert_int_not_equal(schemagen(bad[i][0], &out), 0);
+		if (!strstr(out, bad[i][1]))
+			fail_msg("want \"%s\" in: %s", bad[i][1], out);
+		assert_non_null(strstr(out, "a.txt:2: "));
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lookup),
-	    cmocka_unit_test(test_merge_keys),
-	    cmocka_unit_test(test_fields),
-	    cmocka_unit_test(test_openapi),
+	    cmocka_unit_test(test_lookup),    cmocka_unit_test(test_merge_keys),
+	    cmocka_unit_test(test_fields),    cmocka_unit_test(test_openapi),
+	    cmocka_unit_test(test_generator),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
