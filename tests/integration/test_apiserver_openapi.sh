@@ -45,6 +45,12 @@ for v in 27 33; do
 	h_expect "explain 1.$v" $'image\t<string>' "$SDK/kubectl.1.$v" --server="$H_API" \
 		explain pods.spec.containers
 done
+# Every kind ckube serves has its definition.
+while read -r plural gv kind; do
+	h_expect "explain $plural $gv" "KIND: +$kind" k explain "$plural" --api-version="$gv"
+done < <(k api-resources --no-headers |
+	awk '{for (i = 1; i <= NF; i++) if ($i == "true" || $i == "false") print $1, $(i-1), $(i+1)}')
+h_expect "explain events.k8s.io" 'GROUP: +events.k8s.io' k explain events --api-version=events.k8s.io/v1
 h_expect_fail "explain unknown" 'does not exist|not found' k explain pods.spec.nosuchfield
 
 # A field ckube's messages leave out (spec.os) is not refused by kubectl.
