@@ -396,10 +396,12 @@ static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **nex
 		return UPDATE_FAILED;
 	}
 	_cleanup_json_ cJSON *view = scale_view(&r->rt, cur);
+	/* A Scale is no object of the kind's schema: it is patched as plain JSON. */
+	const schema_type *type = view ? NULL : schema_type_of_kind(r->rt.kind);
 	if (!view)
 		view = ck_json_dup(cur);
 	_cleanup_err_ ck_err *err = NULL;
-	int rc = patch_apply(ps->type, ps->patch, &view, &err);
+	int rc = patch_apply(ps->type, ps->patch, type, &view, &err);
 	if (rc < 0) {
 		*status =
 		    rc == CK_ECONFLICT
