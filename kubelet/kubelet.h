@@ -39,7 +39,6 @@
 #include <uv.h>
 
 #include "api/client.h"
-#include "api/kubeconfig.h"
 #include "api/informer.h"
 #include "api/workqueue.h"
 #include "net/cri.h"
@@ -79,7 +78,6 @@ typedef struct kubelet {
 	kl_config cfg;
 	uv_loop_t *loop;
 	kc_client *kc;
-	const kubeconfig *kubeconfig; /* for blocking clients on worker threads */
 	ckgrpc_loop *grpc;
 	cri_client *cri;       /* async, on the loop */
 	cri_client *cri_sync;  /* blocking, for worker threads */
@@ -221,7 +219,7 @@ void kl_runtime_pod_clear(kl_runtime_pod *rp);
 typedef struct pod_sync_in {
 	const kl_config *cfg;
 	cri_client *cri; /* blocking */
-	const kubeconfig *kubeconfig;
+	struct kl_objects *objects;
 	const char *node_ip;
 	char *key;  /* "ns/name" */
 	cJSON *pod; /* copy; NULL when the pod is gone from the API */
@@ -316,8 +314,7 @@ typedef struct kl_sync {
 	size_t n_objs;
 	/* runtime and API */
 	cri_client *cri; /* blocking */
-	const kubeconfig *kubeconfig;
-	kc_sync *api; /* opened on the first fetch */
+	struct kl_objects *objects;
 	pod_state *st;
 	/* the sandbox the containers go in, once there is one */
 	char *sid;
@@ -422,6 +419,23 @@ char *kl_termination_path(const kl_config *cfg, const char *uid, const char *nam
                           uint32_t attempt);
 
 /* ---- objects.c ---- */
+/* The watched configMaps and secrets (loop side) and their cache (read by syncs). */
+typedef struct kl_objects kl_objects;
+kl_objects *objects_new(kubelet *k);
+/* Registers the objects pod references (NULL, or terminating: none) under its key "ns/name",
+ * watching the new ones and ending the watches nothing references any more. On the loop,
+ * before the pod's sync is handed to a worker thread. */
+void objects_set_pod(kl_objects *m, const char *key, const cJSON *pod);
+/* From a sync thread: the current copy of a watched configMap or secret (*out NULL when it
+ * does not exist), waiting up to 5 s for its first list. Returns 0, or a negative code with
+ * *error (malloc'd): not watched, or the first list did not come. */
+int objects_get(kl_objects *m, bool secret, const char *ns, const char *name, cJSON **out,
+                char **error);
+/* On the loop: ends every watch; syncs still running get errors, not waits. The cache
+ * stays valid for them until objects_free. Accepts NULL. */
+void objects_stop(kl_objects *m);
+/* objects_stop, then frees m: no sync may use it any more. Accepts NULL. */
+void objects_free(kl_objects *m);
 /* Calls fn for each configMap and secret pod references: in its volumes (configMap,
  * secret, projected sources) when volumes, and in the env and envFrom of container c
  * (NULL: of every container and init container). */

@@ -489,7 +489,7 @@ void pod_sync_run(const pod_sync_in *in, pod_sync_out *out)
 	    .uid = in->pod ? ck_json_get_str(in->pod, "metadata.uid", "") : NULL,
 	    .node_ip = in->node_ip,
 	    .cri = in->cri,
-	    .kubeconfig = in->kubeconfig,
+	    .objects = in->objects,
 	    .st = in->st,
 	    .out = out,
 	};
