@@ -14,6 +14,10 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "base/error.h"
+#include "base/strbuf.h"
 
 enum kind_subresource {
 	KIND_SUB_STATUS = 1 << 0,
@@ -79,10 +83,26 @@ typedef struct kind_desc {
 	 * core/v1 Events): converts an object to the stored form and back, in place. */
 	void (*to_storage)(cJSON *obj);
 	void (*from_storage)(cJSON *obj);
+	/* The kind's protobuf message (proto/k8s), for protobuf bodies. NULL: JSON only. */
+	const ProtobufCMessageDescriptor *pb;
 } kind_desc;
 
-/* Every kind, in discovery order; *n receives the count. Static storage. */
+/* The registry. The built-in kinds are every `const kind_desc kind_<name> = {...}`
+ * defined in lib/api/kind_*.c: the build collects them (kind_builtin.c, generated), so a
+ * kind is added by writing its description file. Others (CustomResourceDefinitions)
+ * register at run time. Registration runs on one thread (the apiserver's loop); lookups
+ * may run anywhere while nothing registers. */
+
+/* Every kind, core group first, then in registration order; *n receives the count. The
+ * array is the registry's and changes when a kind is registered or unregistered. */
 const kind_desc *const *kind_all(size_t *n);
+
+/* Adds k (which must outlive its registration). -EEXIST (with err) when group/version
+ * already serves k's plural or kind. */
+int kind_register(const kind_desc *k, ck_err **err);
+
+/* Removes k; returns -ENOENT when it was not registered. */
+int kind_unregister(const kind_desc *k);
 
 /* The kind serving resource plural in group/version, or NULL. */
 const kind_desc *kind_by_resource(const char *group, const char *version, const char *plural);
@@ -112,6 +132,15 @@ void kind_cell_none(cJSON *row, const char *s);
 void kind_cell_int(cJSON *row, long long v);
 /* Appends a cell ("<none>" when empty) and frees s. */
 void kind_cell_take(cJSON *row, char *s);
+/* Appends sep to b unless b is empty: the separator of a list being joined. */
+void kind_buf_sep(ck_buf *b, const char *sep);
+/* The strings at path of the elements of arr joined with ",", malloc'd ("" when none). */
+char *kind_join(const cJSON *arr, const char *path);
+/* A string map in key order: KIND_MAP_LABELS "k1=v1,k2=v2" as upstream prints labels
+ * ("" when empty), KIND_MAP_GO as Go's %#v in upstream's messages:
+ * map[string]string{"k1":"v1", "k2":"v2"}, map[string]string(nil) when m is no object. */
+enum kind_map_style { KIND_MAP_LABELS, KIND_MAP_GO };
+char *kind_format_map(const cJSON *m, enum kind_map_style style);
 
 /* RFC 1123 names: a label ("my-name", at most 63) and a subdomain ("a.b-c", at most 253). */
 bool kind_dns1123_label(const char *s);
@@ -150,19 +179,10 @@ int kind_cmp_strp(const void *a, const void *b);
 /* The "all" category (kubectl get all). */
 extern const char *const kind_category_all[];
 
-/* Descriptions, one array per file. */
-extern const kind_desc kind_core[];
-extern const size_t kind_core_n;
-extern const kind_desc kind_pods[];
-extern const size_t kind_pods_n;
-extern const kind_desc kind_services[];
-extern const size_t kind_services_n;
-extern const kind_desc kind_apps[];
-extern const size_t kind_apps_n;
-extern const kind_desc kind_coordination[];
-extern const size_t kind_coordination_n;
-extern const kind_desc kind_events[];
-extern const size_t kind_events_n;
+/* The built-in kinds other modules name (the API client's KC_* names). */
+extern const kind_desc kind_namespace, kind_node, kind_event, kind_configmap, kind_secret, kind_pod,
+    kind_service, kind_endpoints, kind_serviceaccount, kind_deployment, kind_replicaset, kind_lease,
+    kind_events_event;
 
 /* For the tables: `.columns = KIND_COLUMNS(pod_columns)` fills columns and n_columns. */
 #define KIND_COLUMNS(c) c, CK_ARRAY_SIZE(c)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/core.pb-c.h"
+#include "api/condition.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -265,17 +267,6 @@ static const cJSON *state_of(const cJSON *cs, const char *state)
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
-static bool has_condition(const cJSON *pod, const char *type, bool need_true)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(pod, "status.conditions"))
-	{
-		if (!strcmp(kind_str(c, "type"), type))
-			return !need_true || !strcmp(kind_str(c, "status"), "True");
-	}
-	return false;
-}
-
 static char *terminated_reason(const cJSON *t, const char *prefix)
 {
 	const char *reason = kind_str(t, "reason");
@@ -330,7 +321,7 @@ static char *pod_reason(const cJSON *pod, int *ready, long long *restarts, time_
 		initializing = true;
 		break;
 	}
-	if (!initializing || has_condition(pod, "Initialized", true)) {
+	if (!initializing || condition_true(pod, "Initialized")) {
 		*restarts = 0;
 		bool running = false;
 		const cJSON *list = ck_json_get(pod, "status.containerStatuses");
@@ -357,8 +348,7 @@ static char *pod_reason(const cJSON *pod, int *ready, long long *restarts, time_
 		}
 		if (!strcmp(reason, "Completed") && running) {
 			free(reason);
-			reason =
-			    ck_strdup(has_condition(pod, "Ready", true) ? "Running" : "NotReady");
+			reason = ck_strdup(condition_true(pod, "Ready") ? "Running" : "NotReady");
 		}
 	}
 	if (ck_json_get(pod, "metadata.deletionTimestamp")) {
@@ -400,7 +390,7 @@ static void pod_cells(const cJSON *pod, time_t now, cJSON *row)
 	const cJSON *g;
 	cJSON_ArrayForEach(g, gates)
 	{
-		if (has_condition(pod, kind_str(g, "conditionType"), true))
+		if (condition_true(pod, kind_str(g, "conditionType")))
 			true_gates++;
 	}
 	if (n_gates)
@@ -434,23 +424,21 @@ static const char *const pod_fields[] = {"spec.nodeName",
                                          "status.nominatedNodeName",
                                          NULL};
 
-const kind_desc kind_pods[] = {
-    {.group = "",
-     .version = "v1",
-     .kind = "Pod",
-     .plural = "pods",
-     .singular = "pod",
-     .short_names = pod_short,
-     .categories = kind_category_all,
-     .namespaced = true,
-     .etcd_resource = "pods",
-     .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING | KIND_SUB_LOG,
-     .field_labels = pod_fields,
-     .columns = KIND_COLUMNS(pod_columns),
-     .cells = pod_cells,
-     .defaults = pod_defaults,
-     .validate = pod_validate,
-     .validate_update = pod_validate_update,
-     .create_status = pod_create_status},
-};
-const size_t kind_pods_n = CK_ARRAY_SIZE(kind_pods);
+const kind_desc kind_pod = {.group = "",
+                            .version = "v1",
+                            .kind = "Pod",
+                            .plural = "pods",
+                            .singular = "pod",
+                            .short_names = pod_short,
+                            .categories = kind_category_all,
+                            .namespaced = true,
+                            .etcd_resource = "pods",
+                            .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING | KIND_SUB_LOG,
+                            .field_labels = pod_fields,
+                            .columns = KIND_COLUMNS(pod_columns),
+                            .cells = pod_cells,
+                            .defaults = pod_defaults,
+                            .validate = pod_validate,
+                            .validate_update = pod_validate_update,
+                            .create_status = pod_create_status,
+                            .pb = &k8s__io__api__core__v1__pod__descriptor};

@@ -4,7 +4,8 @@
  * field numbers and the JSON names as field names. protobuf-c unpacks the bytes; a
  * walker over the protobuf-c descriptors then writes JSON. What the descriptors do
  * not say is kept in three small tables below:
- *   - which (apiVersion, kind) is which message;
+ *   - which message a body is when its type is not a registered kind (a kind's
+ *     description names its own);
  *   - which fields are Go pointers or non-omitempty (upstream's gogo encoder writes
  *     every non-pointer field, zero or not, so the wire cannot tell "unset" from
  *     "zero"; JSON omits zero values except for these fields);
@@ -45,11 +46,15 @@
 #include "k8s/runtime.pb-c.h"
 #include "k8s/scheduling.pb-c.h"
 
+#include "api/kind.h"
 #include "api/pb_internal.h"
 #include "base/flags.h"
 
 /* ---- kinds ---- */
 
+/* The message of a body whose type is not a registered kind (api/kind.h gives theirs):
+ * request-only types (Binding, Scale, Eviction, DeleteOptions, reviews) and kinds not
+ * served yet. */
 struct pb_kind {
 	const char *api_version;
 	const char *kind;
@@ -57,22 +62,9 @@ struct pb_kind {
 };
 
 static const struct pb_kind pb_kinds[] = {
-    {"v1", "Pod", &k8s__io__api__core__v1__pod__descriptor},
-    {"v1", "PodTemplate", &k8s__io__api__core__v1__pod_template__descriptor},
-    {"v1", "Namespace", &k8s__io__api__core__v1__namespace__descriptor},
-    {"v1", "ConfigMap", &k8s__io__api__core__v1__config_map__descriptor},
-    {"v1", "Secret", &k8s__io__api__core__v1__secret__descriptor},
-    {"v1", "Service", &k8s__io__api__core__v1__service__descriptor},
-    {"v1", "ServiceAccount", &k8s__io__api__core__v1__service_account__descriptor},
-    {"v1", "Node", &k8s__io__api__core__v1__node__descriptor},
-    {"v1", "Endpoints", &k8s__io__api__core__v1__endpoints__descriptor},
-    {"v1", "Event", &k8s__io__api__core__v1__event__descriptor},
     {"v1", "Binding", &k8s__io__api__core__v1__binding__descriptor},
     {"v1", "ResourceQuota", &k8s__io__api__core__v1__resource_quota__descriptor},
-    {"v1", "LimitRange", &k8s__io__api__core__v1__limit_range__descriptor},
     {"v1", "PersistentVolumeClaim", &k8s__io__api__core__v1__persistent_volume_claim__descriptor},
-    {"apps/v1", "Deployment", &k8s__io__api__apps__v1__deployment__descriptor},
-    {"apps/v1", "ReplicaSet", &k8s__io__api__apps__v1__replica_set__descriptor},
     {"apps/v1", "DaemonSet", &k8s__io__api__apps__v1__daemon_set__descriptor},
     {"apps/v1", "StatefulSet", &k8s__io__api__apps__v1__stateful_set__descriptor},
     {"batch/v1", "Job", &k8s__io__api__batch__v1__job__descriptor},
@@ -96,7 +88,6 @@ static const struct pb_kind pb_kinds[] = {
      &k8s__io__api__networking__v1__network_policy__descriptor},
     {"authentication.k8s.io/v1", "TokenRequest",
      &k8s__io__api__authentication__v1__token_request__descriptor},
-    {"coordination.k8s.io/v1", "Lease", &k8s__io__api__coordination__v1__lease__descriptor},
     {"autoscaling/v1", "HorizontalPodAutoscaler",
      &k8s__io__api__autoscaling__v1__horizontal_pod_autoscaler__descriptor},
     {"autoscaling/v1", "Scale", &k8s__io__api__autoscaling__v1__scale__descriptor},
@@ -118,6 +109,13 @@ static const struct pb_kind pb_kinds[] = {
 
 const ProtobufCMessageDescriptor *pb_kind_lookup(const char *api_version, const char *kind)
 {
+	size_t n;
+	const kind_desc *const *all = kind_all(&n);
+	char av[128];
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->pb && !strcmp(all[i]->kind, kind) &&
+		    !strcmp(kind_api_version(all[i], av, sizeof(av)), api_version))
+			return all[i]->pb;
 	for (size_t i = 0; i < CK_ARRAY_SIZE(pb_kinds); i++)
 		if (strcmp(pb_kinds[i].api_version, api_version) == 0 &&
 		    strcmp(pb_kinds[i].kind, kind) == 0)
