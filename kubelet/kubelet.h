@@ -313,9 +313,9 @@ typedef struct kl_sync {
 	kl_obj *objs;      /* configMaps and secrets fetched in this sync, each once */
 	size_t n_objs;
 	/* runtime and API */
-	cri_client *cri; /* blocking */
-	struct kl_objects *objects;
-	pod_state *st;
+	cri_client *cri;            /* blocking */
+	struct kl_objects *objects; /* where objects_fetch reads configMaps and secrets */
+	pod_state *st;              /* what is kept between syncs: pull back-offs */
 	/* the sandbox the containers go in, once there is one */
 	char *sid;
 	bool new_sandbox; /* this sync ran it */

@@ -156,6 +156,18 @@ static char *termination_file(const kl_sync *x, const char *name, uint32_t attem
 	return path;
 }
 
+/* Records the failed CRI call of a container's start (its event, waiting reason and the
+ * sync's error) and clears r. */
+static void start_failed(kl_sync *x, const char *name, const char *call, const char *reason,
+                         cri_result *r)
+{
+	const char *m = cri_result_msg(r);
+	kl_sync_add_event(x, name, "Warning", "Failed", "Error: %s", m);
+	kl_sync_add_waiting(x, name, reason, m);
+	kl_sync_error(x, "%s %s: %s", call, name, m);
+	cri_result_clear(r);
+}
+
 void lifecycle_start(kl_sync *x, const cJSON *c, uint32_t attempt)
 {
 	const char *name = ck_json_get_str(c, "name", "");
@@ -175,10 +187,7 @@ void lifecycle_start(kl_sync *x, const cJSON *c, uint32_t attempt)
 	cri_create_container(x->cri, x->sid, &cc.c, &x->sb.c, cri_result_on_id, &r);
 	container_config_clear(&cc);
 	if (r.rc < 0) {
-		kl_sync_add_event(x, name, "Warning", "Failed", "Error: %s", cri_result_msg(&r));
-		kl_sync_add_waiting(x, name, "CreateContainerError", cri_result_msg(&r));
-		kl_sync_error(x, "CreateContainer %s: %s", name, cri_result_msg(&r));
-		cri_result_clear(&r);
+		start_failed(x, name, "CreateContainer", "CreateContainerError", &r);
 		return;
 	}
 	_cleanup_free_ char *cid = CK_TAKE_PTR(r.id);
@@ -191,10 +200,7 @@ void lifecycle_start(kl_sync *x, const cJSON *c, uint32_t attempt)
 	kl_sync_add_event(x, name, "Normal", "Created", "Created container %s", name);
 	cri_start_container(x->cri, cid, cri_result_on_done, &r);
 	if (r.rc < 0) {
-		kl_sync_add_event(x, name, "Warning", "Failed", "Error: %s", cri_result_msg(&r));
-		kl_sync_add_waiting(x, name, "RunContainerError", cri_result_msg(&r));
-		kl_sync_error(x, "StartContainer %s: %s", name, cri_result_msg(&r));
-		cri_result_clear(&r);
+		start_failed(x, name, "StartContainer", "RunContainerError", &r);
 		return;
 	}
 	cri_result_clear(&r);

@@ -57,24 +57,28 @@ static void refs_of_container(const cJSON *c, void (*fn)(bool, const char *, voi
 	}
 }
 
+/* The configMap or secret of a volume, or of a projected volume's source. */
+static void refs_of_volume_source(const cJSON *v, void (*fn)(bool, const char *, void *),
+                                  void *data)
+{
+	const cJSON *src;
+	if ((src = ck_json_get(v, "configMap")))
+		refs_of_source(src, false, fn, data);
+	else if ((src = ck_json_get(v, "secret")))
+		refs_of_source(src, true, fn, data);
+}
+
 void kl_pod_refs(const cJSON *pod, const cJSON *c, bool volumes,
                  void (*fn)(bool secret, const char *name, void *data), void *data)
 {
-	if (volumes) {
-		const cJSON *v, *s, *src;
-		cJSON_ArrayForEach(v, ck_json_get(pod, "spec.volumes"))
+	const cJSON *v, *s;
+	const cJSON *vols = volumes ? ck_json_get(pod, "spec.volumes") : NULL;
+	cJSON_ArrayForEach(v, vols)
+	{
+		refs_of_volume_source(v, fn, data);
+		cJSON_ArrayForEach(s, ck_json_get(v, "projected.sources"))
 		{
-			if ((src = ck_json_get(v, "configMap")))
-				refs_of_source(src, false, fn, data);
-			else if ((src = ck_json_get(v, "secret")))
-				refs_of_source(src, true, fn, data);
-			cJSON_ArrayForEach(s, ck_json_get(v, "projected.sources"))
-			{
-				if ((src = ck_json_get(s, "configMap")))
-					refs_of_source(src, false, fn, data);
-				else if ((src = ck_json_get(s, "secret")))
-					refs_of_source(src, true, fn, data);
-			}
+			refs_of_volume_source(s, fn, data);
 		}
 	}
 	if (c) {
@@ -84,7 +88,10 @@ void kl_pod_refs(const cJSON *pod, const cJSON *c, bool volumes,
 	const char *lists[] = {"spec.initContainers", "spec.containers"};
 	for (size_t i = 0; i < CK_ARRAY_SIZE(lists); i++) {
 		const cJSON *x;
-		cJSON_ArrayForEach(x, ck_json_get(pod, lists[i])) refs_of_container(x, fn, data);
+		cJSON_ArrayForEach(x, ck_json_get(pod, lists[i]))
+		{
+			refs_of_container(x, fn, data);
+		}
 	}
 }
 
