@@ -21,7 +21,8 @@
  * Threads: everything runs on the one libuv loop except pod_sync_run() (and the pieces
  * it calls), which runs on a libuv worker thread with the blocking CRI client and
  * touches only what it was handed (a copy of the pod, its pod_state, a copy of its probe
- * results, the immutable config). Results go back to the loop in the work item's
+ * results, the immutable config) and the cache of watched configMaps and secrets, under
+ * its mutex (objects.c). Results go back to the loop in the work item's
  * completion callback. Why threads: a pod's sync is a sequence of dependent runtime calls
  * (pull, run sandbox, create, start, stop with a grace period of up to minutes); written
  * as blocking steps it stays readable, and the work queue guarantees one sync per pod at a
