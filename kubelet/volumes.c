@@ -95,6 +95,7 @@ typedef struct payload {
 		int mode;
 	} * v;
 	size_t n;
+	char *error; /* why a path was refused */
 } payload;
 
 static void payload_clear(payload *p)
@@ -104,13 +105,21 @@ static void payload_clear(payload *p)
 		free(p->v[i].data);
 	}
 	free(p->v);
+	free(p->error);
 	memset(p, 0, sizeof(*p));
 }
 
-/* Adds (or replaces) path with data (taken). -EINVAL for a path leaving the volume. */
+/* Adds (or replaces) path with data (taken). -EINVAL (and p->error, upstream's words) for
+ * a path leaving the volume or starting with "..", the writer's own names. */
 static int payload_add(payload *p, const char *path, char *data, size_t len, int mode)
 {
-	if (!kl_safe_rel_path(path)) {
+	const char *bad = path[0] == '/'            ? "must not be absolute"
+	                  : !strncmp(path, "..", 2) ? "must not start with '..'"
+	                  : !kl_safe_rel_path(path) ? "must not contain '..'"
+	                                            : NULL;
+	if (bad) {
+		if (!p->error)
+			p->error = ck_asprintf("invalid path: %s: \"%s\"", bad, path);
 		free(data);
 		return -EINVAL;
 	}
@@ -461,7 +470,7 @@ static int setup_one(kl_sync *x, const cJSON *vol, const char *vdir_base, char *
 	if (r == 0)
 		r = atomic_write(dir, &p);
 	if (r < 0 && !*error)
-		*error = ck_strdup(ck_strerror(r));
+		*error = p.error ? CK_TAKE_PTR(p.error) : ck_strdup(ck_strerror(r));
 	*host_path = CK_TAKE_PTR(dir);
 	return r;
 }

@@ -239,6 +239,26 @@ static void test_missing_configmap(void **state)
 	free(error);
 }
 
+/* A key that would be one of the writer's own names, or leave the volume, is refused. */
+static void test_bad_path(void **state)
+{
+	fixture *f = *state;
+	const char *bad[] = {"{\"..data\":\"x\"}", "{\"a/../../b\":\"x\"}"};
+	const char *want[] = {
+	    "MountVolume.SetUp failed for volume \"c\" : invalid path: must not start with "
+	    "'..': \"..data\"",
+	    "MountVolume.SetUp failed for volume \"c\" : invalid path: must not contain '..': "
+	    "\"a/../../b\""};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(bad); i++) {
+		fetched(f, bad[i]);
+		char *error = NULL;
+		assert_true(volumes_setup(&f->x, &error) < 0);
+		assert_string_equal(error, want[i]);
+		free(error);
+	}
+	assert_false(exists(f, "configmap", "c/..data"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +267,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_removed_key_disappears, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plain_file_replaced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_configmap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_path, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
