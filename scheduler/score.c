@@ -20,9 +20,8 @@ static int64_t free_share(int64_t requested, int64_t capacity)
 
 int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni)
 {
-	sched_res want, alloc;
+	sched_res want, alloc = ni->allocatable;
 	sched_pod_requests(pod, &want);
-	sched_node_allocatable(ni->node, &alloc);
 	if (!want.cpu_milli)
 		want.cpu_milli = DEFAULT_CPU_MILLI;
 	if (!want.memory)
