@@ -272,8 +272,19 @@ static void test_chain_message_score(void **state)
 	char *reasons[] = {"Insufficient cpu", "node(s) were unschedulable", NULL,
 	                   "Insufficient cpu, Insufficient memory"};
 	char *msg = sched_failure_message(reasons, 4);
-	assert_string_equal(msg, "0/4 nodes are available: 2 Insufficient cpu, 1 Insufficient "
-	                         "memory, 1 node(s) were unschedulable.");
+	assert_string_equal(msg, "0/4 nodes are available: 1 Insufficient memory, 1 node(s) were "
+	                         "unschedulable, 2 Insufficient cpu. preemption: 0/4 nodes are "
+	                         "available: 1 Preemption is not helpful for scheduling, 2 No "
+	                         "preemption victims found for incoming pod.");
+	free(msg);
+	/* "count reason" strings sort as strings, as upstream's. */
+	char *cp[] = {"node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }",
+	              "Insufficient cpu", "Insufficient cpu", "Insufficient cpu"};
+	msg = sched_failure_message(cp, 4);
+	assert_string_equal(msg, "0/4 nodes are available: 1 node(s) had untolerated taint "
+	                         "{node-role.kubernetes.io/control-plane: }, 3 Insufficient cpu. "
+	                         "preemption: 0/4 nodes are available: 1 Preemption is not helpful "
+	                         "for scheduling, 3 No preemption victims found for incoming pod.");
 	free(msg);
 	msg = sched_failure_message(NULL, 0);
 	assert_string_equal(msg, "no nodes available to schedule pods");
