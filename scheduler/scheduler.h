@@ -66,14 +66,17 @@ bool sched_term_matches(const cJSON *term, const cJSON *node);
 /* Least allocated score in [0, 100]: free share of cpu and memory after placing the pod,
  * averaged. */
 int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni);
+/* BalancedAllocation in [0, 100]: 100 less the standard deviation (in percent) of the
+ * node's cpu and memory shares requested once the pod is placed (actual requests). */
+int64_t score_balanced_allocation(const cJSON *pod, const sched_node_info *ni);
 /* NodeAffinity: sum of the weights of the pod's preferred terms the node matches (raw). */
 int64_t score_node_affinity_raw(const cJSON *pod, const cJSON *node);
 /* TaintToleration: number of PreferNoSchedule taints the pod does not tolerate (raw). */
 int64_t score_taints_raw(const cJSON *pod, const cJSON *node);
 
 /* Picks among the n feasible nodes (ni) the best by upstream's weighted sum: least
- * allocated x1, node affinity x2 (normalized to the best), taint toleration x3 (reversed).
- * Ties are broken by *seed (reservoir sampling). Returns the index. n > 0. */
+ * allocated x1, balanced allocation x1, node affinity x2 (normalized to the best), taint toleration
+ * x3 (reversed). Ties are broken by *seed (reservoir sampling). Returns the index. n > 0. */
 size_t sched_pick(const cJSON *pod, const sched_node_info *ni, size_t n, uint64_t *seed);
 
 /* "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable." from the

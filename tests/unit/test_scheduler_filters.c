@@ -314,6 +314,14 @@ static void test_chain_message_score(void **state)
 	assert_true(se > sb);
 	assert_true(se <= 100 && sb >= 0);
 	assert_int_equal(se, (90 + (1024 - 100) * 100 / 1024) / 2);
+	/* Balanced: cpu 600m/1 and memory 612Mi/1Gi are 0.6 and 0.598 (99); on the empty
+	 * node 0.1 and 0.098 (99); a pod asking for cpu only unbalances it: 0.9 vs 0.5. */
+	assert_int_equal(score_balanced_allocation(p2, &busy), 99);
+	assert_int_equal(score_balanced_allocation(p2, &empty), 99);
+	cJSON *cpu_only = J("{\"spec\":{\"containers\":[{\"resources\":{\"requests\":{"
+	                    "\"cpu\":\"400m\"}}}]}}");
+	assert_int_equal(score_balanced_allocation(cpu_only, &busy), 80);
+	cJSON_Delete(cpu_only);
 	cJSON_Delete(p2);
 	cJSON_Delete(pod);
 	cJSON_Delete(node);
