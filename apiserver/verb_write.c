@@ -428,7 +428,9 @@ static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **nex
 	}
 	_cleanup_json_ cJSON *view = is_sub(r, "scale") ? scale_from_object(cur) : ck_json_dup(cur);
 	_cleanup_err_ ck_err *err = NULL;
-	int rc = patch_apply(ps->type, ps->patch, &view, &err);
+	int rc =
+	    patch_apply(ps->type, ps->patch,
+	                is_sub(r, "scale") ? NULL : schema_type_of_kind(r->rt.kind), &view, &err);
 	if (rc < 0) {
 		*status =
 		    rc == CK_ECONFLICT

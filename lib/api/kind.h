@@ -119,10 +119,6 @@ bool kind_field_supported(const kind_desc *k, const char *label);
 /* The value of a field selector label on obj as text ("" when absent), malloc'd. */
 char *kind_field_value(const cJSON *obj, const char *label);
 
-/* Strategic merge patch: the merge key of list field name whose elements look like
- * elem, or NULL when such a list is replaced as a whole. */
-const char *kind_merge_key(const char *field, const cJSON *elem);
-
 /* Table helpers shared by the kind files. */
 /* Age as kubectl prints it ("5s", "3m2s", "10d"), malloc'd; "<unknown>" when ts is missing. */
 char *kind_age(const char *rfc3339, time_t now);

@@ -338,7 +338,7 @@ static void test_event_versions(void **state)
 	cJSON_Delete(ev);
 }
 
-static void test_names_and_merge_keys(void **state)
+static void test_names_and_field_values(void **state)
 {
 	assert_true(kind_dns1123_label("a-1"));
 	assert_false(kind_dns1123_label("a.b"));
@@ -350,12 +350,6 @@ static void test_names_and_merge_keys(void **state)
 	assert_false(kind_dns1123_subdomain("a..b"));
 	assert_false(kind_dns1123_subdomain("A"));
 	assert_false(kind_dns1123_subdomain("a."));
-	cJSON *cp = parse("{\"containerPort\":80}");
-	assert_string_equal(kind_merge_key("ports", cp), "containerPort");
-	assert_string_equal(kind_merge_key("ports", NULL), "port");
-	assert_string_equal(kind_merge_key("containers", NULL), "name");
-	assert_null(kind_merge_key("args", NULL));
-	cJSON_Delete(cp);
 	cJSON *o =
 	    parse("{\"spec\":{\"unschedulable\":true,\"n\":3},\"status\":{\"phase\":\"Running\"}}");
 	char *v = kind_field_value(o, "status.phase");
@@ -380,7 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_and_validation),
 	    cmocka_unit_test(test_services),
 	    cmocka_unit_test(test_event_versions),
-	    cmocka_unit_test(test_names_and_merge_keys),
+	    cmocka_unit_test(test_names_and_field_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
