@@ -75,9 +75,8 @@ bool sched_pod_active(const cJSON *pod)
 
 char *filter_resources(const cJSON *pod, const sched_node_info *ni)
 {
-	sched_res want, alloc;
+	sched_res want, alloc = ni->allocatable;
 	sched_pod_requests(pod, &want);
-	sched_node_allocatable(ni->node, &alloc);
 	char **why = NULL;
 	if (ni->requested.pods + 1 > alloc.pods)
 		ck_strv_add(&why, "Too many pods");

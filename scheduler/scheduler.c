@@ -1,9 +1,12 @@
-/* The scheduling loop: informers on pods and nodes feed a work queue of pending pod keys;
- * sync(key) filters the nodes, scores the feasible ones, assumes the pod on the best node
- * and binds it. A failure sets PodScheduled=False, sends FailedScheduling and retries with
- * backoff; a change of the cluster (a node added or changed, a pod gone) retries every
- * pending pod at once. Pods bound but not yet seen bound by the informer are "assumed":
- * their requests count on their node so that two pods do not take the same room. */
+/* The scheduling loop: informers on pods and nodes feed a work queue of pending pod keys
+ * and the cache (cache.c) of per-node aggregates; sync(key) filters the nodes of the
+ * cache's snapshot (as upstream, it stops once it found enough feasible nodes, see
+ * nodes_to_find), scores the feasible ones, assumes the pod on the best node and binds it
+ * asynchronously while the next pods are scheduled. A failure sets PodScheduled=False,
+ * sends FailedScheduling and retries with backoff; a change of the cluster (a node added
+ * or changed, a pod gone) retries the unschedulable pods at once. Pods bound but not yet
+ * seen bound by the informer are "assumed": their requests count on their node so that
+ * two pods do not take the same room. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,16 +21,11 @@
 #include "base/strbuf.h"
 #include "scheduler.h"
 
-#define INDEX_NODE    "node"
-#define INDEX_PENDING "pending"
 #define ASSUME_TTL_MS 60000
-
-typedef struct assumed {
-	char *node;
-	sched_res req;
-	uint64_t at;
-	cJSON *pod; /* as it was bound: its host ports count too */
-} assumed;
+/* How often assumptions are checked for expiry. */
+#define EXPIRE_EVERY_MS 1000
+/* Upstream's percentageOfNodesToScore defaults: below this many nodes all are filtered. */
+#define MIN_FEASIBLE_NODES 100
 
 typedef struct binding {
 	struct binding *prev, *next;
@@ -44,22 +42,15 @@ struct scheduler {
 	char *name;
 	informer *pods, *nodes;
 	wq *q;
-	ck_map *assumed; /* pod key -> assumed */
-	binding *binds;  /* in flight */
+	sched_cache *cache;
+	ck_map *unschedulable; /* keys of pods that fit nowhere at their last attempt */
+	binding *binds;        /* in flight */
 	uint64_t seed;
-	char *instance; /* reportingInstance of our events: default-scheduler-<host> */
+	uint64_t expired_at;
+	size_t next_start; /* the node the next attempt starts filtering at */
+	char *instance;    /* reportingInstance of our events: default-scheduler-<host> */
 	ev_source events;
 };
-
-static void assumed_free(void *p)
-{
-	assumed *a = p;
-	if (a) {
-		free(a->node);
-		cJSON_Delete(a->pod);
-		free(a);
-	}
-}
 
 static bool is_ours(const scheduler *s, const cJSON *pod)
 {
@@ -78,24 +69,18 @@ static bool is_pending(const scheduler *s, const cJSON *pod)
 	       !ck_json_get(pod, "metadata.deletionTimestamp");
 }
 
-static char **index_pending(const cJSON *pod, void *data)
-{
-	char **v = NULL;
-	if (is_pending(data, pod))
-		ck_strv_add(&v, "true");
-	return v;
-}
-
-/* Retries every pending pod now: the cluster changed. */
+/* Retries every unschedulable pod now: the cluster changed. Pending pods still queued
+ * get their turn anyway. */
 static void requeue_pending(scheduler *s)
 {
-	size_t n = 0;
-	_cleanup_free_ const cJSON **pods = informer_by_index(s->pods, INDEX_PENDING, "true", &n);
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *key = informer_key(pods[i]);
+	ck_map_iter it = CK_MAP_ITER_INIT;
+	const char *key;
+	while (ck_map_next(s->unschedulable, &it, &key, NULL)) {
 		wq_forget(s->q, key);
 		wq_add(s->q, key);
 	}
+	ck_map_free(s->unschedulable);
+	s->unschedulable = ck_map_new(NULL);
 }
 
 /* ---- informer handlers ---- */
@@ -103,10 +88,11 @@ static void requeue_pending(scheduler *s)
 static void pod_seen(scheduler *s, const cJSON *pod)
 {
 	_cleanup_free_ char *key = informer_key(pod);
+	sched_cache_update_pod(s->cache, key, pod);
 	if (is_pending(s, pod))
 		wq_add(s->q, key);
-	else if (is_assigned(pod))
-		ck_map_remove(s->assumed, key);
+	else
+		ck_map_remove(s->unschedulable, key);
 }
 
 static void on_pod_add(const cJSON *pod, void *data)
@@ -127,7 +113,8 @@ static void on_pod_delete(const cJSON *pod, void *data)
 {
 	scheduler *s = data;
 	_cleanup_free_ char *key = informer_key(pod);
-	ck_map_remove(s->assumed, key);
+	sched_cache_remove_pod(s->cache, key);
+	ck_map_remove(s->unschedulable, key);
 	if (is_assigned(pod))
 		requeue_pending(s);
 }
@@ -145,60 +132,36 @@ static bool node_changed(const cJSON *old, const cJSON *new)
 
 static void on_node_add(const cJSON *node, void *data)
 {
-	requeue_pending(data);
+	scheduler *s = data;
+	sched_cache_set_node(s->cache, node);
+	requeue_pending(s);
 }
 
 static void on_node_update(const cJSON *old, const cJSON *new, void *data)
 {
+	scheduler *s = data;
+	sched_cache_set_node(s->cache, new);
 	if (node_changed(old, new))
-		requeue_pending(data);
+		requeue_pending(s);
+}
+
+static void on_node_delete(const cJSON *node, void *data)
+{
+	scheduler *s = data;
+	sched_cache_remove_node(s->cache, kc_obj_name(node));
 }
 
 /* ---- one scheduling attempt ---- */
 
-/* Fills ni for node: its active pods (ni->pods malloc'd, borrowed entries) and their
- * requests, assumed pods included. */
-static void node_info(scheduler *s, const cJSON *node, sched_node_info *ni)
+/* Upstream's numFeasibleNodesToFind with the adaptive percentageOfNodesToScore: all of
+ * up to 100 nodes, else 50 % less 1 % per 125 nodes (at least 5 %), at least 100. */
+static size_t nodes_to_find(size_t n)
 {
-	memset(ni, 0, sizeof(*ni));
-	ni->node = node;
-	const char *name = kc_obj_name(node);
-	size_t n = 0;
-	_cleanup_free_ const cJSON **pods = informer_by_index(s->pods, INDEX_NODE, name, &n);
-	ni->pods = ck_calloc(n + ck_map_len(s->assumed) + 1, sizeof(*ni->pods));
-	for (size_t i = 0; i < n; i++) {
-		if (!sched_pod_active(pods[i]))
-			continue;
-		sched_res r;
-		sched_pod_requests(pods[i], &r);
-		ni->requested.cpu_milli += r.cpu_milli;
-		ni->requested.memory += r.memory;
-		ni->requested.pods++;
-		ni->pods[ni->n_pods++] = pods[i];
-	}
-	ck_map_iter it = CK_MAP_ITER_INIT;
-	void *v;
-	while (ck_map_next(s->assumed, &it, NULL, &v)) {
-		assumed *a = v;
-		if (strcmp(a->node, name))
-			continue;
-		ni->requested.cpu_milli += a->req.cpu_milli;
-		ni->requested.memory += a->req.memory;
-		ni->requested.pods++;
-		ni->pods[ni->n_pods++] = a->pod;
-	}
-}
-
-static void expire_assumed(scheduler *s)
-{
-	uint64_t now = uv_now(s->loop);
-	ck_map_iter it = CK_MAP_ITER_INIT;
-	const char *key;
-	void *v;
-	while (ck_map_next(s->assumed, &it, &key, &v)) {
-		if (now - ((assumed *)v)->at > ASSUME_TTL_MS)
-			ck_map_remove(s->assumed, key);
-	}
+	if (n < MIN_FEASIBLE_NODES)
+		return n;
+	size_t pct = n / 125 < 45 ? 50 - n / 125 : 5;
+	size_t k = n * pct / 100;
+	return k < MIN_FEASIBLE_NODES ? MIN_FEASIBLE_NODES : k;
 }
 
 static void binding_free(binding *b)
@@ -232,9 +195,9 @@ static void on_bind_done(int rc, const ck_err *err, void *user)
 	} else if (rc == -EEXIST || rc == CK_ECONFLICT || rc == -ENOENT) {
 		/* Bound meanwhile (another scheduler, a restart) or deleted: nothing to do. */
 		CK_V(2, "binding %s: %s", b->key, err ? err->msg : ck_strerror(rc));
-		ck_map_remove(s->assumed, b->key);
+		sched_cache_forget(s->cache, b->key);
 	} else {
-		ck_map_remove(s->assumed, b->key);
+		sched_cache_forget(s->cache, b->key);
 		_cleanup_free_ char *msg =
 		    ck_asprintf("Binding rejected: %s", err ? err->msg : ck_strerror(rc));
 		CK_WARN("pod %s: %s", b->key, msg);
@@ -261,24 +224,27 @@ static int schedule_one(const char *key, void *data)
 	if (!informer_synced(s->pods) || !informer_synced(s->nodes))
 		return 200;
 	const cJSON *pod = informer_get(s->pods, key);
-	if (!pod || !is_pending(s, pod) || ck_map_contains(s->assumed, key))
+	if (!pod || !is_pending(s, pod) || sched_cache_is_assumed(s->cache, key))
 		return 0;
-	expire_assumed(s);
-	size_t n = 0;
-	_cleanup_free_ const cJSON **nodes = informer_list(s->nodes, &n);
-	char **reasons = ck_calloc(n + 1, sizeof(char *));
-	sched_node_info *feasible = ck_calloc(n + 1, sizeof(*feasible));
-	size_t n_feasible = 0;
-	for (size_t i = 0; i < n; i++) {
-		sched_node_info ni;
-		node_info(s, nodes[i], &ni);
-		reasons[i] = sched_filter_node(pod, &ni);
-		free(ni.pods);
-		ni.pods = NULL;
-		ni.n_pods = 0;
-		if (!reasons[i])
-			feasible[n_feasible++] = ni;
+	uint64_t now = uv_now(s->loop);
+	if (now - s->expired_at >= EXPIRE_EVERY_MS) {
+		sched_cache_expire(s->cache, now, ASSUME_TTL_MS);
+		s->expired_at = now;
 	}
+	size_t n = 0;
+	const sched_node_info *nodes = sched_cache_snapshot(s->cache, &n);
+	size_t want = nodes_to_find(n), start = n ? s->next_start % n : 0, seen = 0;
+	char **reasons = ck_calloc(n + 1, sizeof(char *));
+	sched_node_info *feasible = ck_calloc(want + 1, sizeof(*feasible));
+	size_t n_feasible = 0;
+	/* Round robin from where the last attempt stopped, so that every node gets its turn. */
+	for (; seen < n && n_feasible < want; seen++) {
+		const sched_node_info *ni = &nodes[(start + seen) % n];
+		reasons[seen] = sched_filter_node(pod, ni);
+		if (!reasons[seen])
+			feasible[n_feasible++] = *ni;
+	}
+	s->next_start = start + seen;
 	if (!n_feasible) {
 		free(feasible);
 		_cleanup_free_ char *msg = sched_failure_message(reasons, n);
@@ -287,18 +253,14 @@ static int schedule_one(const char *key, void *data)
 		if (sched_set_unschedulable(s->c, pod, msg))
 			ev_record(s->c, &KC_PODS, pod, NULL, &s->events, "Warning",
 			          "FailedScheduling", "Scheduling", "%s", msg);
+		ck_map_set(s->unschedulable, key, NULL);
 		return -EAGAIN;
 	}
 	const char *best =
 	    kc_obj_name(feasible[sched_pick(pod, feasible, n_feasible, &s->seed)].node);
 	free(feasible);
 	free_reasons(reasons, n);
-	assumed *a = ck_calloc(1, sizeof(*a));
-	a->node = ck_strdup(best);
-	sched_pod_requests(pod, &a->req);
-	a->pod = ck_json_dup(pod);
-	a->at = uv_now(s->loop);
-	ck_map_set(s->assumed, key, a);
+	sched_cache_assume(s->cache, key, pod, best, now);
 	binding *b = ck_calloc(1, sizeof(*b));
 	b->s = s;
 	b->key = ck_strdup(key);
@@ -310,7 +272,7 @@ static int schedule_one(const char *key, void *data)
 	s->binds = b;
 	int rc = sched_bind(s->c, pod, best, on_bind_done, b, &b->call);
 	if (rc < 0) {
-		ck_map_remove(s->assumed, key);
+		sched_cache_forget(s->cache, key);
 		binding_free(b);
 		return rc;
 	}
@@ -325,7 +287,8 @@ int scheduler_new(kc_client *c, const scheduler_opts *o, scheduler **out, ck_err
 	s->c = c;
 	s->loop = kc_client_loop(c);
 	s->name = ck_strdup(o && o->scheduler_name ? o->scheduler_name : SCHED_NAME);
-	s->assumed = ck_map_new(assumed_free);
+	s->cache = sched_cache_new();
+	s->unschedulable = ck_map_new(NULL);
 	s->seed = uv_hrtime();
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
@@ -344,11 +307,10 @@ int scheduler_new(kc_client *c, const scheduler_opts *o, scheduler **out, ck_err
 	rc = informer_new(c, &(informer_opts){.resource = &KC_NODES}, &s->nodes, err);
 	if (rc < 0)
 		goto fail;
-	informer_add_index(s->pods, INDEX_NODE, informer_index_node_name, NULL);
-	informer_add_index(s->pods, INDEX_PENDING, index_pending, s);
 	informer_add_handlers(s->pods,
 	                      &(informer_handlers){on_pod_add, on_pod_update, on_pod_delete, s});
-	informer_add_handlers(s->nodes, &(informer_handlers){on_node_add, on_node_update, NULL, s});
+	informer_add_handlers(s->nodes,
+	                      &(informer_handlers){on_node_add, on_node_update, on_node_delete, s});
 	*out = s;
 	return 0;
 fail:
@@ -374,7 +336,8 @@ void scheduler_free(scheduler *s)
 	informer_free(s->pods);
 	informer_free(s->nodes);
 	wq_free(s->q);
-	ck_map_free(s->assumed);
+	sched_cache_free(s->cache);
+	ck_map_free(s->unschedulable);
 	free(s->name);
 	free(s->instance);
 	free(s);

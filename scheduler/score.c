@@ -1,6 +1,7 @@
 /* Scoring. NodeResourcesFit, LeastAllocated strategy: prefer nodes with the most free cpu
  * and memory (equal weights) once the pod is placed; pods without requests count as
- * upstream's non-zero defaults (100m cpu, 200Mi memory) so that they spread. NodeAffinity:
+ * upstream's non-zero defaults (100m cpu, 200Mi memory) so that they spread.
+ * BalancedAllocation: prefer nodes whose cpu and memory shares stay close. NodeAffinity:
  * preferred terms. TaintToleration: fewer untolerated PreferNoSchedule taints. */
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,10 @@ static int64_t free_share(int64_t requested, int64_t capacity)
 	return (capacity - requested) * 100 / capacity;
 }
 
-int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni)
+/* The scores over the pod's requests (computed once per attempt, not per node). */
+static int64_t least_allocated(sched_res want, const sched_node_info *ni)
 {
-	sched_res want, alloc;
-	sched_pod_requests(pod, &want);
-	sched_node_allocatable(ni->node, &alloc);
+	sched_res alloc = ni->allocatable;
 	if (!want.cpu_milli)
 		want.cpu_milli = DEFAULT_CPU_MILLI;
 	if (!want.memory)
@@ -30,6 +30,37 @@ int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni)
 	int64_t cpu = free_share(ni->requested.cpu_milli + want.cpu_milli, alloc.cpu_milli);
 	int64_t mem = free_share(ni->requested.memory + want.memory, alloc.memory);
 	return (cpu + mem) / 2;
+}
+
+int64_t score_least_allocated(const cJSON *pod, const sched_node_info *ni)
+{
+	sched_res want;
+	sched_pod_requests(pod, &want);
+	return least_allocated(want, ni);
+}
+
+/* Share of capacity in [0, 1]. */
+static double share(int64_t requested, int64_t capacity)
+{
+	if (capacity <= 0 || requested >= capacity)
+		return 1;
+	return (double)requested / (double)capacity;
+}
+
+static int64_t balanced_allocation(const sched_res *want, const sched_node_info *ni)
+{
+	double cpu = share(ni->requested.cpu_milli + want->cpu_milli, ni->allocatable.cpu_milli);
+	double mem = share(ni->requested.memory + want->memory, ni->allocatable.memory);
+	/* The standard deviation of two shares is half their distance. */
+	double std = (cpu > mem ? cpu - mem : mem - cpu) / 2;
+	return (int64_t)((1 - std) * 100);
+}
+
+int64_t score_balanced_allocation(const cJSON *pod, const sched_node_info *ni)
+{
+	sched_res want;
+	sched_pod_requests(pod, &want);
+	return balanced_allocation(&want, ni);
 }
 
 int64_t score_node_affinity_raw(const cJSON *pod, const cJSON *node)
@@ -65,6 +96,8 @@ size_t sched_pick(const cJSON *pod, const sched_node_info *ni, size_t n, uint64_
 {
 	int64_t *aff = ck_calloc(n, sizeof(*aff)), *taints = ck_calloc(n, sizeof(*taints));
 	int64_t max_aff = 0, max_taints = 0;
+	sched_res want;
+	sched_pod_requests(pod, &want);
 	for (size_t i = 0; i < n; i++) {
 		aff[i] = score_node_affinity_raw(pod, ni[i].node);
 		taints[i] = score_taints_raw(pod, ni[i].node);
@@ -79,7 +112,8 @@ size_t sched_pick(const cJSON *pod, const sched_node_info *ni, size_t n, uint64_
 	for (size_t i = 0; i < n; i++) {
 		int64_t a = max_aff ? aff[i] * 100 / max_aff : 0;
 		int64_t t = max_taints ? 100 - taints[i] * 100 / max_taints : 100;
-		int64_t score = score_least_allocated(pod, &ni[i]) + 2 * a + 3 * t;
+		int64_t score = least_allocated(want, &ni[i]) + balanced_allocation(&want, &ni[i]) +
+		                2 * a + 3 * t;
 		if (score > best_score) {
 			best_score = score;
 			best = i;

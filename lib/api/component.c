@@ -33,6 +33,10 @@ struct component {
 	kubeconfig *kc;
 	uv_loop_t *loop;
 	kc_client *client;
+	/* The elector's own client: its renewals never queue behind the component's requests
+	 * in the connection pool (a burst of bindings can hold every connection), as
+	 * client-go's leader election has its own client. */
+	kc_client *lease_client;
 	leader *elector;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t stop_timer;
@@ -206,6 +210,11 @@ int component_run(component *cp, component_start_fn start_fn, void *data)
 	uv_signal_start(&cp->sigint, on_signal, SIGINT);
 	CK_INFO("%s %s started against %s", cp->o->program, CKUBE_VERSION, cp->kc->server);
 	if (cp->leader_elect) {
+		_cleanup_err_ ck_err *err = NULL;
+		if (kc_client_new(cp->loop, cp->kc, &cp->lease_client, &err) < 0) {
+			CK_ERROR("%s: leader election: %s", cp->o->program, err->msg);
+			return 1;
+		}
 		leader_opts lo = {
 		    .namespace_ = cp->lease_namespace,
 		    .name = cp->lease_name,
@@ -216,7 +225,7 @@ int component_run(component *cp, component_start_fn start_fn, void *data)
 		    .on_stopped_leading = on_stopped_leading,
 		    .data = cp,
 		};
-		leader_new(cp->client, &lo, &cp->elector);
+		leader_new(cp->lease_client, &lo, &cp->elector);
 		CK_INFO("leader election: campaigning for %s/%s as %s", cp->lease_namespace,
 		        cp->lease_name, leader_identity(cp->elector));
 	} else {
@@ -231,6 +240,7 @@ void component_free(component *cp)
 	if (!cp)
 		return;
 	leader_free(cp->elector);
+	kc_client_free(cp->lease_client);
 	kc_client_free(cp->client);
 	if (cp->handles) {
 		uv_close((uv_handle_t *)&cp->sigterm, NULL);

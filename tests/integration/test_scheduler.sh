@@ -67,7 +67,7 @@ h_eventually 20 "r1 r2 bound" "^n1 n1$" sh -c "echo \$(/usr/bin/kubectl --server
 h_eventually 20 "r3 unschedulable" "Unschedulable" \
 	k get pod r3 -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}'
 h_expect "r3 not bound" "^$" node_of r3
-h_eventually 20 "FailedScheduling event" "0/3 nodes are available: 1 Insufficient cpu, 1 node\(s\) had untolerated taint \{dedicated: gpu\}, 1 node\(s\) had untolerated taint \{node.kubernetes.io/not-ready: \}" \
+h_eventually 20 "FailedScheduling event" "0/3 nodes are available: 1 Insufficient cpu, 1 node\(s\) had untolerated taint \{dedicated: gpu\}, 1 node\(s\) had untolerated taint \{node.kubernetes.io/not-ready: \}\. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling\." \
 	k get events --field-selector involvedObject.name=r3,reason=FailedScheduling -o jsonpath='{.items[*].message}'
 h_eventually 20 "nodeSelector mismatch reported" "didn't match Pod's node affinity/selector" \
 	k get pod tolerant -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'
@@ -99,4 +99,15 @@ hp_state() { echo "$(node_of hp1)$(node_of hp2)"; }
 h_eventually 20 "one of hp1, hp2 on n1" "^n1$" hp_state
 h_eventually 20 "the other waits for the port" "didn't have free ports for the requested pod ports" \
 	k get pod hp1 hp2 -o jsonpath='{.items[*].status.conditions[?(@.type=="PodScheduled")].message}'
+
+# A control-plane node, the emptiest, takes no ordinary pod; a pod too big for the workers
+# waits, with upstream's whole message.
+node cp 8 16Gi True '[{"key":"node-role.kubernetes.io/control-plane","effect":"NoSchedule"}]'
+pod small 10m
+h_eventually 20 "small bound off the control plane" "^n[124]$" node_of small
+pod big 7500m
+msg="0/5 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 Insufficient cpu. preemption: 0/5 nodes are available: 2 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling."
+big_msg() { k get pod big -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}'; }
+h_eventually 20 "big unschedulable" "Insufficient" big_msg
+[ "$(big_msg)" = "$msg" ] || h_fail "big: got \"$(big_msg)\""
 echo "PASS"
