@@ -135,7 +135,7 @@ void verb_list(api_req *r)
 	/* resourceVersion=0 means "any version": the watch cache answers, without etcd. */
 	_cleanup_free_ char *rv = http_request_query(r->hr, "resourceVersion");
 	if (rv && !strcmp(rv, "0")) {
-		watch_cache *c = r->srv->caches[server_kind_index(r->rt.kind)];
+		watch_cache *c = server_cache(r->srv, r->rt.kind);
 		list_begin(r, watch_cache_revision(c));
 		if (watch_cache_list(c, list_add, r) >= 0) {
 			list_respond(r);

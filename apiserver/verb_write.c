@@ -135,7 +135,7 @@ static void create_checked(api_req *r)
 	/* As upstream's admission, the namespace cache first; etcd when it has none (the
 	 * namespace may be a moment old). Once terminating, a namespace stays so. */
 	const cJSON *ns = NULL;
-	if (watch_cache_get(r->srv->caches[server_kind_index(nsk)], key, &ns) == 0 && ns) {
+	if (watch_cache_get(server_cache(r->srv, nsk), key, &ns) == 0 && ns) {
 		create_in_namespace(r, ns);
 		return;
 	}

@@ -511,6 +511,14 @@ void http__x_complete(http_exchange *x, bool upgraded)
 		conn_read_start(c);
 }
 
+void http_stream_abort(http_exchange *x)
+{
+	conn *c = x->conn;
+	if (c && c->active == x)
+		conn_close(c);
+	http__x_complete(x, false);
+}
+
 /* ---- server ---- */
 
 static void on_handle_closed(uv_handle_t *h)
