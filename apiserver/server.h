@@ -27,9 +27,11 @@ typedef struct apiserver {
 	char *prefix;        /* "/registry" */
 	watch_cache *caches; /* every kind's, linked: server_cache() */
 	/* Bytes a watcher may have queued and not yet on its socket, and all of them
-	 * together; a watcher past either is ended (its client re-watches). watch_queued
-	 * adds what each watcher had queued at its last write. */
+	 * together; a watcher past its cap is ended, and past the total the ones furthest
+	 * behind are (their clients re-watch). watch_queued adds what each watcher had
+	 * queued at its last write. */
 	size_t watch_queue_max, watch_queue_total_max, watch_queued;
+	struct watcher *watchers;
 	/* Reaching kubelets (pods/log): a client with the apiserver's kubelet credentials,
 	 * "https" or "http", and the node address types to try, in order. */
 	httpc *kubelet;

@@ -89,22 +89,23 @@ static void list_add(const cJSON *obj, const char *json, void *data)
 		ck_json_print_buf(&ls->items, obj);
 }
 
-/* Starts the answer of a list: the List's head (its metadata comes last, once the
- * continue token is known). */
+/* Room left before the items for the List's head, written once the continue token is
+ * known: the answer then leaves from one buffer, without copying the items. */
+#define LIST_HEAD_ROOM 1024
+
+/* Starts the answer of a list: room for the head. */
 static void list_begin(api_req *r)
 {
 	list_state *ls = r->verb_data;
-	char av[64];
 	if (!ls->table)
-		ck_buf_printf(&ls->items, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"items\":[",
-		              r->rt.kind->kind, kind_api_version(r->rt.kind, av, sizeof(av)));
+		ck_buf_printf(&ls->items, "%*s", LIST_HEAD_ROOM, "");
 }
 
 /* Ends the answer at revision with the list metadata, and sends it. */
 static void list_respond(api_req *r, int64_t revision)
 {
 	list_state *ls = r->verb_data;
-	char rv[32];
+	char rv[32], av[64];
 	snprintf(rv, sizeof(rv), "%lld", (long long)revision);
 	_cleanup_json_ cJSON *meta = cJSON_CreateObject();
 	cJSON_AddStringToObject(meta, "resourceVersion", rv);
@@ -117,11 +118,25 @@ static void list_respond(api_req *r, int64_t revision)
 		cJSON_ReplaceItemInObject(ls->table, "metadata", cJSON_Duplicate(meta, true));
 		_cleanup_free_ char *body = ck_json_print(ls->table);
 		api_respond_json(r->x, 200, body);
+		api_req_free(r);
+		return;
+	}
+	_cleanup_free_ char *m = ck_json_print(meta);
+	_cleanup_free_ char *head =
+	    ck_asprintf("{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":%s,\"items\":[",
+	                r->rt.kind->kind, kind_api_version(r->rt.kind, av, sizeof(av)), m);
+	size_t hl = strlen(head);
+	ck_buf_puts(&ls->items, "]}");
+	if (hl <= LIST_HEAD_ROOM) {
+		char *body = ls->items.s + LIST_HEAD_ROOM - hl;
+		memcpy(body, head, hl);
+		http_respond(r->x, 200, "application/json", body,
+		             ls->items.len - (LIST_HEAD_ROOM - hl));
 	} else {
-		ck_buf_puts(&ls->items, "],\"metadata\":");
-		ck_json_print_buf(&ls->items, meta);
-		ck_buf_putc(&ls->items, '}');
-		http_respond(r->x, 200, "application/json", ls->items.s, ls->items.len);
+		_cleanup_buf_ ck_buf b = {0};
+		ck_buf_puts(&b, head);
+		ck_buf_puts(&b, ls->items.s + LIST_HEAD_ROOM);
+		http_respond(r->x, 200, "application/json", b.s, b.len);
 	}
 	api_req_free(r);
 }

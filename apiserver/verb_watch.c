@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "filter.h"
@@ -30,6 +31,7 @@ typedef struct watcher {
 	int refs;      /* the two timers, and an etcd read in flight */
 	size_t queued; /* bytes queued at the last write: this watcher's part of watch_queued */
 	bool ended;
+	struct watcher *prev, *next; /* apiserver.watchers */
 } watcher;
 
 /* Drops one reference (a timer handle). */
@@ -56,6 +58,7 @@ static void watcher_end(watcher *w, bool abort)
 	w->ended = true;
 	w->r->srv->watch_queued -= w->queued;
 	w->queued = 0;
+	CK_LIST_REMOVE(w->r->srv->watchers, w);
 	watch_cache_unsubscribe(w->sub);
 	w->sub = NULL;
 	if (abort)
@@ -66,11 +69,41 @@ static void watcher_end(watcher *w, bool abort)
 	uv_close((uv_handle_t *)&w->bookmark, handle_closed);
 }
 
+static int by_queued(const void *a, const void *b)
+{
+	size_t x = (*(watcher *const *)a)->queued, y = (*(watcher *const *)b)->queued;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Past the total: counts every watcher's queue afresh and ends the ones furthest behind
+ * until three quarters of the total are left. */
+static void trim(apiserver *s)
+{
+	size_t n = 0, total = 0;
+	for (watcher *w = s->watchers; w; w = w->next, n++) {
+		w->queued = http_stream_pending(w->r->x);
+		total += w->queued;
+	}
+	s->watch_queued = total;
+	if (total <= s->watch_queue_total_max)
+		return;
+	watcher **v = ck_malloc(n * sizeof(*v));
+	n = 0;
+	for (watcher *w = s->watchers; w; w = w->next)
+		v[n++] = w;
+	qsort(v, n, sizeof(*v), by_queued);
+	size_t keep = s->watch_queue_total_max / 4 * 3;
+	for (size_t i = 0; i < n && s->watch_queued > keep && v[i]->queued; i++) {
+		CK_V(2, "watch %s: closing a client %zu bytes behind (%zu for every watch)",
+		     v[i]->r->rt.kind->plural, v[i]->queued, s->watch_queued);
+		watcher_end(v[i], true);
+	}
+	free(v);
+}
+
 /* Writes one line. A watcher whose client falls behind is closed, as upstream closes a
  * watcher whose channel fills (the client re-watches from its last resourceVersion):
- * past its own cap, or past a quarter of it while all watchers together are past theirs
- * (the sum counts each watcher as of its last write, so it can run high for a watcher
- * that drained since; only watchers that are behind pay for that). */
+ * past its own cap; past the total, the ones furthest behind. */
 static void write_line(watcher *w, const char *line, size_t len)
 {
 	if (w->ended)
@@ -83,11 +116,12 @@ static void write_line(watcher *w, const char *line, size_t len)
 	size_t pending = http_stream_pending(w->r->x);
 	s->watch_queued += pending - w->queued;
 	w->queued = pending;
-	if (pending > s->watch_queue_max ||
-	    (s->watch_queued > s->watch_queue_total_max && pending > s->watch_queue_max / 4)) {
-		CK_V(2, "watch %s: closing a client %zu bytes behind (%zu for every watch)",
-		     w->r->rt.kind->plural, pending, s->watch_queued);
+	if (pending > s->watch_queue_max) {
+		CK_V(2, "watch %s: closing a client %zu bytes behind", w->r->rt.kind->plural,
+		     pending);
 		watcher_end(w, true);
+	} else if (s->watch_queued > s->watch_queue_total_max) {
+		trim(s);
 	}
 }
 
@@ -183,6 +217,13 @@ static void watcher_attach(watcher *w, int64_t since)
 	watch_cache *c = server_cache(w->r->srv, w->r->rt.kind);
 	w->since = since;
 	int rc = watch_cache_subscribe(c, since, on_event, w, &w->sub);
+	if (w->ended) {
+		/* Ended for the total while its history was replayed, before it was
+		 * subscribed. */
+		watch_cache_unsubscribe(w->sub);
+		w->sub = NULL;
+		return;
+	}
 	if (rc == CK_EGONE) {
 		_cleanup_json_ cJSON *s =
 		    status_new(410, "Expired", NULL, "too old resource version: %lld (%lld)",
@@ -263,6 +304,7 @@ void verb_watch(api_req *r)
 	uv_timer_init(r->srv->loop, &w->bookmark);
 	w->timeout.data = w->bookmark.data = w;
 	w->refs = 2;
+	CK_LIST_PREPEND(r->srv->watchers, w);
 	http_stream_begin(r->x, 200, "application/json");
 	http_exchange_on_close(r->x, on_client_gone, w);
 	uv_timer_start(&w->timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);

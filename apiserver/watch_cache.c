@@ -75,6 +75,7 @@ struct watch_cache {
 	wc_store *st;
 	const kind_desc *kind;
 	wc_sub *subs;
+	wc_sub *cursor;     /* the next subscriber a delivery reaches */
 	watch_cache *next;  /* apiserver.caches */
 	watch_cache *snext; /* wc_store.views */
 };
@@ -288,8 +289,12 @@ static void fan_out(wc_store *st, ring_event *re)
 			continue;
 		wc_lines l = {0};
 		wc_event ev = event_view(c, re, &l);
-		for (wc_sub *s = c->subs, *next; s; s = next) {
-			next = s->next;
+		/* A subscriber may end others (watchers over the total): the cursor steps
+		 * over them. */
+		c->cursor = c->subs;
+		while (c->cursor) {
+			wc_sub *s = c->cursor;
+			c->cursor = s->next;
 			s->on_event(&ev, s->data);
 		}
 		lines_clear(&l);
@@ -618,6 +623,8 @@ void watch_cache_unsubscribe(wc_sub *s)
 {
 	if (!s)
 		return;
+	if (s->c->cursor == s)
+		s->c->cursor = s->next;
 	CK_LIST_REMOVE(s->c->subs, s);
 	free(s);
 }

@@ -44,7 +44,7 @@ const char *watch_cache_line(const wc_event *ev, enum wc_type as, size_t *len);
 
 typedef struct wc_sub wc_sub;
 /* Receives each event after the subscription's revision; ev is valid during the call.
- * The callback may unsubscribe its own subscription, no other. */
+ * The callback may unsubscribe any subscription. */
 typedef void (*wc_event_fn)(const wc_event *ev, void *data);
 /* Creates the cache of every registered kind (server_cache) and calls ready(rc) once,
  * when each store has its first list in memory and its watch established, or with the
