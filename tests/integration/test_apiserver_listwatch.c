@@ -1,7 +1,7 @@
 /* kube-apiserver lists and watches for many clients, on a real etcd: a paged list is one
  * consistent snapshot however the objects change between its pages; watchers that stop
  * reading are closed while one that reads gets every event, and the apiserver's memory
- * stays bounded meanwhile.
+ * stays bounded meanwhile; a watch cache that re-lists keeps its watchers.
  *
  * Objects are written straight into etcd (the stored JSON, many keys per transaction)
  * where only their number matters: the apiserver sees them through its watch as it sees
@@ -298,6 +298,17 @@ static void test_continue_expired(void **state)
 #define EVENTS  10000
 #define OBJS    100
 
+/* The path of a watch of the configmaps in ns from now (the resourceVersion of a list). */
+static void watch_path(const char *ns, char *buf, size_t n)
+{
+	char list_path[128];
+	snprintf(list_path, sizeof(list_path), "/api/v1/namespaces/%s/configmaps", ns);
+	cJSON *list = get_json(list_path);
+	snprintf(buf, n, "/api/v1/namespaces/%s/configmaps?watch=1&resourceVersion=%s", ns,
+	         ck_json_get_str(list, "metadata.resourceVersion", ""));
+	cJSON_Delete(list);
+}
+
 static int connect_watch(const char *path, int rcvbuf)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -378,12 +389,8 @@ static long proc_kib(pid_t pid, const char *field)
 static void test_stalled_watchers_are_closed(void **state)
 {
 	put_configmaps("stall", 0, OBJS, "start");
-	cJSON *list = get_json("/api/v1/namespaces/stall/configmaps");
 	char path[256];
-	snprintf(path, sizeof(path),
-	         "/api/v1/namespaces/stall/configmaps?watch=1&resourceVersion=%s",
-	         ck_json_get_str(list, "metadata.resourceVersion", ""));
-	cJSON_Delete(list);
+	watch_path("stall", path, sizeof(path));
 	pid_t pid = apiserver_harness_pid(api);
 	long rss_before = proc_kib(pid, "VmRSS");
 	int stalled[STALLED];
@@ -423,12 +430,49 @@ static void test_stalled_watchers_are_closed(void **state)
 	assert_int_equal(req("GET", "/readyz", NULL, NULL), 200);
 }
 
+/* ---- a cache re-list keeps its watchers ---- */
+
+/* GET path until its status is want with text in the body (the apiserver's state
+ * follows etcd's with a delay that cannot be awaited otherwise); fails after 60 s. */
+static void await_status(const char *path, int want, const char *text)
+{
+	for (int i = 0; i < 300; i++) {
+		char *out = NULL;
+		int st = req("GET", path, NULL, &out);
+		bool ok = st == want && strstr(out, text);
+		free(out);
+		if (ok)
+			return;
+		usleep(200 * 1000);
+	}
+	fail_msg("GET %s never answered %d with %s", path, want, text);
+}
+
+static void test_relist_keeps_watchers(void **state)
+{
+	char path[256];
+	watch_path("relist", path, sizeof(path));
+	int fd = connect_watch(path, 0);
+	/* etcd gone long enough that the cache's watch ends: the cache re-lists. */
+	assert_int_equal(etcd_harness_kill(harness, 0), 0);
+	await_status("/readyz", 500, "cache is re-listing");
+	ck_err *err = NULL;
+	if (etcd_harness_restart(harness, 0, &err) < 0)
+		fail_msg("etcd restart: %s", err->msg);
+	await_status("/readyz", 200, "ok");
+	/* The watcher was kept, and follows the new list. */
+	put_configmaps("relist", 0, 1, "after");
+	assert_int_equal(read_events(fd, 1), 1);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paged_list_is_a_snapshot),
 	    cmocka_unit_test(test_continue_expired),
 	    cmocka_unit_test(test_stalled_watchers_are_closed),
+	    cmocka_unit_test(test_relist_keeps_watchers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
