@@ -8,6 +8,7 @@
 #include "api/pb.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/version.h"
 #include "base/yaml.h"
 #include "status.h"
 #include "table.h"
@@ -130,12 +131,19 @@ int api_decode_body(api_req *r)
 
 static void serve_version(http_exchange *x)
 {
-	/* CKUBE_VERSION is "v1.32.0-ckube.X": the Kubernetes minor we speak. */
-	_cleanup_free_ char *body = ck_asprintf(
-	    "{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"%s\",\"gitCommit\":\"\","
-	    "\"gitTreeState\":\"clean\",\"buildDate\":\"1970-01-01T00:00:00Z\","
-	    "\"goVersion\":\"c11\",\"compiler\":\"gcc\",\"platform\":\"linux/amd64\"}",
-	    CKUBE_VERSION);
+	const ck_version *v = ck_version_get();
+	_cleanup_json_ cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "major", v->major);
+	cJSON_AddStringToObject(o, "minor", v->minor);
+	cJSON_AddStringToObject(o, "gitVersion", v->git_version);
+	cJSON_AddStringToObject(o, "gitCommit", v->git_commit);
+	cJSON_AddStringToObject(o, "gitTreeState", v->git_tree_state);
+	cJSON_AddStringToObject(o, "buildDate", v->build_date);
+	/* Upstream names the Go toolchain here; ckube has none. */
+	cJSON_AddStringToObject(o, "goVersion", "");
+	cJSON_AddStringToObject(o, "compiler", v->compiler);
+	cJSON_AddStringToObject(o, "platform", v->platform);
+	_cleanup_free_ char *body = ck_json_print(o);
 	api_respond_json(x, 200, body);
 }
 
@@ -237,7 +245,7 @@ void server_handle(http_exchange *x, void *data)
 		api_req_free(r);
 		return;
 	}
-	if (rt.sub && !strcmp(rt.sub, "log")) {
+	if (rt.subres && rt.subres->type == KIND_SUB_NODE_LOG) {
 		verb_log(r);
 		return;
 	}

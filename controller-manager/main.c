@@ -29,7 +29,7 @@ static int watch_all(kc_client *c, const kc_resource *r, informer **out, ck_err 
 {
 	int rc = informer_new(c, &(informer_opts){.resource = r}, out, err);
 	if (rc < 0)
-		return ck_err_wrap(err, rc, "informer %s", r->resource);
+		return ck_err_wrap(err, rc, "informer %s", r->plural);
 	informer_add_index(*out, CM_INDEX_OWNER, informer_index_owner_uid, NULL);
 	return 0;
 }

@@ -77,7 +77,7 @@ static void written(kc_result *res, void *user)
 	} else if (res->rc != CK_ECONFLICT && res->rc != -ENOENT) {
 		/* A conflict or a deletion has its own watch event coming, which syncs again;
 		 * anything else is retried with back-off. */
-		CK_V(2, "%s %s: status: %s", w->res->resource, c->key,
+		CK_V(2, "%s %s: status: %s", w->res->plural, c->key,
 		     res->err ? res->err->msg : ck_strerror(res->rc));
 		result = res->rc < 0 ? res->rc : -EIO;
 	}

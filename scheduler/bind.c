@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/condition.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "scheduler.h"
@@ -70,33 +71,13 @@ static void on_fire_and_forget(kc_result *res, void *user)
 
 bool sched_set_unschedulable(kc_client *c, const cJSON *pod, const char *message)
 {
-	const cJSON *cond;
-	cJSON_ArrayForEach(cond, ck_json_get(pod, "status.conditions"))
-	{
-		if (!strcmp(ck_json_get_str(cond, "type", ""), "PodScheduled") &&
-		    !strcmp(ck_json_get_str(cond, "status", ""), "False") &&
-		    !strcmp(ck_json_get_str(cond, "reason", ""), "Unschedulable") &&
-		    !strcmp(ck_json_get_str(cond, "message", ""), message))
-			return false;
-	}
-	/* A merge patch replaces the list: keep the other conditions. */
+	/* A merge patch replaces the list: the patch carries all of it. */
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
-	cJSON *conds = cJSON_CreateArray();
-	cJSON_ArrayForEach(cond, ck_json_get(pod, "status.conditions"))
-	{
-		if (strcmp(ck_json_get_str(cond, "type", ""), "PodScheduled"))
-			cJSON_AddItemToArray(conds, ck_json_dup(cond));
-	}
+	const cJSON *conds = ck_json_get(pod, "status.conditions");
+	ck_json_set(patch, "status.conditions", conds ? ck_json_dup(conds) : cJSON_CreateArray());
 	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
-	cJSON *ps = cJSON_CreateObject();
-	cJSON_AddStringToObject(ps, "type", "PodScheduled");
-	cJSON_AddStringToObject(ps, "status", "False");
-	cJSON_AddNullToObject(ps, "lastProbeTime");
-	cJSON_AddStringToObject(ps, "lastTransitionTime", now);
-	cJSON_AddStringToObject(ps, "reason", "Unschedulable");
-	cJSON_AddStringToObject(ps, "message", message);
-	cJSON_AddItemToArray(conds, ps);
-	ck_json_set(patch, "status.conditions", conds);
+	if (!condition_set(patch, "PodScheduled", "False", "Unschedulable", message, now, true))
+		return false;
 	if (kc_patch(c, &KC_PODS, kc_obj_namespace(pod), kc_obj_name(pod), "status", KC_PATCH_MERGE,
 	             patch, on_fire_and_forget, (void *)"setting PodScheduled=False") < 0)
 		CK_V(2, "scheduler: cannot patch pod status");

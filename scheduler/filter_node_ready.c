@@ -2,18 +2,13 @@
  * the node lifecycle controller would put there (not-ready / unreachable, NoSchedule). */
 #include <string.h>
 
+#include "api/condition.h"
 #include "base/json.h"
 #include "scheduler.h"
 
 char *filter_node_ready(const cJSON *pod, const sched_node_info *ni)
 {
-	const char *status = "Unknown";
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(ni->node, "status.conditions"))
-	{
-		if (!strcmp(ck_json_get_str(c, "type", ""), "Ready"))
-			status = ck_json_get_str(c, "status", "Unknown");
-	}
+	const char *status = condition_status(ni->node, "Ready", "Unknown");
 	if (!strcmp(status, "True"))
 		return NULL;
 	const char *key = !strcmp(status, "False") ? "node.kubernetes.io/not-ready"

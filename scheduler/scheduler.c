@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/condition.h"
 #include "api/event.h"
 #include "api/informer.h"
 #include "api/workqueue.h"
@@ -131,17 +132,6 @@ static void on_pod_delete(const cJSON *pod, void *data)
 		requeue_pending(s);
 }
 
-static const char *ready_status(const cJSON *node)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(node, "status.conditions"))
-	{
-		if (!strcmp(ck_json_get_str(c, "type", ""), "Ready"))
-			return ck_json_get_str(c, "status", "");
-	}
-	return "";
-}
-
 /* Changes that can make a pending pod fit: not every heartbeat. */
 static bool node_changed(const cJSON *old, const cJSON *new)
 {
@@ -150,7 +140,7 @@ static bool node_changed(const cJSON *old, const cJSON *new)
 	                      ck_json_get(new, "metadata.labels")) ||
 	       !ck_json_equal(ck_json_get(old, "status.allocatable"),
 	                      ck_json_get(new, "status.allocatable")) ||
-	       strcmp(ready_status(old), ready_status(new));
+	       strcmp(condition_status(old, "Ready", ""), condition_status(new, "Ready", ""));
 }
 
 static void on_node_add(const cJSON *node, void *data)

@@ -9,24 +9,6 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-const kc_resource KC_PODS = {"", "v1", "pods", "Pod", true};
-const kc_resource KC_NODES = {"", "v1", "nodes", "Node", false};
-const kc_resource KC_NAMESPACES = {"", "v1", "namespaces", "Namespace", false};
-const kc_resource KC_EVENTS = {"", "v1", "events", "Event", true};
-const kc_resource KC_SERVICES = {"", "v1", "services", "Service", true};
-const kc_resource KC_ENDPOINTS = {"", "v1", "endpoints", "Endpoints", true};
-const kc_resource KC_CONFIGMAPS = {"", "v1", "configmaps", "ConfigMap", true};
-const kc_resource KC_SECRETS = {"", "v1", "secrets", "Secret", true};
-const kc_resource KC_SERVICEACCOUNTS = {"", "v1", "serviceaccounts", "ServiceAccount", true};
-const kc_resource KC_DEPLOYMENTS = {"apps", "v1", "deployments", "Deployment", true};
-const kc_resource KC_REPLICASETS = {"apps", "v1", "replicasets", "ReplicaSet", true};
-const kc_resource KC_STATEFULSETS = {"apps", "v1", "statefulsets", "StatefulSet", true};
-const kc_resource KC_DAEMONSETS = {"apps", "v1", "daemonsets", "DaemonSet", true};
-const kc_resource KC_JOBS = {"batch", "v1", "jobs", "Job", true};
-const kc_resource KC_LEASES = {"coordination.k8s.io", "v1", "leases", "Lease", true};
-const kc_resource KC_ENDPOINTSLICES = {"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice",
-                                       true};
-
 struct kc_client {
 	uv_loop_t *loop;
 	httpc *http;
@@ -47,7 +29,7 @@ char *kc_path(const kc_resource *r, const char *ns, const char *name, const char
 		_cleanup_free_ char *e = httpc_escape(ns);
 		ck_buf_printf(&b, "/namespaces/%s", e);
 	}
-	ck_buf_printf(&b, "/%s", r->resource);
+	ck_buf_printf(&b, "/%s", r->plural);
 	if (name && *name) {
 		_cleanup_free_ char *e = httpc_escape(name);
 		ck_buf_printf(&b, "/%s", e);

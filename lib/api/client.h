@@ -17,24 +17,30 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
+#include "api/kind.h"
 #include "api/kubeconfig.h"
 #include "base/error.h"
 #include "net/http_client.h"
 
 typedef struct kc_client kc_client;
 
-/* A resource: group "" for the core group. */
-typedef struct kc_resource {
-	const char *group;
-	const char *version;
-	const char *resource; /* plural: "pods" */
-	const char *kind;     /* "Pod" */
-	bool namespaced;
-} kc_resource;
+/* A resource is its kind's description (api/kind.h): group "" for the core group,
+ * plural, kind and scope read from it. */
+typedef kind_desc kc_resource;
 
-extern const kc_resource KC_PODS, KC_NODES, KC_NAMESPACES, KC_EVENTS, KC_SERVICES, KC_ENDPOINTS,
-    KC_CONFIGMAPS, KC_SECRETS, KC_SERVICEACCOUNTS, KC_DEPLOYMENTS, KC_REPLICASETS, KC_STATEFULSETS,
-    KC_DAEMONSETS, KC_JOBS, KC_LEASES, KC_ENDPOINTSLICES;
+/* The built-in resources the components name. */
+#define KC_PODS            kind_pod
+#define KC_NODES           kind_node
+#define KC_NAMESPACES      kind_namespace
+#define KC_EVENTS          kind_event
+#define KC_SERVICES        kind_service
+#define KC_ENDPOINTS       kind_endpoints
+#define KC_CONFIGMAPS      kind_configmap
+#define KC_SECRETS         kind_secret
+#define KC_SERVICEACCOUNTS kind_serviceaccount
+#define KC_DEPLOYMENTS     kind_deployment
+#define KC_REPLICASETS     kind_replicaset
+#define KC_LEASES          kind_lease
 
 /* The result of one request, owned by the library during the callback. The callee may
  * take res->obj (CK_TAKE_PTR) to keep it. */

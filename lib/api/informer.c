@@ -383,7 +383,7 @@ static void on_list(kc_result *res, void *user)
 	informer *inf = user;
 	inf->list_call = NULL;
 	if (res->rc < 0) {
-		CK_V(2, "informer %s: list failed: %s", inf->res->resource, res->err->msg);
+		CK_V(2, "informer %s: list failed: %s", inf->res->plural, res->err->msg);
 		ck_map_free(inf->pending);
 		inf->pending = NULL;
 		/* An expired continue token or resourceVersion: start over now, from etcd's
@@ -468,7 +468,7 @@ static void on_event(enum kc_event_type type, cJSON **objp, void *user)
 	inf->watch_events++;
 	if (type == KC_ERROR) {
 		int code = (int)ck_json_get_int(obj, "code", 0);
-		CK_V(2, "informer %s: watch error %d: %s", inf->res->resource, code,
+		CK_V(2, "informer %s: watch error %d: %s", inf->res->plural, code,
 		     ck_json_get_str(obj, "message", ""));
 		if (code == 410) {
 			relist_now(inf);
@@ -513,7 +513,7 @@ static void on_watch_end(int rc, const ck_err *err, void *user)
 	}
 	uint64_t lived = uv_now(kc_client_loop(inf->c)) - inf->watch_started;
 	if (rc < 0) {
-		CK_V(2, "informer %s: watch failed: %s", inf->res->resource,
+		CK_V(2, "informer %s: watch failed: %s", inf->res->plural,
 		     err ? err->msg : ck_strerror(rc));
 		/* A watch that served a while before failing starts the backoff over. */
 		if (lived > 60000)

@@ -1,6 +1,8 @@
 /* kind: lookups over the per-group tables and helpers the kind files share. */
 #include "api/kind.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,35 +11,73 @@
 #include "base/error.h"
 #include "base/json.h"
 
+/* The built-in kinds, collected by the build from lib/api/kind_*.c (kind_builtin.c). */
+extern const kind_desc *const kind_builtin[];
+extern const size_t kind_builtin_n;
+
+static struct {
+	const kind_desc **v;
+	size_t n, cap;
+} reg;
+
+static void reg_add(const kind_desc *k)
+{
+	if (reg.n == reg.cap) {
+		reg.cap = reg.cap ? 2 * reg.cap : 32;
+		reg.v = ck_realloc(reg.v, reg.cap * sizeof(*reg.v));
+	}
+	reg.v[reg.n++] = k;
+}
+
+static void reg_seed(void)
+{
+	/* Core group first, as upstream's discovery lists it. */
+	for (int core = 1; core >= 0; core--)
+		for (size_t i = 0; i < kind_builtin_n; i++)
+			if ((kind_builtin[i]->group[0] == '\0') == core)
+				reg_add(kind_builtin[i]);
+}
+
 static const kind_desc *const *all_kinds(size_t *n)
 {
-	static const kind_desc *all[64];
-	static size_t count;
-	if (!count) {
-		const struct {
-			const kind_desc *arr;
-			size_t n;
-		} groups[] = {
-		    {kind_core, kind_core_n},
-		    {kind_pods, kind_pods_n},
-		    {kind_services, kind_services_n},
-		    {kind_apps, kind_apps_n},
-		    {kind_coordination, kind_coordination_n},
-		    {kind_events, kind_events_n},
-		};
-		size_t c = 0;
-		for (size_t g = 0; g < CK_ARRAY_SIZE(groups); g++)
-			for (size_t i = 0; i < groups[g].n && c < CK_ARRAY_SIZE(all); i++)
-				all[c++] = &groups[g].arr[i];
-		count = c;
-	}
-	*n = count;
-	return all;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, reg_seed);
+	*n = reg.n;
+	return reg.v;
 }
 
 const kind_desc *const *kind_all(size_t *n)
 {
 	return all_kinds(n);
+}
+
+int kind_register(const kind_desc *k, ck_err **err)
+{
+	size_t n;
+	const kind_desc *const *all = all_kinds(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(all[i]->group, k->group) || strcmp(all[i]->version, k->version))
+			continue;
+		if (!strcmp(all[i]->plural, k->plural) || !strcmp(all[i]->kind, k->kind))
+			return ck_err_set(err, -EEXIST, "%s/%s already serves %s (%s)", k->group,
+			                  k->version, all[i]->plural, all[i]->kind);
+	}
+	reg_add(k);
+	return 0;
+}
+
+int kind_unregister(const kind_desc *k)
+{
+	size_t n;
+	all_kinds(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (reg.v[i] != k)
+			continue;
+		memmove(&reg.v[i], &reg.v[i + 1], (n - i - 1) * sizeof(*reg.v));
+		reg.n--;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 const kind_desc *kind_by_resource(const char *group, const char *version, const char *plural)
@@ -91,38 +131,6 @@ char *kind_field_value(const cJSON *obj, const char *label)
 	if (cJSON_IsNumber(v))
 		return ck_asprintf("%lld", (long long)v->valuedouble);
 	return ck_strdup("");
-}
-
-const char *kind_merge_key(const char *field, const cJSON *elem)
-{
-	/* Upstream's patchMergeKey tags for the lists ckube's kinds carry. */
-	static const struct {
-		const char *field, *key;
-	} keys[] = {
-	    {"containers", "name"},
-	    {"initContainers", "name"},
-	    {"ephemeralContainers", "name"},
-	    {"env", "name"},
-	    {"volumes", "name"},
-	    {"volumeMounts", "mountPath"},
-	    {"conditions", "type"},
-	    {"imagePullSecrets", "name"},
-	    {"ownerReferences", "uid"},
-	    {"hostAliases", "ip"},
-	    {"addresses", "type"},
-	    {"readinessGates", "conditionType"},
-	    {"topologySpreadConstraints", "topologyKey"},
-	};
-	if (!strcmp(field, "ports")) {
-		/* Container ports merge on containerPort, service ports on port. */
-		if (cJSON_IsObject(elem) && cJSON_GetObjectItemCaseSensitive(elem, "containerPort"))
-			return "containerPort";
-		return "port";
-	}
-	for (size_t i = 0; i < CK_ARRAY_SIZE(keys); i++)
-		if (!strcmp(keys[i].field, field))
-			return keys[i].key;
-	return NULL;
 }
 
 void kind_cause_add(kind_causes *c, const char *reason, const char *field, const char *fmt, ...)
@@ -201,6 +209,55 @@ void kind_cell_take(cJSON *row, char *s)
 {
 	kind_cell_none(row, s);
 	free(s);
+}
+
+void kind_buf_sep(ck_buf *b, const char *sep)
+{
+	if (b->len)
+		ck_buf_puts(b, sep);
+}
+
+char *kind_join(const cJSON *arr, const char *path)
+{
+	ck_buf b = {0};
+	const cJSON *e;
+	cJSON_ArrayForEach(e, arr)
+	{
+		kind_buf_sep(&b, ",");
+		ck_buf_puts(&b, kind_str(e, path));
+	}
+	return ck_buf_steal(&b);
+}
+
+char *kind_format_map(const cJSON *m, enum kind_map_style style)
+{
+	bool go = style == KIND_MAP_GO;
+	if (go && !cJSON_IsObject(m))
+		return ck_strdup("map[string]string(nil)");
+	size_t n = 0;
+	_cleanup_free_ const char **keys =
+	    ck_malloc(((size_t)cJSON_GetArraySize(m) + 1) * sizeof(*keys));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, m)
+	{
+		if (cJSON_IsString(it))
+			keys[n++] = it->string;
+	}
+	qsort(keys, n, sizeof(keys[0]), kind_cmp_strp);
+	ck_buf b = {0};
+	if (go)
+		ck_buf_puts(&b, "map[string]string{");
+	for (size_t i = 0; i < n; i++) {
+		const char *v =
+		    ck_json_get_str(cJSON_GetObjectItemCaseSensitive(m, keys[i]), "", "");
+		if (go)
+			ck_buf_printf(&b, "%s\"%s\":\"%s\"", i ? ", " : "", keys[i], v);
+		else
+			ck_buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i], v);
+	}
+	if (go)
+		ck_buf_putc(&b, '}');
+	return ck_buf_steal(&b);
 }
 
 static bool dns_label_ok(const char *s, size_t n)

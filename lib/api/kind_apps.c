@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/apps.pb-c.h"
 #include "api/selector.h"
 #include "base/error.h"
 #include "base/json.h"
@@ -55,14 +56,20 @@ static void workload_validate(const cJSON *obj, kind_causes *causes)
 	} else if (selector_from_label_selector(sel, &s, &err) < 0) {
 		kind_cause_invalid(causes, "spec.selector", "", err->msg);
 	} else if (!s->n_reqs) {
-		kind_cause_invalid(causes, "spec.selector", "{}",
-		                   "empty selector is invalid for deployment");
+		/* Upstream prints the value in Go syntax (and says "deployment" for both kinds). */
+		kind_cause_add(
+		    causes, "FieldValueInvalid", "spec.selector",
+		    "Invalid value: v1.LabelSelector{MatchLabels:map[string]string%s, "
+		    "MatchExpressions:[]v1.LabelSelectorRequirement%s}: empty selector is "
+		    "invalid for deployment",
+		    ck_json_get(sel, "matchLabels") ? "{}" : "(nil)",
+		    ck_json_get(sel, "matchExpressions") ? "{}" : "(nil)");
 	} else if (!selector_match_labels(s, ck_json_get(spec, "template.metadata.labels"))) {
 		_cleanup_free_ char *labels =
-		    ck_json_print(ck_json_get(spec, "template.metadata.labels"));
-		kind_cause_invalid(causes, "spec.template.metadata.labels",
-		                   labels ? labels : "null",
-		                   "`selector` does not match template `labels`");
+		    kind_format_map(ck_json_get(spec, "template.metadata.labels"), KIND_MAP_GO);
+		kind_cause_add(causes, "FieldValueInvalid", "spec.template.metadata.labels",
+		               "Invalid value: %s: `selector` does not match template `labels`",
+		               labels);
 	}
 	kind_pod_spec_validate(ck_json_get(spec, "template.spec"), "spec.template.spec", causes);
 	const char *rp = ck_json_get_str(spec, "template.spec.restartPolicy", "Always");
@@ -85,19 +92,9 @@ static void deployment_validate(const cJSON *d, kind_causes *causes)
 /* CONTAINERS, IMAGES and SELECTOR, the wide columns both kinds share. */
 static void workload_wide_cells(const cJSON *obj, cJSON *row)
 {
-	char *names = ck_strdup(""), *images = ck_strdup("");
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(obj, "spec.template.spec.containers"))
-	{
-		char *n = ck_asprintf("%s%s%s", names, *names ? "," : "", kind_str(c, "name"));
-		char *i = ck_asprintf("%s%s%s", images, *images ? "," : "", kind_str(c, "image"));
-		free(names);
-		free(images);
-		names = n;
-		images = i;
-	}
-	kind_cell_take(row, names);
-	kind_cell_take(row, images);
+	const cJSON *containers = ck_json_get(obj, "spec.template.spec.containers");
+	kind_cell_take(row, kind_join(containers, "name"));
+	kind_cell_take(row, kind_join(containers, "image"));
 	_cleanup_selector_ selector *s = NULL;
 	if (selector_from_label_selector(ck_json_get(obj, "spec.selector"), &s, NULL) == 0)
 		kind_cell_take(row, selector_format(s));
@@ -170,39 +167,50 @@ static const kind_column replicaset_columns[] = {
     WIDE_COLS,
 };
 
+static const kind_subresource workload_subs[] = {
+    {.name = "scale",
+     .group = "autoscaling",
+     .version = "v1",
+     .kind = "Scale",
+     .verbs = kind_view_verbs,
+     .type = KIND_SUB_SCALE,
+     .scale = &kind_scale_replicas},
+    KIND_SUB_STATUS,
+};
+
 static const char *const deploy_short[] = {"deploy", NULL};
 static const char *const rs_short[] = {"rs", NULL};
 
-const kind_desc kind_apps[] = {
-    {.group = "apps",
-     .version = "v1",
-     .kind = "Deployment",
-     .plural = "deployments",
-     .singular = "deployment",
-     .short_names = deploy_short,
-     .categories = kind_category_all,
-     .namespaced = true,
-     .etcd_resource = "deployments",
-     .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
-     .columns = KIND_COLUMNS(deployment_columns),
-     .cells = deployment_cells,
-     .defaults = deployment_defaults,
-     .validate = deployment_validate,
-     .create_status = clear_status},
-    {.group = "apps",
-     .version = "v1",
-     .kind = "ReplicaSet",
-     .plural = "replicasets",
-     .singular = "replicaset",
-     .short_names = rs_short,
-     .categories = kind_category_all,
-     .namespaced = true,
-     .etcd_resource = "replicasets",
-     .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
-     .columns = KIND_COLUMNS(replicaset_columns),
-     .cells = replicaset_cells,
-     .defaults = workload_defaults,
-     .validate = workload_validate,
-     .create_status = clear_status},
-};
-const size_t kind_apps_n = CK_ARRAY_SIZE(kind_apps);
+const kind_desc kind_deployment = {.group = "apps",
+                                   .version = "v1",
+                                   .kind = "Deployment",
+                                   .plural = "deployments",
+                                   .singular = "deployment",
+                                   .short_names = deploy_short,
+                                   .categories = kind_category_all,
+                                   .namespaced = true,
+                                   .etcd_resource = "deployments",
+                                   .subresources = KIND_SUBRESOURCES(workload_subs),
+                                   .columns = KIND_COLUMNS(deployment_columns),
+                                   .cells = deployment_cells,
+                                   .defaults = deployment_defaults,
+                                   .validate = deployment_validate,
+                                   .create_status = clear_status,
+                                   .pb = &k8s__io__api__apps__v1__deployment__descriptor};
+
+const kind_desc kind_replicaset = {.group = "apps",
+                                   .version = "v1",
+                                   .kind = "ReplicaSet",
+                                   .plural = "replicasets",
+                                   .singular = "replicaset",
+                                   .short_names = rs_short,
+                                   .categories = kind_category_all,
+                                   .namespaced = true,
+                                   .etcd_resource = "replicasets",
+                                   .subresources = KIND_SUBRESOURCES(workload_subs),
+                                   .columns = KIND_COLUMNS(replicaset_columns),
+                                   .cells = replicaset_cells,
+                                   .defaults = workload_defaults,
+                                   .validate = workload_validate,
+                                   .create_status = clear_status,
+                                   .pb = &k8s__io__api__apps__v1__replica_set__descriptor};

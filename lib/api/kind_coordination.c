@@ -1,6 +1,7 @@
 /* kind_coordination: coordination.k8s.io/v1 leases (node heartbeats, leader election). */
 #include "api/kind.h"
 
+#include "k8s/coordination.pb-c.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -17,15 +18,13 @@ static const kind_column lease_columns[] = {
     {"Age", "string", "", 0, "Time since the object was created."},
 };
 
-const kind_desc kind_coordination[] = {
-    {.group = "coordination.k8s.io",
-     .version = "v1",
-     .kind = "Lease",
-     .plural = "leases",
-     .singular = "lease",
-     .namespaced = true,
-     .etcd_resource = "leases",
-     .columns = KIND_COLUMNS(lease_columns),
-     .cells = lease_cells},
-};
-const size_t kind_coordination_n = CK_ARRAY_SIZE(kind_coordination);
+const kind_desc kind_lease = {.group = "coordination.k8s.io",
+                              .version = "v1",
+                              .kind = "Lease",
+                              .plural = "leases",
+                              .singular = "lease",
+                              .namespaced = true,
+                              .etcd_resource = "leases",
+                              .columns = KIND_COLUMNS(lease_columns),
+                              .cells = lease_cells,
+                              .pb = &k8s__io__api__coordination__v1__lease__descriptor};

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/core.pb-c.h"
+#include "api/condition.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -27,15 +29,14 @@ static char *node_roles(const cJSON *node)
 			roles[n++] = role;
 	}
 	qsort(roles, n, sizeof(roles[0]), kind_cmp_strp);
-	char *out = ck_strdup("");
+	ck_buf out = {0};
 	for (size_t i = 0; i < n; i++) {
 		if (i && !strcmp(roles[i], roles[i - 1]))
 			continue;
-		char *next = ck_asprintf("%s%s%s", out, *out ? "," : "", roles[i]);
-		free(out);
-		out = next;
+		kind_buf_sep(&out, ",");
+		ck_buf_puts(&out, roles[i]);
 	}
-	return out;
+	return ck_buf_steal(&out);
 }
 
 static const char *node_address(const cJSON *node, const char *type)
@@ -51,13 +52,8 @@ static const char *node_address(const cJSON *node, const char *type)
 
 static void node_cells(const cJSON *node, time_t now, cJSON *row)
 {
-	const char *status = "Unknown";
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ck_json_get(node, "status.conditions"))
-	{
-		if (!strcmp(kind_str(c, "type"), "Ready"))
-			status = strcmp(kind_str(c, "status"), "True") ? "NotReady" : "Ready";
-	}
+	const char *ready = condition_status(node, "Ready", NULL);
+	const char *status = !ready ? "Unknown" : strcmp(ready, "True") ? "NotReady" : "Ready";
 	kind_cell_str(row, kind_str(node, "metadata.name"));
 	if (ck_json_get_bool(node, "spec.unschedulable", false))
 		kind_cell_take(row, ck_asprintf("%s,SchedulingDisabled", status));
@@ -107,6 +103,27 @@ static void namespace_create_status(cJSON *ns)
 	cJSON *status = cJSON_AddObjectToObject(ns, "status");
 	cJSON_AddStringToObject(status, "phase", "Active");
 }
+
+/* The "kubernetes" finalizer in spec.finalizers holds a deleted namespace until its
+ * content is gone (the namespace controller's part); PUT .../finalize removes it. */
+static bool namespace_finalizing(const cJSON *ns)
+{
+	return cJSON_GetArraySize(ck_json_get(ns, "spec.finalizers")) > 0;
+}
+
+static void namespace_mark_deleted(cJSON *ns)
+{
+	ck_json_set_str(ns, "status.phase", "Terminating");
+}
+
+static const char *const update_verb[] = {"update", NULL};
+static const kind_subresource namespace_subs[] = {
+    {.name = "finalize", .verbs = update_verb, .type = KIND_SUB_FIELD, .field = "spec.finalizers"},
+    KIND_SUB_STATUS,
+};
+static const kind_subresource node_subs[] = {KIND_SUB_STATUS};
+/* Upstream's immortal namespaces. */
+static const char *const namespace_undeletable[] = {"default", "kube-system", "kube-public", NULL};
 
 static void namespace_cells(const cJSON *ns, time_t now, cJSON *row)
 {
@@ -244,66 +261,75 @@ static const char *const ev_fields[] = {"involvedObject.kind",
                                         NULL};
 static const char *const secret_fields[] = {"type", NULL};
 
-const kind_desc kind_core[] = {
-    {.group = "",
-     .version = "v1",
-     .kind = "Namespace",
-     .plural = "namespaces",
-     .singular = "namespace",
-     .short_names = ns_short,
-     .namespaced = false,
-     .name_is_label = true,
-     .etcd_resource = "namespaces",
-     .subresources = KIND_SUB_STATUS,
-     .field_labels = ns_fields,
-     .columns = KIND_COLUMNS(namespace_columns),
-     .cells = namespace_cells,
-     .defaults = namespace_defaults,
-     .create_status = namespace_create_status},
-    {.group = "",
-     .version = "v1",
-     .kind = "Node",
-     .plural = "nodes",
-     .singular = "node",
-     .short_names = node_short,
-     .namespaced = false,
-     .etcd_resource = "minions",
-     .subresources = KIND_SUB_STATUS,
-     .field_labels = node_fields,
-     .columns = KIND_COLUMNS(node_columns),
-     .cells = node_cells},
-    {.group = "",
-     .version = "v1",
-     .kind = "Event",
-     .plural = "events",
-     .singular = "event",
-     .short_names = ev_short,
-     .namespaced = true,
-     .etcd_resource = "events",
-     .expires = true,
-     .field_labels = ev_fields,
-     .columns = KIND_COLUMNS(kind_event_columns),
-     .cells = kind_event_cells},
-    {.group = "",
-     .version = "v1",
-     .kind = "ConfigMap",
-     .plural = "configmaps",
-     .singular = "configmap",
-     .short_names = cm_short,
-     .namespaced = true,
-     .etcd_resource = "configmaps",
-     .columns = KIND_COLUMNS(configmap_columns),
-     .cells = configmap_cells},
-    {.group = "",
-     .version = "v1",
-     .kind = "Secret",
-     .plural = "secrets",
-     .singular = "secret",
-     .namespaced = true,
-     .etcd_resource = "secrets",
-     .field_labels = secret_fields,
-     .columns = KIND_COLUMNS(secret_columns),
-     .cells = secret_cells,
-     .defaults = secret_defaults},
-};
-const size_t kind_core_n = CK_ARRAY_SIZE(kind_core);
+const kind_desc kind_namespace = {.group = "",
+                                  .version = "v1",
+                                  .kind = "Namespace",
+                                  .plural = "namespaces",
+                                  .singular = "namespace",
+                                  .short_names = ns_short,
+                                  .namespaced = false,
+                                  .name_is_label = true,
+                                  .etcd_resource = "namespaces",
+                                  .subresources = KIND_SUBRESOURCES(namespace_subs),
+                                  .finalizing = namespace_finalizing,
+                                  .mark_deleted = namespace_mark_deleted,
+                                  .undeletable = namespace_undeletable,
+                                  .field_labels = ns_fields,
+                                  .columns = KIND_COLUMNS(namespace_columns),
+                                  .cells = namespace_cells,
+                                  .defaults = namespace_defaults,
+                                  .create_status = namespace_create_status,
+                                  .pb = &k8s__io__api__core__v1__namespace__descriptor};
+
+const kind_desc kind_node = {.group = "",
+                             .version = "v1",
+                             .kind = "Node",
+                             .plural = "nodes",
+                             .singular = "node",
+                             .short_names = node_short,
+                             .namespaced = false,
+                             .etcd_resource = "minions",
+                             .subresources = KIND_SUBRESOURCES(node_subs),
+                             .field_labels = node_fields,
+                             .columns = KIND_COLUMNS(node_columns),
+                             .cells = node_cells,
+                             .pb = &k8s__io__api__core__v1__node__descriptor};
+
+const kind_desc kind_event = {.group = "",
+                              .version = "v1",
+                              .kind = "Event",
+                              .plural = "events",
+                              .singular = "event",
+                              .short_names = ev_short,
+                              .namespaced = true,
+                              .etcd_resource = "events",
+                              .expires = true,
+                              .field_labels = ev_fields,
+                              .columns = KIND_COLUMNS(kind_event_columns),
+                              .cells = kind_event_cells,
+                              .pb = &k8s__io__api__core__v1__event__descriptor};
+
+const kind_desc kind_configmap = {.group = "",
+                                  .version = "v1",
+                                  .kind = "ConfigMap",
+                                  .plural = "configmaps",
+                                  .singular = "configmap",
+                                  .short_names = cm_short,
+                                  .namespaced = true,
+                                  .etcd_resource = "configmaps",
+                                  .columns = KIND_COLUMNS(configmap_columns),
+                                  .cells = configmap_cells,
+                                  .pb = &k8s__io__api__core__v1__config_map__descriptor};
+
+const kind_desc kind_secret = {.group = "",
+                               .version = "v1",
+                               .kind = "Secret",
+                               .plural = "secrets",
+                               .singular = "secret",
+                               .namespaced = true,
+                               .etcd_resource = "secrets",
+                               .field_labels = secret_fields,
+                               .columns = KIND_COLUMNS(secret_columns),
+                               .cells = secret_cells,
+                               .defaults = secret_defaults,
+                               .pb = &k8s__io__api__core__v1__secret__descriptor};

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/core.pb-c.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -84,46 +85,20 @@ static void service_validate(const cJSON *svc, kind_causes *causes)
 	}
 }
 
-/* "k1=v1,k2=v2" of a string map in key order, malloc'd ("" when empty). */
-static char *format_map(const cJSON *m)
-{
-	const char *keys[64];
-	size_t n = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, m)
-	{
-		if (n < CK_ARRAY_SIZE(keys) && cJSON_IsString(it))
-			keys[n++] = it->string;
-	}
-	qsort(keys, n, sizeof(keys[0]), kind_cmp_strp);
-	char *out = ck_strdup("");
-	for (size_t i = 0; i < n; i++) {
-		char *next = ck_asprintf(
-		    "%s%s%s=%s", out, i ? "," : "", keys[i],
-		    ck_json_get_str(cJSON_GetObjectItemCaseSensitive(m, keys[i]), "", ""));
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
 static char *service_ports(const cJSON *svc)
 {
-	char *out = ck_strdup("");
+	ck_buf out = {0};
 	const cJSON *p;
 	cJSON_ArrayForEach(p, ck_json_get(svc, "spec.ports"))
 	{
-		long long port = ck_json_get_int(p, "port", 0);
+		kind_buf_sep(&out, ",");
+		ck_buf_printf(&out, "%lld", (long long)ck_json_get_int(p, "port", 0));
 		long long node_port = ck_json_get_int(p, "nodePort", 0);
-		const char *proto = ck_json_get_str(p, "protocol", "TCP");
-		char *next = node_port
-		                 ? ck_asprintf("%s%s%lld:%lld/%s", out, *out ? "," : "", port,
-		                               node_port, proto)
-		                 : ck_asprintf("%s%s%lld/%s", out, *out ? "," : "", port, proto);
-		free(out);
-		out = next;
+		if (node_port)
+			ck_buf_printf(&out, ":%lld", node_port);
+		ck_buf_printf(&out, "/%s", ck_json_get_str(p, "protocol", "TCP"));
 	}
-	return out;
+	return ck_buf_steal(&out);
 }
 
 static char *service_external_ip(const cJSON *svc)
@@ -131,7 +106,7 @@ static char *service_external_ip(const cJSON *svc)
 	const char *type = ck_json_get_str(svc, "spec.type", "ClusterIP");
 	if (!strcmp(type, "ExternalName"))
 		return ck_strdup(ck_json_get_str(svc, "spec.externalName", ""));
-	char *out = ck_strdup("");
+	ck_buf out = {0};
 	const char *paths[] = {"spec.externalIPs", "status.loadBalancer.ingress"};
 	for (size_t i = 0; i < CK_ARRAY_SIZE(paths); i++) {
 		const cJSON *e;
@@ -141,16 +116,13 @@ static char *service_external_ip(const cJSON *svc)
 			    cJSON_IsString(e)
 			        ? e->valuestring
 			        : ck_json_get_str(e, "ip", ck_json_get_str(e, "hostname", ""));
-			char *next = ck_asprintf("%s%s%s", out, *out ? "," : "", ip);
-			free(out);
-			out = next;
+			kind_buf_sep(&out, ",");
+			ck_buf_puts(&out, ip);
 		}
 	}
-	if (!*out && !strcmp(type, "LoadBalancer")) {
-		free(out);
-		return ck_strdup("<pending>");
-	}
-	return out;
+	if (!out.len && !strcmp(type, "LoadBalancer"))
+		ck_buf_puts(&out, "<pending>");
+	return ck_buf_steal(&out);
 }
 
 static void service_cells(const cJSON *svc, time_t now, cJSON *row)
@@ -161,7 +133,7 @@ static void service_cells(const cJSON *svc, time_t now, cJSON *row)
 	kind_cell_take(row, service_external_ip(svc));
 	kind_cell_take(row, service_ports(svc));
 	kind_cell_take(row, kind_age(kind_str(svc, "metadata.creationTimestamp"), now));
-	kind_cell_take(row, format_map(ck_json_get(svc, "spec.selector")));
+	kind_cell_take(row, kind_format_map(ck_json_get(svc, "spec.selector"), KIND_MAP_LABELS));
 }
 
 static const kind_column service_columns[] = {
@@ -176,7 +148,7 @@ static const kind_column service_columns[] = {
 
 static void endpoints_cells(const cJSON *ep, time_t now, cJSON *row)
 {
-	char *list = ck_strdup("");
+	_cleanup_buf_ ck_buf list = {0};
 	int shown = 0, total = 0;
 	const cJSON *sub;
 	cJSON_ArrayForEach(sub, ck_json_get(ep, "subsets"))
@@ -191,25 +163,19 @@ static void endpoints_cells(const cJSON *ep, time_t now, cJSON *row)
 				if (shown == 3)
 					continue;
 				p = cJSON_GetArrayItem(ports, i);
-				char *next =
-				    p ? ck_asprintf("%s%s%s:%lld", list, *list ? "," : "",
-				                    kind_str(a, "ip"),
-				                    (long long)ck_json_get_int(p, "port", 0))
-				      : ck_asprintf("%s%s%s", list, *list ? "," : "",
-				                    kind_str(a, "ip"));
-				free(list);
-				list = next;
+				kind_buf_sep(&list, ",");
+				ck_buf_puts(&list, kind_str(a, "ip"));
+				if (p)
+					ck_buf_printf(&list, ":%lld",
+					              (long long)ck_json_get_int(p, "port", 0));
 				shown++;
 			}
 		}
 	}
 	kind_cell_str(row, kind_str(ep, "metadata.name"));
-	if (total > shown) {
-		kind_cell_take(row, ck_asprintf("%s + %d more...", list, total - shown));
-		free(list);
-	} else {
-		kind_cell_take(row, list);
-	}
+	if (total > shown)
+		ck_buf_printf(&list, " + %d more...", total - shown);
+	kind_cell_take(row, ck_buf_steal(&list));
 	kind_cell_take(row, kind_age(kind_str(ep, "metadata.creationTimestamp"), now));
 }
 
@@ -232,50 +198,53 @@ static const kind_column serviceaccount_columns[] = {
     {"Age", "string", "", 0, "Time since the object was created."},
 };
 
+static const kind_subresource service_subs[] = {KIND_SUB_STATUS};
 static const char *const svc_short[] = {"svc", NULL};
 static const char *const ep_short[] = {"ep", NULL};
 static const char *const sa_short[] = {"sa", NULL};
 static const char *const svc_fields[] = {"spec.clusterIP", "spec.type", NULL};
 static const char *const svc_immutable[] = {"spec.clusterIP", "spec.clusterIPs", NULL};
 
-const kind_desc kind_services[] = {
-    {.group = "",
-     .version = "v1",
-     .kind = "Service",
-     .plural = "services",
-     .singular = "service",
-     .short_names = svc_short,
-     .categories = kind_category_all,
-     .namespaced = true,
-     .name_is_label = true,
-     .etcd_resource = "services/specs",
-     .subresources = KIND_SUB_STATUS,
-     .field_labels = svc_fields,
-     .immutable = svc_immutable,
-     .columns = KIND_COLUMNS(service_columns),
-     .cells = service_cells,
-     .defaults = service_defaults,
-     .validate = service_validate,
-     .create_status = service_create_status},
-    {.group = "",
-     .version = "v1",
-     .kind = "Endpoints",
-     .plural = "endpoints",
-     .singular = "endpoints",
-     .short_names = ep_short,
-     .namespaced = true,
-     .etcd_resource = "services/endpoints",
-     .columns = KIND_COLUMNS(endpoints_columns),
-     .cells = endpoints_cells},
-    {.group = "",
-     .version = "v1",
-     .kind = "ServiceAccount",
-     .plural = "serviceaccounts",
-     .singular = "serviceaccount",
-     .short_names = sa_short,
-     .namespaced = true,
-     .etcd_resource = "serviceaccounts",
-     .columns = KIND_COLUMNS(serviceaccount_columns),
-     .cells = serviceaccount_cells},
-};
-const size_t kind_services_n = CK_ARRAY_SIZE(kind_services);
+const kind_desc kind_service = {.group = "",
+                                .version = "v1",
+                                .kind = "Service",
+                                .plural = "services",
+                                .singular = "service",
+                                .short_names = svc_short,
+                                .categories = kind_category_all,
+                                .namespaced = true,
+                                .name_is_label = true,
+                                .etcd_resource = "services/specs",
+                                .subresources = KIND_SUBRESOURCES(service_subs),
+                                .field_labels = svc_fields,
+                                .immutable = svc_immutable,
+                                .columns = KIND_COLUMNS(service_columns),
+                                .cells = service_cells,
+                                .defaults = service_defaults,
+                                .validate = service_validate,
+                                .create_status = service_create_status,
+                                .pb = &k8s__io__api__core__v1__service__descriptor};
+
+const kind_desc kind_endpoints = {.group = "",
+                                  .version = "v1",
+                                  .kind = "Endpoints",
+                                  .plural = "endpoints",
+                                  .singular = "endpoints",
+                                  .short_names = ep_short,
+                                  .namespaced = true,
+                                  .etcd_resource = "services/endpoints",
+                                  .columns = KIND_COLUMNS(endpoints_columns),
+                                  .cells = endpoints_cells,
+                                  .pb = &k8s__io__api__core__v1__endpoints__descriptor};
+
+const kind_desc kind_serviceaccount = {.group = "",
+                                       .version = "v1",
+                                       .kind = "ServiceAccount",
+                                       .plural = "serviceaccounts",
+                                       .singular = "serviceaccount",
+                                       .short_names = sa_short,
+                                       .namespaced = true,
+                                       .etcd_resource = "serviceaccounts",
+                                       .columns = KIND_COLUMNS(serviceaccount_columns),
+                                       .cells = serviceaccount_cells,
+                                       .pb = &k8s__io__api__core__v1__service_account__descriptor};

@@ -6,9 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "base/strbuf.h"
 
 #define JSON_MAX_DEPTH 256
+
+/* Every cJSON allocation goes through ck_malloc, as every other allocation of ckube does:
+ * running out of memory aborts in one place instead of leaving a NULL inside a tree that
+ * the caller never checks. Every program that uses JSON links this file. */
+__attribute__((constructor)) static void json_init_hooks(void)
+{
+	cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = ck_malloc, .free_fn = free});
+}
 
 void ck_json_deletep(cJSON **j)
 {

@@ -279,6 +279,11 @@ check "aggregated v2beta1" 200 "$(api -H 'Accept: application/json;g=apidiscover
 	'"apiVersion":"apidiscovery.k8s.io/v2beta1","metadata":\{\},"items":\[\{"metadata":\{"name":""\},"versions":\[\{"version":"v1".*"resource":"pods".*"subresource":"binding"'
 check "legacy /api" 200 "$(api "$S/api")" '^\{"kind":"APIVersions","versions":\["v1"\]'
 check "version" 200 "$(api "$S/version")" '"major":"1","minor":"32"'
+# /version tells the build: the commit built (this checkout's), its state and the platform.
+if commit=$(git -C "${CKUBE_SOURCE_DIR:?}" rev-parse HEAD 2>/dev/null); then
+	check "version commit" 200 "$(api "$S/version")" \
+		"\"gitCommit\":\"$commit\",\"gitTreeState\":\"(clean|dirty)\",\"buildDate\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z\".*\"platform\":\"linux/[a-z0-9]+\""
+fi
 check "scale create" 201 "$(api -XPOST -H "$J" "$S/apis/apps/v1/namespaces/default/deployments" \
 	-d '{"metadata":{"name":"sc"},"spec":{"replicas":2,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}')" '"replicas":2'
 check "scale" 200 "$(api "$S/apis/apps/v1/namespaces/default/deployments/sc/scale")" \
