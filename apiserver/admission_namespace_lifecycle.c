@@ -75,7 +75,7 @@ static void namespace_lifecycle_admit(admission_run *q)
 	const kind_desc *nsk = namespace_kind();
 	_cleanup_free_ char *key = storage_key(s, nsk, NULL, a->ns);
 	const cJSON *ns = NULL;
-	if (watch_cache_get(s->caches[server_kind_index(nsk)], key, &ns) == 0 && ns) {
+	if (watch_cache_get(server_cache(s, nsk), key, &ns) == 0 && ns) {
 		admission_next(q, admission_namespace_decide(a, ns));
 		return;
 	}

@@ -45,12 +45,13 @@ typedef struct options {
 	char *kubelet_ca;
 	char **kubelet_address_types;
 	int64_t event_ttl_ms;
+	int64_t watch_queue_mib, watch_queue_total_mib;
 } options;
 
 typedef struct startup {
 	apiserver *srv;
 	const options *opts;
-	size_t pending; /* caches not yet watching, plus the bootstrap */
+	size_t pending; /* the caches (until they watch) and the bootstrap */
 	http_server *secure, *insecure;
 } startup;
 
@@ -59,6 +60,8 @@ static const char *options_check(const options *o)
 {
 	if (!o->etcd_servers || !*o->etcd_servers)
 		return "--etcd-servers must be specified";
+	if (o->watch_queue_mib <= 0 || o->watch_queue_total_mib < o->watch_queue_mib)
+		return "--watch-queue-mib must be positive and at most --watch-queue-total-mib";
 	if (o->event_ttl_ms < 0 || (o->event_ttl_ms > 0 && o->event_ttl_ms < 1000))
 		return "--event-ttl must be 0 or at least 1s";
 	if (o->secure_port && (!o->tls_cert_file || !o->tls_key_file))
@@ -132,7 +135,9 @@ int main(int argc, char **argv)
 	             .secure_port = 6443,
 	             .insecure_port = 0,
 	             .service_cluster_ip_range = "10.0.0.0/24",
-	             .event_ttl_ms = 3600 * 1000};
+	             .event_ttl_ms = 3600 * 1000,
+	             .watch_queue_mib = 4,
+	             .watch_queue_total_mib = 256};
 	const ck_flag flags[] = {
 	    {"etcd-servers", 0, CK_FLAG_STRING, &o.etcd_servers,
 	     "etcd endpoints (comma-separated URLs)"},
@@ -160,6 +165,10 @@ int main(int argc, char **argv)
 	    {"kubelet-preferred-address-types", 0, CK_FLAG_STRV, &o.kubelet_address_types,
 	     "node address types to reach kubelets with, in order (default "
 	     "InternalIP,ExternalIP,Hostname)"},
+	    {"watch-queue-mib", 0, CK_FLAG_INT64, &o.watch_queue_mib,
+	     "MiB a watch may have queued for a slow client before it is closed (ckube)"},
+	    {"watch-queue-total-mib", 0, CK_FLAG_INT64, &o.watch_queue_total_mib,
+	     "MiB all watches together may have queued; past it the slowest are closed (ckube)"},
 	    {0},
 	};
 	ck_flags fs = {
@@ -176,8 +185,11 @@ int main(int argc, char **argv)
 	}
 	uv_loop_t *loop = uv_default_loop();
 	ck_err *err = NULL;
-	apiserver srv = {
-	    .loop = loop, .prefix = o.etcd_prefix, .event_ttl_s = o.event_ttl_ms / 1000};
+	apiserver srv = {.loop = loop,
+	                 .prefix = o.etcd_prefix,
+	                 .event_ttl_s = o.event_ttl_ms / 1000,
+	                 .watch_queue_max = (size_t)o.watch_queue_mib << 20,
+	                 .watch_queue_total_max = (size_t)o.watch_queue_total_mib << 20};
 	alloc_node_port_pool(&srv.node_ports);
 	if (alloc_ip_pool(o.service_cluster_ip_range, &srv.svc_ips, &err) < 0) {
 		fprintf(stderr, "kube-apiserver: --service-cluster-ip-range: %s\n", err->msg);
@@ -199,13 +211,8 @@ int main(int argc, char **argv)
 	static char *default_types[] = {"InternalIP", "ExternalIP", "Hostname", NULL};
 	srv.kubelet_address_types =
 	    o.kubelet_address_types ? o.kubelet_address_types : default_types;
-	size_t n;
-	kind_all(&n);
-	srv.caches = ck_calloc(n, sizeof(*srv.caches));
-	startup st = {.srv = &srv, .opts = &o, .pending = n + 1};
-	const kind_desc *const *all = kind_all(&n);
-	for (size_t i = 0; i < n; i++)
-		watch_cache_start(&srv, all[i], cache_ready, &st, &srv.caches[i]);
+	startup st = {.srv = &srv, .opts = &o, .pending = 2};
+	watch_cache_start(&srv, cache_ready, &st);
 	server_bootstrap(&srv, o.advertise_address, o.secure_port, bootstrapped, &st);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return 0;

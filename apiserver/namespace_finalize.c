@@ -237,21 +237,12 @@ static void on_event(const wc_event *ev, void *data)
 	uv_timer_start(&j->timer, job_round, 0, 0);
 }
 
-static void subscribe(uv_timer_t *t);
-
-static void on_reset(void *data)
-{
-	nsf *f = data;
-	f->sub = NULL;
-	uv_timer_start(&f->resubscribe, subscribe, RECHECK_MS, 0);
-}
-
 static void subscribe(uv_timer_t *t)
 {
 	nsf *f = t->data;
-	watch_cache *c = f->s->caches[server_kind_index(f->kind)];
+	watch_cache *c = server_cache(f->s, f->kind);
 	/* Every current namespace first: those a restart left Terminating resume. */
-	if (watch_cache_subscribe(c, -1, on_event, on_reset, f, &f->sub) < 0)
+	if (watch_cache_subscribe(c, -1, on_event, f, &f->sub) < 0)
 		uv_timer_start(&f->resubscribe, subscribe, RECHECK_MS, 0);
 }
 

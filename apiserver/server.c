@@ -25,16 +25,6 @@ void api_req_free(api_req *r)
 	free(r);
 }
 
-size_t server_kind_index(const kind_desc *k)
-{
-	size_t n;
-	const kind_desc *const *all = kind_all(&n);
-	for (size_t i = 0; i < n; i++)
-		if (all[i] == k)
-			return i;
-	return 0;
-}
-
 bool api_query_bool(const api_req *r, const char *name)
 {
 	_cleanup_free_ char *v = http_request_query(r->hr, name);
@@ -180,7 +170,7 @@ static void serve_health(apiserver *s, http_exchange *x, bool ready_check)
 	size_t n;
 	const kind_desc *const *all = kind_all(&n);
 	for (size_t i = 0; i < n; i++) {
-		if (!watch_cache_synced(s->caches[i])) {
+		if (!watch_cache_synced(server_cache(s, all[i]))) {
 			_cleanup_free_ char *body =
 			    ck_asprintf("[-]informer-sync failed: the %s cache is "
 			                "re-listing\nreadyz check failed",

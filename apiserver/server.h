@@ -24,8 +24,14 @@ typedef struct watch_cache watch_cache;
 typedef struct apiserver {
 	uv_loop_t *loop;
 	etcd_client *etcd;
-	char *prefix;         /* "/registry" */
-	watch_cache **caches; /* one per kind, in kind_all() order */
+	char *prefix;        /* "/registry" */
+	watch_cache *caches; /* every kind's, linked: server_cache() */
+	/* Bytes a watcher may have queued and not yet on its socket, and all of them
+	 * together; a watcher past its cap is ended, and past the total the ones furthest
+	 * behind are (their clients re-watch). watch_queued adds what each watcher had
+	 * queued at its last write. */
+	size_t watch_queue_max, watch_queue_total_max, watch_queued;
+	struct watcher *watchers;
 	/* Reaching kubelets (pods/log): a client with the apiserver's kubelet credentials,
 	 * "https" or "http", and the node address types to try, in order. */
 	httpc *kubelet;
@@ -62,8 +68,9 @@ typedef struct api_req {
 /* Frees r (body, route, verb state). The exchange must already be completed. */
 void api_req_free(api_req *r);
 
-/* Index of k in kind_all() order. */
-size_t server_kind_index(const kind_desc *k);
+/* The watch cache of kind k, created (and its first list started) when k is first asked
+ * for; kinds stored under one etcd prefix share one store. */
+watch_cache *server_cache(apiserver *s, const kind_desc *k);
 
 /* Query parameter helpers (upstream semantics: a boolean is true unless "0"/"false"). */
 bool api_query_bool(const api_req *r, const char *name);

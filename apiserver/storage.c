@@ -242,7 +242,7 @@ void storage_update(api_req *r, const char *key, storage_mutate_fn mutate, stora
 	op->mutate = mutate;
 	op->done = done;
 	const cJSON *cached = NULL;
-	watch_cache *c = r->srv->caches[server_kind_index(r->rt.kind)];
+	watch_cache *c = server_cache(r->srv, r->rt.kind);
 	/* dryRun answers what a write would do without one to check it: read etcd. */
 	if (r->dry_run || watch_cache_get(c, key, &cached) < 0) {
 		update_read(op);

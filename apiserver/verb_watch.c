@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/list.h"
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "filter.h"
 #include "status.h"
@@ -15,8 +17,6 @@
 /* Upstream ends watches after --min-request-timeout (30 min) unless timeoutSeconds says. */
 #define WATCH_DEFAULT_TIMEOUT_S 1800
 #define WATCH_BOOKMARK_MS       10000
-/* A client this far behind is dropped; it re-watches from its last resourceVersion. */
-#define WATCH_MAX_PENDING (64u << 20)
 
 typedef struct watcher {
 	api_req *r;
@@ -28,8 +28,10 @@ typedef struct watcher {
 	wc_sub *sub;
 	uv_timer_t timeout;
 	uv_timer_t bookmark;
-	int refs; /* the two timers, and an etcd read in flight */
+	int refs;      /* the two timers, and an etcd read in flight */
+	size_t queued; /* bytes queued at the last write: this watcher's part of watch_queued */
 	bool ended;
+	struct watcher *prev, *next; /* apiserver.watchers */
 } watcher;
 
 /* Drops one reference (a timer handle). */
@@ -47,20 +49,85 @@ static void handle_closed(uv_handle_t *h)
 	watcher_unref(h->data);
 }
 
-/* Ends the stream once; frees the watcher after its timers are closed. */
-static void watcher_end(watcher *w)
+/* Ends the stream once, and drops what is queued when abort (a client that does not
+ * read); frees the watcher after its timers are closed. */
+static void watcher_end(watcher *w, bool abort)
 {
 	if (w->ended)
 		return;
 	w->ended = true;
+	w->r->srv->watch_queued -= w->queued;
+	w->queued = 0;
+	CK_LIST_REMOVE(w->r->srv->watchers, w);
 	watch_cache_unsubscribe(w->sub);
 	w->sub = NULL;
-	http_stream_end(w->r->x);
+	if (abort)
+		http_stream_abort(w->r->x);
+	else
+		http_stream_end(w->r->x);
 	uv_close((uv_handle_t *)&w->timeout, handle_closed);
 	uv_close((uv_handle_t *)&w->bookmark, handle_closed);
 }
 
-static void send_line(watcher *w, const char *type, const cJSON *obj, const char *json)
+static int by_queued(const void *a, const void *b)
+{
+	size_t x = (*(watcher *const *)a)->queued, y = (*(watcher *const *)b)->queued;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Past the total: counts every watcher's queue afresh and ends the ones furthest behind
+ * until three quarters of the total are left. */
+static void trim(apiserver *s)
+{
+	size_t n = 0, total = 0;
+	for (watcher *w = s->watchers; w; w = w->next, n++) {
+		w->queued = http_stream_pending(w->r->x);
+		total += w->queued;
+	}
+	s->watch_queued = total;
+	if (total <= s->watch_queue_total_max)
+		return;
+	watcher **v = ck_malloc(n * sizeof(*v));
+	n = 0;
+	for (watcher *w = s->watchers; w; w = w->next)
+		v[n++] = w;
+	qsort(v, n, sizeof(*v), by_queued);
+	size_t keep = s->watch_queue_total_max / 4 * 3;
+	for (size_t i = 0; i < n && s->watch_queued > keep && v[i]->queued; i++) {
+		CK_V(2, "watch %s: closing a client %zu bytes behind (%zu for every watch)",
+		     v[i]->r->rt.kind->plural, v[i]->queued, s->watch_queued);
+		watcher_end(v[i], true);
+	}
+	free(v);
+}
+
+/* Writes one line. A watcher whose client falls behind is closed, as upstream closes a
+ * watcher whose channel fills (the client re-watches from its last resourceVersion):
+ * past its own cap; past the total, the ones furthest behind. */
+static void write_line(watcher *w, const char *line, size_t len)
+{
+	if (w->ended)
+		return;
+	apiserver *s = w->r->srv;
+	if (http_stream_write(w->r->x, line, len) < 0) {
+		watcher_end(w, false);
+		return;
+	}
+	size_t pending = http_stream_pending(w->r->x);
+	s->watch_queued += pending - w->queued;
+	w->queued = pending;
+	if (pending > s->watch_queue_max) {
+		CK_V(2, "watch %s: closing a client %zu bytes behind", w->r->rt.kind->plural,
+		     pending);
+		watcher_end(w, true);
+	} else if (s->watch_queued > s->watch_queue_total_max) {
+		trim(s);
+	}
+}
+
+/* One WatchEvent of type with obj, encoded for this watcher (as a Table row when it
+ * asked for Tables). */
+static void send_line(watcher *w, const char *type, const cJSON *obj)
 {
 	if (w->ended)
 		return;
@@ -70,18 +137,12 @@ static void send_line(watcher *w, const char *type, const cJSON *obj, const char
 		_cleanup_json_ cJSON *t = table_new(
 		    w->r->rt.kind, ck_json_get_str(obj, "metadata.resourceVersion", NULL), false);
 		table_add_row(t, w->r->rt.kind, obj, w->include);
-		_cleanup_free_ char *s = ck_json_print(t);
-		ck_buf_puts(&b, s);
-	} else if (json) {
-		ck_buf_puts(&b, json);
+		ck_json_print_buf(&b, t);
 	} else {
-		_cleanup_free_ char *s = ck_json_print(obj);
-		ck_buf_puts(&b, s);
+		ck_json_print_buf(&b, obj);
 	}
 	ck_buf_puts(&b, "}\n");
-	if (http_stream_write(w->r->x, b.s, b.len) < 0 ||
-	    http_stream_pending(w->r->x) > WATCH_MAX_PENDING)
-		watcher_end(w);
+	write_line(w, b.s, b.len);
 }
 
 static void on_event(const wc_event *ev, void *data)
@@ -91,34 +152,37 @@ static void on_event(const wc_event *ev, void *data)
 		return;
 	bool now = api_filter_match(&w->filter, ev->obj);
 	bool before = ev->type == WC_MODIFIED && ev->prev && api_filter_match(&w->filter, ev->prev);
-	const char *type;
-	if (ev->type == WC_DELETED)
-		type = now ? "DELETED" : NULL;
-	else if (ev->type == WC_ADDED)
-		type = now ? "ADDED" : NULL;
-	else if (now)
-		type = before || !ev->prev ? "MODIFIED" : "ADDED";
-	else
-		type = before ? "DELETED" : NULL;
-	if (type)
-		send_line(w, type, ev->obj, ev->json);
-}
-
-static void on_reset(void *data)
-{
-	watcher *w = data;
-	w->sub = NULL;
-	watcher_end(w);
+	enum wc_type type;
+	if (ev->type != WC_MODIFIED) {
+		if (!now)
+			return;
+		type = ev->type;
+	} else if (now) {
+		type = before || !ev->prev ? WC_MODIFIED : WC_ADDED;
+	} else if (before) {
+		type = WC_DELETED;
+	} else {
+		return;
+	}
+	if (w->r->output == OUTPUT_TABLE) {
+		static const char *const names[] = {"ADDED", "MODIFIED", "DELETED"};
+		send_line(w, names[type], ev->obj);
+		return;
+	}
+	/* The same bytes for every watcher of the event. */
+	size_t len;
+	const char *line = watch_cache_line(ev, type, &len);
+	write_line(w, line, len);
 }
 
 static void on_client_gone(http_exchange *x, void *data)
 {
-	watcher_end(data);
+	watcher_end(data, false);
 }
 
 static void on_timeout(uv_timer_t *t)
 {
-	watcher_end(t->data);
+	watcher_end(t->data, false);
 }
 
 static cJSON *bookmark_object(const watcher *w, int64_t rv, bool initial_end)
@@ -138,34 +202,41 @@ static cJSON *bookmark_object(const watcher *w, int64_t rv, bool initial_end)
 static void on_bookmark(uv_timer_t *t)
 {
 	watcher *w = t->data;
-	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
+	watch_cache *c = server_cache(w->r->srv, w->r->rt.kind);
 	int64_t rv = watch_cache_revision(c);
 	if (rv <= w->since)
 		return;
 	_cleanup_json_ cJSON *o = bookmark_object(w, rv, false);
-	send_line(w, "BOOKMARK", o, NULL);
+	send_line(w, "BOOKMARK", o);
 }
 
 /* Starts the stream from since (< 0: the cache's current objects first, as ADDED
  * events). */
 static void watcher_attach(watcher *w, int64_t since)
 {
-	watch_cache *c = w->r->srv->caches[server_kind_index(w->r->rt.kind)];
+	watch_cache *c = server_cache(w->r->srv, w->r->rt.kind);
 	w->since = since;
-	int rc = watch_cache_subscribe(c, since, on_event, on_reset, w, &w->sub);
+	int rc = watch_cache_subscribe(c, since, on_event, w, &w->sub);
+	if (w->ended) {
+		/* Ended for the total while its history was replayed, before it was
+		 * subscribed. */
+		watch_cache_unsubscribe(w->sub);
+		w->sub = NULL;
+		return;
+	}
 	if (rc == CK_EGONE) {
 		_cleanup_json_ cJSON *s =
 		    status_new(410, "Expired", NULL, "too old resource version: %lld (%lld)",
 		               (long long)since, (long long)watch_cache_oldest(c));
-		send_line(w, "ERROR", s, NULL);
-		watcher_end(w);
+		send_line(w, "ERROR", s);
+		watcher_end(w, false);
 		return;
 	}
 	if (since < 0)
 		w->since = watch_cache_revision(c);
 	if (w->initial_end) {
 		_cleanup_json_ cJSON *o = bookmark_object(w, w->since, true);
-		send_line(w, "BOOKMARK", o, NULL);
+		send_line(w, "BOOKMARK", o);
 	}
 	if (w->bookmarks && !w->ended)
 		uv_timer_start(&w->bookmark, on_bookmark, WATCH_BOOKMARK_MS, WATCH_BOOKMARK_MS);
@@ -179,15 +250,15 @@ static void initial_listed(int rc, const etcd_range_result *res, const ck_err *e
 	if (!w->ended && rc < 0) {
 		_cleanup_json_ cJSON *st =
 		    status_new(500, "InternalError", NULL, "%s", err ? err->msg : ck_strerror(rc));
-		send_line(w, "ERROR", st, NULL);
-		watcher_end(w);
+		send_line(w, "ERROR", st);
+		watcher_end(w, false);
 	}
 	for (size_t i = 0; !w->ended && rc >= 0 && i < res->n_kvs; i++) {
 		const etcd_kv *kv = &res->kvs[i];
 		_cleanup_json_ cJSON *obj =
 		    storage_decode(w->r->rt.kind, kv->value, kv->value_len, kv->mod_revision);
 		if (obj && api_filter_match(&w->filter, obj))
-			send_line(w, "ADDED", obj, NULL);
+			send_line(w, "ADDED", obj);
 	}
 	if (!w->ended && rc >= 0)
 		watcher_attach(w, res->revision);
@@ -233,6 +304,7 @@ void verb_watch(api_req *r)
 	uv_timer_init(r->srv->loop, &w->bookmark);
 	w->timeout.data = w->bookmark.data = w;
 	w->refs = 2;
+	CK_LIST_PREPEND(r->srv->watchers, w);
 	http_stream_begin(r->x, 200, "application/json");
 	http_exchange_on_close(r->x, on_client_gone, w);
 	uv_timer_start(&w->timeout, on_timeout, (uint64_t)timeout_s * 1000, 0);

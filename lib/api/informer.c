@@ -57,7 +57,8 @@ struct informer {
 	uint64_t watch_started;
 	int watch_events;
 	int failures;
-	bool relist_next; /* the next attempt after the backoff lists (else it watches) */
+	bool rv_unavailable; /* a list at rv answered 410: the next one reads etcd ("") */
+	bool relist_next;    /* the next attempt after the backoff lists (else it watches) */
 	bool synced;
 	bool started;
 	bool freeing;
@@ -385,7 +386,10 @@ static void on_list(kc_result *res, void *user)
 		CK_V(2, "informer %s: list failed: %s", inf->res->plural, res->err->msg);
 		ck_map_free(inf->pending);
 		inf->pending = NULL;
-		/* An expired continue token: start over now. */
+		/* An expired continue token or resourceVersion: start over now, from etcd's
+		 * latest state. */
+		if (res->rc == CK_EGONE)
+			inf->rv_unavailable = true;
 		if (res->rc == CK_EGONE && inf->failures == 0) {
 			inf->failures++;
 			start_list(inf, NULL);
@@ -413,6 +417,7 @@ static void on_list(kc_result *res, void *user)
 	ck_map *listed = inf->pending;
 	inf->pending = NULL;
 	inf->failures = 0;
+	inf->rv_unavailable = false;
 	replace(inf, listed);
 	if (inf->freeing)
 		return;
@@ -429,10 +434,15 @@ static void start_list(informer *inf, const char *continue_)
 		return;
 	inf->state = S_LISTING;
 	_cleanup_free_ char *path = kc_path(inf->res, inf->ns, NULL, NULL);
+	/* As upstream's reflector: the first list at "0" (the apiserver's watch cache, whole),
+	 * later ones at the last resourceVersion seen (never back in time), "" (etcd) after
+	 * a 410; pages of page_size except from the cache. */
+	const char *rv = continue_ ? NULL : inf->rv_unavailable ? "" : *inf->rv ? inf->rv : "0";
 	kc_list_opts o = {
 	    .label_selector = inf->label_selector,
 	    .field_selector = inf->field_selector,
-	    .limit = inf->page_size,
+	    .resource_version = rv,
+	    .limit = rv && !strcmp(rv, "0") ? 0 : inf->page_size,
 	    .continue_ = continue_,
 	};
 	_cleanup_free_ char *q = kc_list_query(path, &o, false);

@@ -160,6 +160,7 @@ struct conn {
 	hbuf out;  /* plaintext not yet handed to the socket */
 	hbuf tout; /* TLS: ciphertext being handed over */
 	unsigned writes;
+	struct wreq *wreqs; /* the writes in flight (http_server.c) */
 	uint64_t last_active, linger_start;
 	int err_sent;
 	char remote[64];

@@ -28,6 +28,7 @@
 typedef struct wreq {
 	uv_write_t req;
 	char *p;
+	struct wreq *prev, *next; /* conn.wreqs */
 } wreq;
 
 static void conn_process(conn *c);
@@ -41,6 +42,7 @@ static void on_write(uv_write_t *req, int status)
 {
 	wreq *w = (wreq *)req;
 	conn *c = req->handle->data;
+	CK_LIST_REMOVE(c->wreqs, w);
 	free(w->p);
 	free(w);
 	c->writes--;
@@ -73,8 +75,10 @@ static void conn_send(conn *c, hbuf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 	c->writes++;
+	CK_LIST_PREPEND(c->wreqs, w);
 	int r = uv_write(&w->req, st, &ub, 1, on_write);
 	if (r < 0) {
+		CK_LIST_REMOVE(c->wreqs, w);
 		c->writes--;
 		free(w->p);
 		free(w);
@@ -421,6 +425,13 @@ static void conn_close(conn *c)
 	if (c->test_mode)
 		return;
 	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+	/* The socket is closed: nothing queued will be written. Free it now, not when
+	 * the loop gets to cancel the writes, so that closing a client that stopped
+	 * reading gives its memory back at once. */
+	for (wreq *w = c->wreqs; w; w = w->next) {
+		free(w->p);
+		w->p = NULL;
+	}
 }
 
 static void on_idle(uv_idle_t *h)
@@ -509,6 +520,14 @@ void http__x_complete(http_exchange *x, bool upgraded)
 		conn_defer(c);
 	else
 		conn_read_start(c);
+}
+
+void http_stream_abort(http_exchange *x)
+{
+	conn *c = x->conn;
+	if (c && c->active == x)
+		conn_close(c);
+	http__x_complete(x, false);
 }
 
 /* ---- server ---- */

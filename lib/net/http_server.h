@@ -102,6 +102,9 @@ void http_stream_begin(http_exchange *x, int status, const char *content_type);
 int http_stream_write(http_exchange *x, const void *data, size_t len);
 size_t http_stream_pending(const http_exchange *x);
 void http_stream_end(http_exchange *x);
+/* Completes a streaming exchange and closes its connection at once, dropping what is
+ * still queued for the peer: for a client that stopped reading. */
+void http_stream_abort(http_exchange *x);
 
 /* ---- upgrade (101 Switching Protocols) ----
  * Sends the 101 with the headers added so far and hands the connection over: from then on

@@ -23,6 +23,8 @@ typedef struct fake {
 	int n_watchers;
 	int lists, watches;
 	char *last_watch_rv;
+	char *last_list_rv; /* of the last list's first page */
+	int lists_gone;     /* lists still to answer 410 Expired */
 	char *last_label, *last_field;
 } fake;
 
@@ -112,10 +114,19 @@ static void on_request(http_exchange *x, void *data)
 		return;
 	}
 	f->lists++;
+	if (f->lists_gone > 0) {
+		f->lists_gone--;
+		const char *st = "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\"}";
+		replace_str(&f->last_list_rv, http_request_query(r, "resourceVersion"));
+		http_respond(x, 410, "application/json", st, strlen(st));
+		return;
+	}
 	_cleanup_free_ char *limit_s = http_request_query(r, "limit");
 	_cleanup_free_ char *cont = http_request_query(r, "continue");
 	long limit = limit_s ? strtol(limit_s, NULL, 10) : 0;
 	long offset = cont ? strtol(cont, NULL, 10) : 0;
+	if (!cont)
+		replace_str(&f->last_list_rv, http_request_query(r, "resourceVersion"));
 	cJSON *list = cJSON_CreateObject();
 	cJSON_AddStringToObject(list, "kind", "PodList");
 	cJSON *meta = cJSON_AddObjectToObject(list, "metadata");
@@ -230,6 +241,7 @@ static void finish(uv_loop_t *loop, informer *inf, kc_client *c, fake *f, http_s
 	assert_int_equal(uv_loop_close(loop), 0);
 	cJSON_Delete(f->pods);
 	free(f->last_watch_rv);
+	free(f->last_list_rv);
 	free(f->last_label);
 	free(f->last_field);
 	free(url);
@@ -265,7 +277,9 @@ static void test_list_watch(void **state)
 	informer_start(inf);
 	RUN_UNTIL(&loop, r.synced_calls == 1);
 	assert_true(informer_synced(inf));
-	assert_int_equal(f.lists, 2); /* two pages of one */
+	/* The first list is at "0": the apiserver's watch cache answers, whole. */
+	assert_int_equal(f.lists, 1);
+	assert_string_equal(f.last_list_rv, "0");
 	assert_true(log_has(&r, "add:a;") && log_has(&r, "add:b;"));
 	assert_int_equal(informer_len(inf), 2);
 	assert_string_equal(informer_resource_version(inf), "2");
@@ -315,11 +329,22 @@ static void test_list_watch(void **state)
 		http_stream_write(f.watchers[i], gone, strlen(gone));
 	RUN_UNTIL(&loop, log_has(&r, "delete:c;") && log_has(&r, "add:d;") &&
 	                     log_has(&r, "update:a:n2>n1;"));
-	assert_true(f.lists > lists);
+	/* Re-listed from the last resourceVersion seen (never back in time), in pages. */
+	assert_int_equal(f.lists, lists + 2);
+	assert_string_equal(f.last_list_rv, "5");
 	assert_int_equal(informer_len(inf), 2);
 	assert_index(inf, "n1", "a");
 	assert_index(inf, "n3", "d");
 	RUN_UNTIL(&loop, f.n_watchers >= 1);
+
+	/* A list at that resourceVersion answered 410: the next reads etcd's latest ("",
+	 * no resourceVersion sent), as upstream's reflector does. */
+	f.lists_gone = 1;
+	lists = f.lists;
+	for (int i = 0; i < f.n_watchers; i++)
+		http_stream_write(f.watchers[i], gone, strlen(gone));
+	RUN_UNTIL(&loop, f.lists >= lists + 3 && f.n_watchers >= 1);
+	assert_null(f.last_list_rv);
 
 	/* A handler set added late gets the current objects as adds. */
 	informer_add_handlers(inf, &(informer_handlers){.on_add = count_add, .data = &r});
