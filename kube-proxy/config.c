@@ -16,6 +16,7 @@
 static char *opt_config, *opt_hostname, *opt_mode = "iptables", *opt_cluster_cidr;
 static char *opt_healthz = "0.0.0.0:10256", *opt_metrics = "127.0.0.1:10249";
 static char **opt_nodeport_addresses;
+static char *opt_backend = "";
 static bool opt_masquerade_all;
 static int64_t opt_min_sync = 1000, opt_sync = 30000;
 
@@ -36,6 +37,9 @@ const ck_flag proxy_flags[] = {
      "An interval (e.g. '5s', '1m') at which the rules are resynced."},
     {"nodeport-addresses", 0, CK_FLAG_STRV, &opt_nodeport_addresses,
      "CIDRs of the node addresses NodePort services answer on (default: all)."},
+    {"iptables-backend", 0, CK_FLAG_STRING, &opt_backend,
+     "The iptables commands to run: 'legacy' (iptables-legacy-restore), 'nft', or '' for the "
+     "system's iptables-restore (ckube only)."},
     {"healthz-bind-address", 0, CK_FLAG_STRING, &opt_healthz,
      "The IP address and port for the health check server to serve on ('' disables)."},
     {"metrics-bind-address", 0, CK_FLAG_STRING, &opt_metrics,
@@ -159,6 +163,7 @@ int proxy_config_load(const ck_flags *fs, proxy_config *c, ck_err **err)
 	    .cluster_cidr = ck_strdup(""),
 	    .min_sync_ms = 1000,
 	    .sync_ms = 30000,
+	    .iptables_backend = ck_strdup(""),
 	    .healthz_bind = ck_strdup("0.0.0.0:10256"),
 	    .metrics_bind = ck_strdup("127.0.0.1:10249"),
 	};
@@ -180,6 +185,8 @@ int proxy_config_load(const ck_flags *fs, proxy_config *c, ck_err **err)
 		ck_strv_free(c->nodeport_addresses);
 		c->nodeport_addresses = ck_strv_dup(opt_nodeport_addresses);
 	}
+	if (ck_flags_changed(fs, "iptables-backend"))
+		set_str(&c->iptables_backend, opt_backend);
 	if (ck_flags_changed(fs, "healthz-bind-address"))
 		set_str(&c->healthz_bind, opt_healthz);
 	if (ck_flags_changed(fs, "metrics-bind-address"))
@@ -188,6 +195,10 @@ int proxy_config_load(const ck_flags *fs, proxy_config *c, ck_err **err)
 	if (*c->mode && strcmp(c->mode, "iptables"))
 		return ck_err_set(err, -EINVAL, "unsupported proxy mode \"%s\" (only iptables)",
 		                  c->mode);
+	if (*c->iptables_backend && strcmp(c->iptables_backend, "legacy") &&
+	    strcmp(c->iptables_backend, "nft"))
+		return ck_err_set(err, -EINVAL, "unknown iptables backend \"%s\" (legacy or nft)",
+		                  c->iptables_backend);
 	uint32_t net, mask;
 	if (*c->cluster_cidr && proxy_cidr_parse(c->cluster_cidr, &net, &mask) < 0)
 		return ck_err_set(err, -EINVAL, "invalid cluster CIDR \"%s\"", c->cluster_cidr);
@@ -214,6 +225,7 @@ void proxy_config_free(proxy_config *c)
 	free(c->mode);
 	free(c->cluster_cidr);
 	ck_strv_free(c->nodeport_addresses);
+	free(c->iptables_backend);
 	free(c->healthz_bind);
 	free(c->metrics_bind);
 }

@@ -18,8 +18,12 @@ typedef struct proxy_config {
 	int64_t min_sync_ms;       /* --iptables-min-sync-period, default 1s */
 	int64_t sync_ms;           /* --iptables-sync-period, default 30s */
 	char **nodeport_addresses; /* CIDRs; NULL: every local address */
-	char *healthz_bind;        /* "0.0.0.0:10256"; "" disables */
-	char *metrics_bind;        /* "127.0.0.1:10249"; "" disables */
+	/* "" (the system's iptables-save/-restore), "legacy" or "nft": the commands
+	 * iptables-<backend>-save/-restore. A ckube flag: upstream's image picks the backend
+	 * in a wrapper script; the two differ tenfold in full and partial sync times. */
+	char *iptables_backend;
+	char *healthz_bind; /* "0.0.0.0:10256"; "" disables */
+	char *metrics_bind; /* "127.0.0.1:10249"; "" disables */
 } proxy_config;
 
 /* The kube-proxy flags (besides the shared --kubeconfig), NULL-terminated. */

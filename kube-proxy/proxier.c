@@ -38,6 +38,7 @@ struct proxier {
 	uint64_t dirty_since; /* loop time of the oldest change not yet applied; 0: none */
 	bool ready, need_full;
 	ck_map *prev_nat, *prev_filter; /* chain -> rules text as last written */
+	char *save_cmd, *restore_cmd;   /* iptables-save, iptables-legacy-save, ... */
 	/* metrics */
 	uint64_t buckets[N_BUCKETS], n_syncs, restore_failures;
 	double sum_seconds;
@@ -192,8 +193,8 @@ static int sync_rules(proxier *p)
 	_cleanup_free_ char *save_nat = NULL, *save_filter = NULL;
 	int r = 0;
 	if (full) {
-		char *nat_argv[] = {"iptables-save", "-t", "nat", NULL};
-		char *filter_argv[] = {"iptables-save", "-t", "filter", NULL};
+		char *nat_argv[] = {p->save_cmd, "-t", "nat", NULL};
+		char *filter_argv[] = {p->save_cmd, "-t", "filter", NULL};
 		if ((r = proxy_exec(nat_argv, NULL, 0, &save_nat, &err)) < 0 ||
 		    (r = proxy_exec(filter_argv, NULL, 0, &save_filter, &err)) < 0)
 			goto out;
@@ -203,7 +204,7 @@ static int sync_rules(proxier *p)
 	changed +=
 	    proxy_restore_text(&rules.filter, full ? NULL : p->prev_filter, save_filter, &in);
 	if (changed) {
-		char *restore_argv[] = {"iptables-restore", "-w", "5", "--noflush", NULL};
+		char *restore_argv[] = {p->restore_cmd, "-w", "5", "--noflush", NULL};
 		r = proxy_exec(restore_argv, ck_buf_str(&in), in.len, NULL, &err);
 		if (r < 0) {
 			p->restore_failures++;
@@ -252,6 +253,9 @@ int proxier_new(kc_client *c, const proxy_config *cfg, proxier **out, ck_err **e
 	p->c = c;
 	p->loop = kc_client_loop(c);
 	p->cfg = cfg;
+	const char *b = cfg->iptables_backend;
+	p->save_cmd = *b ? ck_asprintf("iptables-%s-save", b) : ck_strdup("iptables-save");
+	p->restore_cmd = *b ? ck_asprintf("iptables-%s-restore", b) : ck_strdup("iptables-restore");
 	p->prev_nat = ck_map_new(free);
 	p->prev_filter = ck_map_new(free);
 	p->timer = ck_calloc(1, sizeof(*p->timer));
@@ -294,6 +298,8 @@ void proxier_free(proxier *p)
 	uv_close((uv_handle_t *)p->timer, timer_closed);
 	ck_map_free(p->prev_nat);
 	ck_map_free(p->prev_filter);
+	free(p->save_cmd);
+	free(p->restore_cmd);
 	free(p);
 }
 
