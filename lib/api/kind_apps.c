@@ -167,6 +167,17 @@ static const kind_column replicaset_columns[] = {
     WIDE_COLS,
 };
 
+static const kind_subresource workload_subs[] = {
+    {.name = "scale",
+     .group = "autoscaling",
+     .version = "v1",
+     .kind = "Scale",
+     .verbs = kind_view_verbs,
+     .type = KIND_SUB_SCALE,
+     .scale = &kind_scale_replicas},
+    KIND_SUB_STATUS,
+};
+
 static const char *const deploy_short[] = {"deploy", NULL};
 static const char *const rs_short[] = {"rs", NULL};
 
@@ -179,7 +190,7 @@ const kind_desc kind_deployment = {.group = "apps",
                                    .categories = kind_category_all,
                                    .namespaced = true,
                                    .etcd_resource = "deployments",
-                                   .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
+                                   .subresources = KIND_SUBRESOURCES(workload_subs),
                                    .columns = KIND_COLUMNS(deployment_columns),
                                    .cells = deployment_cells,
                                    .defaults = deployment_defaults,
@@ -196,7 +207,7 @@ const kind_desc kind_replicaset = {.group = "apps",
                                    .categories = kind_category_all,
                                    .namespaced = true,
                                    .etcd_resource = "replicasets",
-                                   .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
+                                   .subresources = KIND_SUBRESOURCES(workload_subs),
                                    .columns = KIND_COLUMNS(replicaset_columns),
                                    .cells = replicaset_cells,
                                    .defaults = workload_defaults,
