@@ -1,7 +1,8 @@
 /* kind_endpointslice: discovery.k8s.io/v1 EndpointSlices, the endpoints kube-proxy reads
- * (a minimal description: JSON bodies only, no validation beyond the common checks). */
+ * (a minimal description: no validation beyond the common checks). */
 #include "api/kind.h"
 
+#include "k8s/discovery.pb-c.h"
 #include "base/error.h"
 #include "base/json.h"
 #include "base/strbuf.h"
@@ -60,4 +61,5 @@ const kind_desc kind_endpointslice = {
     .etcd_resource = "endpointslices",
     .columns = KIND_COLUMNS(endpointslice_columns),
     .cells = endpointslice_cells,
+    .pb = &k8s__io__api__discovery__v1__endpoint_slice__descriptor,
 };
