@@ -83,25 +83,30 @@ char *alloc_value_key(const apiserver *s, const alloc_pool *p, const char *value
 }
 
 typedef struct alloc_op {
-	api_req *r;
+	apiserver *srv;
 	const alloc_pool *pool;
 	alloc_done_fn done;
+	void *data;
+	const kind_desc *kind; /* of the owner, for the 422 */
+	char *owner;           /* "<ns>/<name>" */
 	char *field;
 	char *want;  /* NULL: any */
 	char *value; /* being reserved */
 	int attempts;
 } alloc_op;
 
-static void op_finish(alloc_op *op, bool ok)
+/* Reports the value (ok) or the Status s (taken) and frees op. */
+static void op_finish(alloc_op *op, bool ok, cJSON *s)
 {
-	api_req *r = op->r;
 	alloc_done_fn done = op->done;
+	void *data = op->data;
 	char *value = ok ? CK_TAKE_PTR(op->value) : NULL;
 	free(op->value);
 	free(op->want);
 	free(op->field);
+	free(op->owner);
 	free(op);
-	done(r, value);
+	done(value, s, data);
 }
 
 static void invalid_value(alloc_op *op, const char *why)
@@ -109,9 +114,15 @@ static void invalid_value(alloc_op *op, const char *why)
 	cJSON *causes = cJSON_CreateArray();
 	kind_causes c = {causes};
 	kind_cause_invalid(&c, op->field, op->want, why);
-	status_invalid(op->r->x, op->r->rt.kind, ck_json_get_str(op->r->body, "metadata.name", ""),
-	               causes);
-	op_finish(op, false);
+	const char *slash = strchr(op->owner, '/');
+	op_finish(op, false, status_invalid_new(op->kind, slash ? slash + 1 : op->owner, causes));
+}
+
+static void failed(alloc_op *op, const char *why)
+{
+	op_finish(
+	    op, false,
+	    status_new(500, "InternalError", NULL, "failed to allocate %s: %s", op->field, why));
 }
 
 static void scan_used(alloc_op *op);
@@ -132,20 +143,17 @@ static void reserved(int rc, const etcd_write_result *res, const ck_err *err, vo
 		return;
 	}
 	if (rc < 0) {
-		status_internal(op->r->x, "failed to allocate %s: %s", op->field,
-		                err ? err->msg : ck_strerror(rc));
-		op_finish(op, false);
+		failed(op, err ? err->msg : ck_strerror(rc));
 		return;
 	}
-	op_finish(op, true);
+	op_finish(op, true, NULL);
 }
 
 static void reserve(alloc_op *op)
 {
-	_cleanup_free_ char *key = alloc_value_key(op->r->srv, op->pool, op->value);
-	_cleanup_free_ char *owner =
-	    ck_asprintf("%s/%s", op->r->rt.ns, ck_json_get_str(op->r->body, "metadata.name", ""));
-	etcd_put_if(op->r->srv->etcd, key, strlen(key), 0, owner, strlen(owner), 0, reserved, op);
+	_cleanup_free_ char *key = alloc_value_key(op->srv, op->pool, op->value);
+	etcd_put_if(op->srv->etcd, key, strlen(key), 0, op->owner, strlen(op->owner), 0, reserved,
+	            op);
 }
 
 static void used_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
@@ -153,13 +161,11 @@ static void used_listed(int rc, const etcd_range_result *res, const ck_err *err,
 	alloc_op *op = data;
 	const alloc_pool *p = op->pool;
 	if (rc < 0) {
-		status_internal(op->r->x, "failed to allocate %s: %s", op->field,
-		                err ? err->msg : ck_strerror(rc));
-		op_finish(op, false);
+		failed(op, err ? err->msg : ck_strerror(rc));
 		return;
 	}
 	uint8_t *used = ck_calloc(p->size, 1);
-	_cleanup_free_ char *prefix = alloc_value_key(op->r->srv, p, "");
+	_cleanup_free_ char *prefix = alloc_value_key(op->srv, p, "");
 	size_t plen = strlen(prefix);
 	for (size_t i = 0; i < res->n_kvs; i++) {
 		if (res->kvs[i].key_len <= plen)
@@ -184,25 +190,27 @@ static void used_listed(int rc, const etcd_range_result *res, const ck_err *err,
 		}
 	}
 	free(used);
-	status_internal(op->r->x, "failed to allocate %s: range is full", op->field);
-	op_finish(op, false);
+	failed(op, "range is full");
 }
 
 static void scan_used(alloc_op *op)
 {
-	_cleanup_free_ char *prefix = alloc_value_key(op->r->srv, op->pool, "");
-	etcd_range(op->r->srv->etcd,
+	_cleanup_free_ char *prefix = alloc_value_key(op->srv, op->pool, "");
+	etcd_range(op->srv->etcd,
 	           &(etcd_range_req){.key = prefix, .prefix = true, .keys_only = true}, used_listed,
 	           op);
 }
 
-void alloc_reserve(api_req *r, const alloc_pool *p, const char *want, const char *field,
-                   alloc_done_fn done)
+void alloc_reserve(apiserver *s, const alloc_pool *p, const alloc_owner *owner, const char *want,
+                   const char *field, alloc_done_fn done, void *data)
 {
 	alloc_op *op = ck_calloc(1, sizeof(*op));
-	op->r = r;
+	op->srv = s;
 	op->pool = p;
 	op->done = done;
+	op->data = data;
+	op->kind = owner->kind;
+	op->owner = ck_asprintf("%s/%s", owner->ns, owner->name);
 	op->field = ck_strdup(field);
 	if (!want) {
 		scan_used(op);

@@ -7,10 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
+#include "api/kind.h"
 #include "base/error.h"
 
 typedef struct apiserver apiserver;
-typedef struct api_req api_req;
 
 typedef struct alloc_pool {
 	const char *name; /* key segment: "serviceips", "servicenodeports" */
@@ -34,13 +36,19 @@ char *alloc_value_text(const alloc_pool *p, uint32_t off);
 /* The etcd key that holds value of p, malloc'd. */
 char *alloc_value_key(const apiserver *s, const alloc_pool *p, const char *value);
 
-/* Reserves want (NULL: any free value) for the object r creates, then calls done with the
- * value's text (malloc'd, the caller owns it). On failure answers the request itself (422
- * naming field for a value outside the pool or taken, 500 when the pool is full or etcd
- * fails) and calls done with NULL. */
-typedef void (*alloc_done_fn)(api_req *r, char *value);
-void alloc_reserve(api_req *r, const alloc_pool *p, const char *want, const char *field,
-                   alloc_done_fn done);
+/* Who a value is reserved for (the record holds "<ns>/<name>"). */
+typedef struct alloc_owner {
+	const kind_desc *kind;
+	const char *ns, *name;
+} alloc_owner;
+
+/* Reserves want (NULL: any free value) for owner, then calls done with the value's text
+ * (malloc'd, the caller owns it) and status NULL; on failure with value NULL and the
+ * Status (taken by done): 422 naming field for a value outside the pool or taken, 500
+ * when the pool is full or etcd fails. */
+typedef void (*alloc_done_fn)(char *value, cJSON *status, void *data);
+void alloc_reserve(apiserver *s, const alloc_pool *p, const alloc_owner *owner, const char *want,
+                   const char *field, alloc_done_fn done, void *data);
 
 /* Gives value back (fire and forget). "" and "None" are ignored. */
 void alloc_release(apiserver *s, const alloc_pool *p, const char *value);

@@ -55,28 +55,26 @@ static cJSON *api_group(const char *group)
 
 static const char *const all_verbs[] = {
     "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
-static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
-static const char *const create_verb[] = {"create", NULL};
-static const char *const get_verb[] = {"get", NULL};
 
-static cJSON *resource(const kind_desc *k, const char *sub, const char *kind,
-                       const char *const *verbs)
+/* An APIResource entry: the kind itself (s NULL) or one of its subresources. */
+static cJSON *resource(const kind_desc *k, const kind_subresource *s)
 {
 	cJSON *r = cJSON_CreateObject();
 	char name[128];
-	snprintf(name, sizeof(name), "%s%s%s", k->plural, sub ? "/" : "", sub ? sub : "");
+	snprintf(name, sizeof(name), "%s%s%s", k->plural, s ? "/" : "", s ? s->name : "");
 	cJSON_AddStringToObject(r, "name", name);
-	cJSON_AddStringToObject(r, "singularName", sub ? "" : k->singular);
+	cJSON_AddStringToObject(r, "singularName", s ? "" : k->singular);
 	cJSON_AddBoolToObject(r, "namespaced", k->namespaced);
-	if (sub && !strcmp(sub, "scale")) {
-		cJSON_AddStringToObject(r, "group", "autoscaling");
-		cJSON_AddStringToObject(r, "version", "v1");
+	/* A body of another group (autoscaling/v1 Scale) is named with its group/version. */
+	if (s && strcmp(kind_subresource_group(k, s), k->group)) {
+		cJSON_AddStringToObject(r, "group", kind_subresource_group(k, s));
+		cJSON_AddStringToObject(r, "version", kind_subresource_version(k, s));
 	}
-	cJSON_AddStringToObject(r, "kind", kind);
-	cJSON_AddItemToObject(r, "verbs", strings(verbs));
-	if (!sub && k->short_names)
+	cJSON_AddStringToObject(r, "kind", s ? kind_subresource_kind(k, s) : k->kind);
+	cJSON_AddItemToObject(r, "verbs", strings(s ? s->verbs : all_verbs));
+	if (!s && k->short_names)
 		cJSON_AddItemToObject(r, "shortNames", strings(k->short_names));
-	if (!sub && k->categories)
+	if (!s && k->categories)
 		cJSON_AddItemToObject(r, "categories", strings(k->categories));
 	return r;
 }
@@ -90,16 +88,9 @@ static cJSON *resource_list(const char *group, const char *version)
 		const kind_desc *k = all[i];
 		if (strcmp(k->group, group) || strcmp(k->version, version))
 			continue;
-		cJSON_AddItemToArray(resources, resource(k, NULL, k->kind, all_verbs));
-		if (k->subresources & KIND_SUB_BINDING)
-			cJSON_AddItemToArray(resources,
-			                     resource(k, "binding", "Binding", create_verb));
-		if (k->subresources & KIND_SUB_LOG)
-			cJSON_AddItemToArray(resources, resource(k, "log", k->kind, get_verb));
-		if (k->subresources & KIND_SUB_SCALE)
-			cJSON_AddItemToArray(resources, resource(k, "scale", "Scale", sub_verbs));
-		if (k->subresources & KIND_SUB_STATUS)
-			cJSON_AddItemToArray(resources, resource(k, "status", k->kind, sub_verbs));
+		cJSON_AddItemToArray(resources, resource(k, NULL));
+		for (size_t j = 0; j < k->n_subresources; j++)
+			cJSON_AddItemToArray(resources, resource(k, &k->subresources[j]));
 	}
 	if (!cJSON_GetArraySize(resources)) {
 		cJSON_Delete(resources);
@@ -158,13 +149,15 @@ static cJSON *kind_ref(const char *group, const char *version, const char *kind)
 	return k;
 }
 
-static cJSON *subresource(const kind_desc *k, const char *name, cJSON *response_kind,
-                          const char *const *verbs)
+static cJSON *subresource(const kind_desc *k, const kind_subresource *sub)
 {
 	cJSON *s = cJSON_CreateObject();
-	cJSON_AddStringToObject(s, "subresource", name);
-	cJSON_AddItemToObject(s, "responseKind", response_kind);
-	cJSON_AddItemToObject(s, "verbs", strings(verbs));
+	cJSON_AddStringToObject(s, "subresource", sub->name);
+	cJSON_AddItemToObject(s, "responseKind",
+	                      kind_ref(kind_subresource_group(k, sub),
+	                               kind_subresource_version(k, sub),
+	                               kind_subresource_kind(k, sub)));
+	cJSON_AddItemToObject(s, "verbs", strings(sub->verbs));
 	return s;
 }
 
@@ -181,20 +174,8 @@ static cJSON *aggregated_resource(const kind_desc *k)
 	if (k->categories)
 		cJSON_AddItemToObject(r, "categories", strings(k->categories));
 	cJSON *subs = cJSON_AddArrayToObject(r, "subresources");
-	if (k->subresources & KIND_SUB_BINDING)
-		cJSON_AddItemToArray(
-		    subs, subresource(k, "binding", kind_ref("", "v1", "Binding"), create_verb));
-	if (k->subresources & KIND_SUB_LOG)
-		cJSON_AddItemToArray(
-		    subs, subresource(k, "log", kind_ref(k->group, k->version, k->kind), get_verb));
-	if (k->subresources & KIND_SUB_SCALE)
-		cJSON_AddItemToArray(
-		    subs,
-		    subresource(k, "scale", kind_ref("autoscaling", "v1", "Scale"), sub_verbs));
-	if (k->subresources & KIND_SUB_STATUS)
-		cJSON_AddItemToArray(
-		    subs,
-		    subresource(k, "status", kind_ref(k->group, k->version, k->kind), sub_verbs));
+	for (size_t i = 0; i < k->n_subresources; i++)
+		cJSON_AddItemToArray(subs, subresource(k, &k->subresources[i]));
 	return r;
 }
 

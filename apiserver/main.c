@@ -10,7 +10,9 @@
  *   watch_cache one etcd watch per kind: current objects, recent events, subscribers
  *   filter      namespace and selectors     table    server-side printing
  *   defaults, validate, patch, scale, status (metav1.Status), discovery, openapi
- *   service, alloc   cluster IPs and node ports unique across apiservers
+ *   pipeline    authn, authz, admission (admission_*.c: one plugin per file)
+ *   alloc       cluster IPs and node ports unique across apiservers; service: their repair
+ *   namespace_finalize  empties deleted namespaces until a namespace controller exists
  *   bootstrap   the namespaces and the kubernetes service every cluster has
  * What each kind is (names, defaults, validation, columns) lives in lib/api/kind*.c. */
 #include <stdio.h>
@@ -99,8 +101,11 @@ static void serve(startup *st)
 
 static void step_done(startup *st)
 {
-	if (--st->pending == 0)
-		serve(st);
+	if (--st->pending)
+		return;
+	service_repair_start(st->srv);
+	namespace_finalize_start(st->srv);
+	serve(st);
 }
 
 static void cache_ready(int rc, void *data)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/kind.h"
+#include "api/schema.h"
 #include "base/json.h"
 #include "base/yaml.h"
 
@@ -85,7 +85,8 @@ static cJSON *find_by_key(cJSON *list, const char *key, const cJSON *want)
 	return NULL;
 }
 
-static void merge_list(cJSON *target, const cJSON *patch, const char *key)
+/* Merges the elements of patch into target by key; elem is their type (may be NULL). */
+static void merge_list(cJSON *target, const cJSON *patch, const char *key, const schema_type *elem)
 {
 	const cJSON *e;
 	cJSON_ArrayForEach(e, patch)
@@ -98,7 +99,7 @@ static void merge_list(cJSON *target, const cJSON *patch, const char *key)
 				cJSON_Delete(cJSON_DetachItemViaPointer(target, match));
 		} else if (match) {
 			cJSON *copy = ck_json_dup(match);
-			cJSON_ReplaceItemViaPointer(target, match, patch_strategic(copy, e));
+			cJSON_ReplaceItemViaPointer(target, match, patch_strategic(copy, e, elem));
 		} else {
 			cJSON_AddItemToArray(target, strip_directives(e));
 		}
@@ -136,7 +137,65 @@ static void delete_from_list(cJSON *target, const cJSON *values)
 	}
 }
 
-cJSON *patch_strategic(cJSON *target, const cJSON *patch)
+/* "$retainKeys": keys of obj that the list does not name go. */
+static void retain_keys(cJSON *obj, const cJSON *keys)
+{
+	cJSON *it = obj->child;
+	while (it) {
+		cJSON *next = it->next;
+		bool keep = false;
+		const cJSON *k;
+		cJSON_ArrayForEach(k, keys)
+		{
+			keep |= cJSON_IsString(k) && !strcmp(k->valuestring, it->string);
+		}
+		if (!keep)
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, it));
+		it = next;
+	}
+}
+
+/* Does a list patch hold a {"$patch": "replace"} element (replace the whole list)? */
+static bool list_replaced(const cJSON *patch)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, patch)
+	{
+		if (!strcmp(ck_json_get_str(e, "$patch", ""), "replace"))
+			return true;
+	}
+	return false;
+}
+
+/* A copy of a list patch without its {"$patch": "replace"} elements and directives. */
+static cJSON *list_without_directives(const cJSON *patch)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *e;
+	cJSON_ArrayForEach(e, patch)
+	{
+		if (strcmp(ck_json_get_str(e, "$patch", ""), "replace"))
+			cJSON_AddItemToArray(out, strip_directives(e));
+	}
+	return out;
+}
+
+/* Patches list cur (field f of the parent, NULL when unknown) with list p, in place when
+ * it merges; returns the value to store, or NULL when cur was patched in place. */
+static cJSON *patch_list(cJSON *cur, const cJSON *p, const schema_field *f)
+{
+	if (!f || !f->repeated || !(f->strategy & SCHEMA_PATCH_MERGE) || !cJSON_IsArray(cur))
+		return list_without_directives(p);
+	if (list_replaced(p))
+		return list_without_directives(p);
+	if (f->merge_key)
+		merge_list(cur, p, f->merge_key, f->type);
+	else
+		merge_set(cur, p);
+	return NULL;
+}
+
+cJSON *patch_strategic(cJSON *target, const cJSON *patch, const schema_type *type)
 {
 	if (!cJSON_IsObject(patch)) {
 		cJSON_Delete(target);
@@ -165,32 +224,32 @@ cJSON *patch_strategic(cJSON *target, const cJSON *patch)
 			cJSON_DeleteItemFromObjectCaseSensitive(target, k);
 			continue;
 		}
+		const schema_field *f = schema_field_find(type, k);
 		cJSON *val;
 		if (cJSON_IsObject(p)) {
+			/* Map values and unknown fields merge as plain JSON objects. */
+			const schema_type *sub = f && !f->repeated && !f->map ? f->type : NULL;
 			val = patch_strategic(cur ? cJSON_DetachItemViaPointer(target, cur) : NULL,
-			                      p);
+			                      p, sub);
 			cJSON_AddItemToObject(target, k, val);
 			continue;
 		}
-		const char *mk = cJSON_IsArray(p) && cJSON_IsArray(cur)
-		                     ? kind_merge_key(k, p->child ? p->child : cur->child)
-		                     : NULL;
-		if (mk) {
-			merge_list(cur, p, mk);
-		} else if (cJSON_IsArray(p) && cJSON_IsArray(cur) && !strcmp(k, "finalizers")) {
-			merge_set(cur, p);
-		} else {
-			val = strip_directives(p);
-			if (cur)
-				cJSON_ReplaceItemViaPointer(target, cur, val);
-			else
-				cJSON_AddItemToObject(target, k, val);
-		}
+		val = cJSON_IsArray(p) ? patch_list(cur, p, f) : ck_json_dup(p);
+		if (!val)
+			continue;
+		if (cur)
+			cJSON_ReplaceItemInObjectCaseSensitive(target, k, val);
+		else
+			cJSON_AddItemToObject(target, k, val);
 	}
+	const cJSON *keep = cJSON_GetObjectItemCaseSensitive(patch, "$retainKeys");
+	if (cJSON_IsArray(keep))
+		retain_keys(target, keep);
 	return target;
 }
 
-int patch_apply(enum patch_type t, const cJSON *patch, cJSON **obj, ck_err **err)
+int patch_apply(enum patch_type t, const cJSON *patch, const schema_type *type, cJSON **obj,
+                ck_err **err)
 {
 	switch (t) {
 	case PATCH_JSON:
@@ -199,7 +258,7 @@ int patch_apply(enum patch_type t, const cJSON *patch, cJSON **obj, ck_err **err
 	case PATCH_APPLY:
 		return ck_json_merge_patch(obj, patch);
 	case PATCH_STRATEGIC:
-		*obj = patch_strategic(*obj, patch);
+		*obj = patch_strategic(*obj, patch, type);
 		return 0;
 	default:
 		return ck_err_set(err, -EINVAL, "unsupported patch type");

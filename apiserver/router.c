@@ -33,33 +33,31 @@ const char *route_verb_name(enum route_verb v)
 	return names[v];
 }
 
-static bool sub_allowed(const kind_desc *k, const char *sub)
+/* A subresource serves the verbs its table entry lists, each by one method. */
+static int pick_sub_verb(const char *method, route *r)
 {
-	if (!strcmp(sub, "status"))
-		return k->subresources & KIND_SUB_STATUS;
-	if (!strcmp(sub, "scale"))
-		return k->subresources & KIND_SUB_SCALE;
-	if (!strcmp(sub, "binding"))
-		return k->subresources & KIND_SUB_BINDING;
-	if (!strcmp(sub, "log"))
-		return k->subresources & KIND_SUB_LOG;
-	return false;
+	static const struct {
+		const char *method;
+		enum route_verb verb;
+	} by_method[] = {{"GET", VERB_GET},
+	                 {"HEAD", VERB_GET},
+	                 {"POST", VERB_CREATE},
+	                 {"PUT", VERB_UPDATE},
+	                 {"PATCH", VERB_PATCH}};
+	for (size_t i = 0; i < CK_ARRAY_SIZE(by_method); i++)
+		if (!strcmp(method, by_method[i].method) &&
+		    kind_subresource_has_verb(r->subres, route_verb_name(by_method[i].verb))) {
+			r->verb = by_method[i].verb;
+			return 0;
+		}
+	return 405;
 }
 
 static int pick_verb(const char *method, route *r, bool watch)
 {
 	bool named = r->name != NULL;
-	if (r->sub && !strcmp(r->sub, "binding")) {
-		/* POST .../pods/<name>/binding creates a Binding. */
-		if (!strcmp(method, "POST"))
-			r->verb = VERB_CREATE;
-		return r->verb ? 0 : 405;
-	}
-	if (r->sub && !strcmp(r->sub, "log")) {
-		if (!strcmp(method, "GET"))
-			r->verb = VERB_GET;
-		return r->verb ? 0 : 405;
-	}
+	if (r->subres)
+		return pick_sub_verb(method, r);
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
 		r->verb = named && !watch ? VERB_GET : watch ? VERB_WATCH : VERB_LIST;
 	else if (!strcmp(method, "POST") && !named)
@@ -71,8 +69,6 @@ static int pick_verb(const char *method, route *r, bool watch)
 	else if (!strcmp(method, "DELETE"))
 		r->verb = named ? VERB_DELETE : VERB_DELETECOLLECTION;
 	if (r->verb == VERB_NONE)
-		return 405;
-	if (r->sub && (r->verb == VERB_LIST || r->verb == VERB_WATCH || r->verb == VERB_DELETE))
 		return 405;
 	/* Namespaced kinds are created and deleted within a namespace only. */
 	if (r->kind->namespaced && !r->ns &&
@@ -99,9 +95,10 @@ static int parse_resource(const char *group, const char *version, char **rest, s
 		if (k && k->namespaced) {
 			r->ns = ck_strdup(rest[1]);
 			i = 2;
-		} else if (n > 3 || (strcmp(rest[2], "status") && strcmp(rest[2], "finalize"))) {
+		} else if (n > 3) {
 			return 404;
 		}
+		/* Else namespaces/<name>/<sub>: a subresource of a namespace. */
 	} else if (n >= 3 && !strcmp(rest[0], "namespaces")) {
 		k = kind_by_resource(group, version, rest[2]);
 		if (!k || !k->namespaced)
@@ -124,7 +121,8 @@ static int parse_resource(const char *group, const char *version, char **rest, s
 		r->name = ck_strdup(rest[i + 1]);
 	}
 	if (left == 3) {
-		if (!sub_allowed(k, rest[i + 2]))
+		r->subres = kind_subresource_find(k, rest[i + 2]);
+		if (!r->subres)
 			return 404;
 		r->sub = ck_strdup(rest[i + 2]);
 	}

@@ -41,11 +41,12 @@ enum route_verb {
 typedef struct route {
 	enum route_type type;
 	enum route_verb verb;
-	const kind_desc *kind; /* ROUTE_OBJECT */
-	char *group, *version; /* discovery routes */
-	char *ns;              /* NULL: cluster-scoped or all namespaces */
-	char *name;            /* NULL for collections */
-	char *sub;             /* "status", "scale", "binding", or NULL */
+	const kind_desc *kind;          /* ROUTE_OBJECT */
+	char *group, *version;          /* discovery routes */
+	char *ns;                       /* NULL: cluster-scoped or all namespaces */
+	char *name;                     /* NULL for collections */
+	char *sub;                      /* "status", "scale", "binding", or NULL */
+	const kind_subresource *subres; /* the kind's entry for sub (ROUTE_OBJECT) */
 } route;
 
 /* Fills r for method and path (percent-decoded, no query); watch is the watch query

@@ -255,7 +255,7 @@ void server_handle(http_exchange *x, void *data)
 		api_req_free(r);
 		return;
 	}
-	if (rt.sub && !strcmp(rt.sub, "log")) {
+	if (rt.subres && rt.subres->type == KIND_SUB_NODE_LOG) {
 		verb_log(r);
 		return;
 	}

@@ -90,6 +90,24 @@ void verb_delete(api_req *r);
 void verb_deletecollection(api_req *r);
 void verb_log(api_req *r);
 
+/* Deletes one object as a client's DELETE with gracePeriodSeconds grace (-1: the kind's)
+ * would, for the apiserver itself (deletecollection, the namespace purge): admission,
+ * grace periods and finalizers as for any delete. done(code, obj, data) runs once: 200
+ * with the deleted or marked object (borrowed), 404 when it is absent, another code on
+ * failure (obj NULL). */
+typedef void (*delete_done_fn)(int code, const cJSON *obj, void *data);
+void delete_internal(apiserver *s, const kind_desc *k, const char *ns, const char *name,
+                     int64_t grace, bool dry_run, delete_done_fn done, void *data);
+
+/* Gives back the cluster IPs and node ports no Service holds, at start and every few
+ * minutes (upstream's repair controllers). Runs on s's loop for the process's life. */
+void service_repair_start(apiserver *s);
+
+/* The namespace controller's part until controller-manager has one: empties each
+ * namespace being deleted through the delete path and removes its "kubernetes"
+ * finalizer once nothing is left (namespace_finalize.c). */
+void namespace_finalize_start(apiserver *s);
+
 /* Discovery and OpenAPI: complete the exchange. */
 void discovery_serve(http_exchange *x, const route *rt);
 void openapi_serve(http_exchange *x, const route *rt);

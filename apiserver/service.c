@@ -1,142 +1,163 @@
-/* service: cluster IPs and node ports of services. */
-#include "service.h"
+/* service: the repair of Service reservations, as upstream's repair controllers do it.
+ *
+ * A cluster IP or node port is reserved (alloc.h) before its Service is stored, and given
+ * back when the Service goes; an apiserver that dies in between leaves a reservation that
+ * no Service holds. At start and every few minutes the repair lists the reservations,
+ * then the Services, and gives back each reservation no Service holds that was already
+ * found so on the pass before, unchanged (a create in flight has its Service stored by
+ * then). A pass that finds such candidates looks again soon. */
+#include "server.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
 #include "base/json.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "storage.h"
 
-typedef struct svc_state {
-	apiserver *srv;
-	void (*done)(api_req *r, bool ok);
-	bool kept; /* stored: the reservations stay */
-	bool ip_done;
-	int port; /* the next port to look at */
-	/* What was reserved so far, to give back if the create fails. */
-	char *cluster_ip;
-	char **node_ports; /* NULL-terminated texts */
-	size_t n_node_ports;
-} svc_state;
+#define REPAIR_INTERVAL_MS (3 * 60 * 1000)
+#define REPAIR_CONFIRM_MS  5000
 
-static void svc_state_free(void *p)
+typedef struct repair {
+	apiserver *s;
+	uv_timer_t timer;
+	ck_map *candidates; /* "<key>@<mod revision>" of reservations nobody held last pass */
+	ck_map *records;    /* this pass: "<key>@<mod revision>" -> key */
+	size_t pool;        /* the pool being listed */
+} repair;
+
+static const alloc_pool *pool_at(apiserver *s, size_t i)
 {
-	svc_state *st = p;
-	if (!st->kept) {
-		alloc_release(st->srv, &st->srv->svc_ips, st->cluster_ip);
-		for (size_t i = 0; i < st->n_node_ports; i++)
-			alloc_release(st->srv, &st->srv->node_ports, st->node_ports[i]);
-	}
-	free(st->cluster_ip);
-	for (size_t i = 0; i < st->n_node_ports; i++)
-		free(st->node_ports[i]);
-	free(st->node_ports);
-	free(st);
+	return i == 0 ? &s->svc_ips : i == 1 ? &s->node_ports : NULL;
 }
 
-bool service_is(const kind_desc *k)
+static void repair_pass(uv_timer_t *t);
+
+static void pass_done(repair *rp, bool found)
 {
-	return !k->group[0] && !strcmp(k->plural, "services");
+	uv_timer_start(&rp->timer, repair_pass, found ? REPAIR_CONFIRM_MS : REPAIR_INTERVAL_MS, 0);
 }
 
-static bool wants_node_ports(const cJSON *svc)
+static void released(int rc, const etcd_write_result *res, const ck_err *err, void *data)
 {
-	const char *type = ck_json_get_str(svc, "spec.type", "");
-	return !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
+	if (rc == 0)
+		CK_V(2, "repair: gave back a reservation no Service holds");
 }
 
-static void step(api_req *r);
-
-static void failed(api_req *r)
+/* The record key of value in pool p held by a Service. */
+static void hold(repair *rp, ck_map *held, const alloc_pool *p, const char *value)
 {
-	svc_state *st = r->verb_data;
-	st->done(r, false);
+	if (!value || !*value || !strcmp(value, "None"))
+		return;
+	char *key = alloc_value_key(rp->s, p, value);
+	ck_map_set(held, key, NULL);
+	free(key);
 }
 
-static void ip_reserved(api_req *r, char *ip)
+static void services_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
 {
-	svc_state *st = r->verb_data;
-	if (!ip) {
-		failed(r);
+	repair *rp = data;
+	if (rc < 0) {
+		CK_V(1, "repair: listing services: %s", err ? err->msg : ck_strerror(rc));
+		rp->records = ck_map_free(rp->records);
+		pass_done(rp, true);
 		return;
 	}
-	st->cluster_ip = ip;
-	ck_json_set_str(r->body, "spec.clusterIP", ip);
-	cJSON *ips = cJSON_CreateArray();
-	cJSON_AddItemToArray(ips, cJSON_CreateString(ip));
-	ck_json_set(r->body, "spec.clusterIPs", ips);
-	step(r);
-}
-
-static void port_reserved(api_req *r, char *port)
-{
-	svc_state *st = r->verb_data;
-	if (!port) {
-		failed(r);
-		return;
-	}
-	st->node_ports = ck_realloc(st->node_ports, (st->n_node_ports + 1) * sizeof(char *));
-	st->node_ports[st->n_node_ports++] = port;
-	cJSON *p = cJSON_GetArrayItem(ck_json_get(r->body, "spec.ports"), st->port);
-	cJSON_DeleteItemFromObjectCaseSensitive(p, "nodePort");
-	cJSON_AddNumberToObject(p, "nodePort", strtod(port, NULL));
-	st->port++;
-	step(r);
-}
-
-/* Reserves the next thing the service needs, or reports completion. */
-static void step(api_req *r)
-{
-	svc_state *st = r->verb_data;
-	const cJSON *svc = r->body;
-	if (!st->ip_done) {
-		st->ip_done = true;
-		const char *ip = ck_json_get_str(svc, "spec.clusterIP", "");
-		if (strcmp(ck_json_get_str(svc, "spec.type", ""), "ExternalName") &&
-		    strcmp(ip, "None")) {
-			alloc_reserve(r, &r->srv->svc_ips, *ip ? ip : NULL, "spec.clusterIP",
-			              ip_reserved);
-			return;
+	const kind_desc *k = kind_by_kind("", "v1", "Service");
+	_cleanup_(ck_map_freep) ck_map *held = ck_map_new(NULL);
+	for (size_t i = 0; i < res->n_kvs; i++) {
+		_cleanup_json_ cJSON *svc = storage_decode(
+		    k, res->kvs[i].value, res->kvs[i].value_len, res->kvs[i].mod_revision);
+		hold(rp, held, &rp->s->svc_ips, ck_json_get_str(svc, "spec.clusterIP", ""));
+		const cJSON *v;
+		cJSON_ArrayForEach(v, ck_json_get(svc, "spec.clusterIPs"))
+		{
+			hold(rp, held, &rp->s->svc_ips, cJSON_IsString(v) ? v->valuestring : NULL);
+		}
+		cJSON_ArrayForEach(v, ck_json_get(svc, "spec.ports"))
+		{
+			int64_t port = ck_json_get_int(v, "nodePort", 0);
+			_cleanup_free_ char *text =
+			    port ? ck_asprintf("%lld", (long long)port) : NULL;
+			hold(rp, held, &rp->s->node_ports, text);
 		}
 	}
-	const cJSON *ports = ck_json_get(svc, "spec.ports");
-	if (wants_node_ports(svc) && st->port < cJSON_GetArraySize(ports)) {
-		const cJSON *p = cJSON_GetArrayItem(ports, st->port);
-		int64_t want = ck_json_get_int(p, "nodePort", 0);
-		_cleanup_free_ char *text = want ? ck_asprintf("%lld", (long long)want) : NULL;
-		_cleanup_free_ char *field = ck_asprintf("spec.ports[%d].nodePort", st->port);
-		alloc_reserve(r, &r->srv->node_ports, text, field, port_reserved);
-		return;
-	}
-	st->done(r, true);
-}
-
-void service_allocate(api_req *r, void (*done)(api_req *r, bool ok))
-{
-	svc_state *st = ck_calloc(1, sizeof(*st));
-	st->srv = r->srv;
-	st->done = done;
-	r->verb_data = st;
-	r->verb_free = svc_state_free;
-	step(r);
-}
-
-void service_keep(api_req *r)
-{
-	svc_state *st = r->verb_data;
-	st->kept = true;
-}
-
-void service_release(apiserver *s, const cJSON *svc)
-{
-	alloc_release(s, &s->svc_ips, ck_json_get_str(svc, "spec.clusterIP", ""));
-	const cJSON *p;
-	cJSON_ArrayForEach(p, ck_json_get(svc, "spec.ports"))
-	{
-		int64_t port = ck_json_get_int(p, "nodePort", 0);
-		if (port) {
-			_cleanup_free_ char *text = ck_asprintf("%lld", (long long)port);
-			alloc_release(s, &s->node_ports, text);
+	ck_map *next = ck_map_new(NULL);
+	ck_map_iter it = {0};
+	const char *id;
+	void *key;
+	while (ck_map_next(rp->records, &it, &id, &key)) {
+		if (ck_map_contains(held, key))
+			continue;
+		if (ck_map_contains(rp->candidates, id)) {
+			const char *at = strrchr(id, '@');
+			etcd_delete_if(rp->s->etcd, key, strlen(key), strtoll(at + 1, NULL, 10),
+			               released, NULL);
+		} else {
+			ck_map_set(next, id, NULL);
 		}
 	}
+	rp->records = ck_map_free(rp->records);
+	ck_map_free(rp->candidates);
+	rp->candidates = next;
+	pass_done(rp, ck_map_len(next) > 0);
+}
+
+static void list_pool(repair *rp);
+
+static void records_listed(int rc, const etcd_range_result *res, const ck_err *err, void *data)
+{
+	repair *rp = data;
+	if (rc < 0) {
+		CK_V(1, "repair: listing reservations: %s", err ? err->msg : ck_strerror(rc));
+		rp->records = ck_map_free(rp->records);
+		pass_done(rp, true);
+		return;
+	}
+	for (size_t i = 0; i < res->n_kvs; i++) {
+		_cleanup_free_ char *key =
+		    ck_strndup((const char *)res->kvs[i].key, res->kvs[i].key_len);
+		_cleanup_free_ char *id =
+		    ck_asprintf("%s@%lld", key, (long long)res->kvs[i].mod_revision);
+		ck_map_set(rp->records, id, CK_TAKE_PTR(key));
+	}
+	rp->pool++;
+	list_pool(rp);
+}
+
+/* Lists the next pool's reservations, then (after the last) the Services. */
+static void list_pool(repair *rp)
+{
+	const alloc_pool *p = pool_at(rp->s, rp->pool);
+	if (!p) {
+		const kind_desc *k = kind_by_kind("", "v1", "Service");
+		_cleanup_free_ char *prefix = storage_prefix(rp->s, k, NULL);
+		etcd_range(rp->s->etcd, &(etcd_range_req){.key = prefix, .prefix = true},
+		           services_listed, rp);
+		return;
+	}
+	_cleanup_free_ char *prefix = alloc_value_key(rp->s, p, "");
+	etcd_range(rp->s->etcd, &(etcd_range_req){.key = prefix, .prefix = true, .keys_only = true},
+	           records_listed, rp);
+}
+
+static void repair_pass(uv_timer_t *t)
+{
+	repair *rp = t->data;
+	rp->pool = 0;
+	rp->records = ck_map_new(free);
+	list_pool(rp);
+}
+
+void service_repair_start(apiserver *s)
+{
+	repair *rp = ck_calloc(1, sizeof(*rp));
+	rp->s = s;
+	rp->candidates = ck_map_new(NULL);
+	uv_timer_init(s->loop, &rp->timer);
+	rp->timer.data = rp;
+	/* Lives as long as the process: the loop need not wait for it. */
+	uv_unref((uv_handle_t *)&rp->timer);
+	uv_timer_start(&rp->timer, repair_pass, 0, 0);
 }

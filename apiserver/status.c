@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "base/log.h"
 
 static cJSON *status_vnew(int code, const char *reason, cJSON *details, const char *fmt, va_list ap)
 {
@@ -49,6 +50,13 @@ cJSON *status_details(const kind_desc *k, const char *name)
 
 void status_send(http_exchange *x, cJSON *s)
 {
+	if (!x) {
+		/* An internal request: its driver learns the outcome when the request ends. */
+		CK_V(2, "internal request: %d %s", (int)ck_json_get_int(s, "code", 500),
+		     ck_json_get_str(s, "message", ""));
+		cJSON_Delete(s);
+		return;
+	}
 	int code = (int)ck_json_get_int(s, "code", 500);
 	_cleanup_free_ char *body = ck_json_print(s);
 	cJSON_Delete(s);

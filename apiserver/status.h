@@ -15,7 +15,8 @@ cJSON *status_new(int code, const char *reason, cJSON *details, const char *fmt,
 /* details {name, group, kind} for a resource of kind k (kind = the plural, as upstream). */
 cJSON *status_details(const kind_desc *k, const char *name);
 
-/* Sends s (taken) with its code and completes the exchange. */
+/* Sends s (taken) with its code and completes the exchange. x NULL (an internal request
+ * of the apiserver's own, which has no client): s is dropped. */
 void status_send(http_exchange *x, cJSON *s);
 
 /* Common failures as Status objects (caller owns the result)... */

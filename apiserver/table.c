@@ -4,7 +4,32 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/error.h"
 #include "base/json.h"
+
+/* Upstream's default table for kinds without a printer: the name and the age. */
+static const kind_column default_columns[] = {
+    {"Name", "string", "name", 0, "Name must be unique within a namespace."},
+    {"Age", "date", "", 0,
+     "CreationTimestamp is a timestamp representing the server time when this object was "
+     "created."},
+};
+
+static void default_cells(const cJSON *obj, time_t now, cJSON *row)
+{
+	kind_cell_str(row, kind_str(obj, "metadata.name"));
+	kind_cell_take(row, kind_age(kind_str(obj, "metadata.creationTimestamp"), now));
+}
+
+static const kind_column *columns_of(const kind_desc *k, size_t *n)
+{
+	if (!k->cells) {
+		*n = CK_ARRAY_SIZE(default_columns);
+		return default_columns;
+	}
+	*n = k->n_columns;
+	return k->columns;
+}
 
 cJSON *table_new(const kind_desc *k, const char *rv, bool no_headers)
 {
@@ -16,8 +41,10 @@ cJSON *table_new(const kind_desc *k, const char *rv, bool no_headers)
 		cJSON_AddStringToObject(meta, "resourceVersion", rv);
 	if (!no_headers) {
 		cJSON *cols = cJSON_AddArrayToObject(t, "columnDefinitions");
-		for (size_t i = 0; i < k->n_columns; i++) {
-			const kind_column *c = &k->columns[i];
+		size_t n;
+		const kind_column *columns = columns_of(k, &n);
+		for (size_t i = 0; i < n; i++) {
+			const kind_column *c = &columns[i];
 			cJSON *col = cJSON_CreateObject();
 			cJSON_AddStringToObject(col, "name", c->name);
 			cJSON_AddStringToObject(col, "type", c->type);
@@ -35,7 +62,7 @@ void table_add_row(cJSON *table, const kind_desc *k, const cJSON *obj, enum tabl
 {
 	cJSON *row = cJSON_CreateObject();
 	cJSON *cells = cJSON_AddArrayToObject(row, "cells");
-	k->cells(obj, time(NULL), cells);
+	(k->cells ? k->cells : default_cells)(obj, time(NULL), cells);
 	if (inc == TABLE_INCLUDE_OBJECT) {
 		cJSON_AddItemToObject(row, "object", ck_json_dup(obj));
 	} else if (inc == TABLE_INCLUDE_METADATA) {

@@ -15,7 +15,8 @@ enum table_include {
 };
 
 /* A Table with k's column definitions (omitted with no_headers), no rows, and
- * metadata.resourceVersion rv (may be NULL). Caller owns it. */
+ * metadata.resourceVersion rv (may be NULL). Caller owns it. A kind without a printer
+ * gets upstream's default columns, Name and Age. */
 cJSON *table_new(const kind_desc *k, const char *rv, bool no_headers);
 
 /* Appends the row for obj (cells by k->cells, printed at the current time). */

@@ -15,14 +15,11 @@
 
 static void got(api_req *r, const cJSON *obj)
 {
-	if (!obj) {
+	_cleanup_json_ cJSON *view = obj ? scale_view(&r->rt, obj) : NULL;
+	if (!obj)
 		status_not_found(r->x, r->rt.kind, r->rt.name);
-	} else if (r->rt.sub && !strcmp(r->rt.sub, "scale")) {
-		_cleanup_json_ cJSON *scale = scale_from_object(obj);
-		api_respond_object(r, 200, scale);
-	} else {
-		api_respond_object(r, 200, obj);
-	}
+	else
+		api_respond_object(r, 200, view ? view : obj);
 	api_req_free(r);
 }
 

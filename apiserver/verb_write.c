@@ -1,4 +1,7 @@
-/* verb_write: create, update and patch, with the status, scale and binding subresources. */
+/* verb_write: create, update and patch, with the subresources the kinds' tables name
+ * (views of a field, Scale views, bodies created on a parent such as a Binding). Creates
+ * go through the admission chains (pipeline.h) before storage; updates run them inside
+ * the read-modify-write. */
 #include "server.h"
 
 #include <stdlib.h>
@@ -7,16 +10,16 @@
 #include "base/json.h"
 #include "defaults.h"
 #include "patch.h"
+#include "pipeline.h"
 #include "scale.h"
-#include "service.h"
 #include "status.h"
 #include "storage.h"
 #include "validate.h"
-#include "watch_cache.h"
 
-static bool is_sub(const api_req *r, const char *sub)
+/* True when r is on a subresource of type t. */
+static bool sub_is(const api_req *r, enum kind_sub_type t)
 {
-	return r->rt.sub && !strcmp(r->rt.sub, sub);
+	return r->rt.subres && r->rt.subres->type == t;
 }
 
 /* Answers s (when not NULL) and frees r: true when it did. */
@@ -54,12 +57,38 @@ static cJSON *invalid(api_req *r, const cJSON *old, const cJSON *obj)
 	return status_invalid_new(r->rt.kind, ck_json_get_str(obj, "metadata.name", ""), causes);
 }
 
+/* Mutating admission, validation and validating admission of obj (replacing old) without
+ * waiting, as a read-modify-write needs: the refusal, or NULL. */
+static cJSON *admit_now(api_req *r, enum admission_op op, cJSON *obj, const cJSON *old)
+{
+	admission_attrs a;
+	auth_user u;
+	pipeline_attrs(r, op, ck_json_get_str(obj, "metadata.name", ""), &a, &u);
+	cJSON *s = pipeline_admit_now(r->srv, &a, admission_mutating, obj, old);
+	if (!s)
+		s = invalid(r, old, obj);
+	if (!s)
+		s = pipeline_admit_now(r->srv, &a, admission_validating, obj, old);
+	return s;
+}
+
 /* ---- create ---- */
+
+typedef struct create_state {
+	pipeline p;
+} create_state;
+
+static void create_state_free(void *d)
+{
+	create_state *cs = d;
+	pipeline_end(&cs->p);
+	free(cs);
+}
 
 static void created(api_req *r, enum update_action action, const cJSON *obj)
 {
-	if (service_is(r->rt.kind))
-		service_keep(r);
+	create_state *cs = r->verb_data;
+	cs->p.stored = true;
 	api_respond_object(r, 201, obj);
 	api_req_free(r);
 }
@@ -75,39 +104,8 @@ static enum update_action create_mutate(api_req *r, const cJSON *cur, cJSON **ne
 	return UPDATE_WRITE;
 }
 
-static void create_store(api_req *r)
-{
-	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns,
-	                                       ck_json_get_str(r->body, "metadata.name", ""));
-	storage_update(r, key, create_mutate, created);
-}
-
-static void create_in_namespace(api_req *r, const cJSON *ns)
-{
-	if (!ns) {
-		status_namespace_not_found(r->x, r->rt.ns);
-		api_req_free(r);
-		return;
-	}
-	if (ck_json_get(ns, "metadata.deletionTimestamp")) {
-		status_send(
-		    r->x, status_new(403, "Forbidden",
-		                     status_details(r->rt.kind,
-		                                    ck_json_get_str(r->body, "metadata.name", "")),
-		                     "%s \"%s\" is forbidden: unable to create new content in "
-		                     "namespace %s because it is being terminated",
-		                     r->rt.kind->plural,
-		                     ck_json_get_str(r->body, "metadata.name", ""), r->rt.ns));
-		api_req_free(r);
-		return;
-	}
-	create_store(r);
-}
-
-static void create_binding(api_req *r);
-
-/* Checks and completes a new object (type, namespace, defaults, validation) in place.
- * Returns the Status when it cannot be created, else NULL. */
+/* Checks and completes a new object (type, namespace, defaults) in place. Returns the
+ * Status when it cannot be created, else NULL. */
 static cJSON *prepare_new(api_req *r, cJSON *obj)
 {
 	const kind_desc *k = r->rt.kind;
@@ -120,157 +118,119 @@ static cJSON *prepare_new(api_req *r, cJSON *obj)
 		return status_bad_request_new("the namespace of the provided object does not match "
 		                              "the namespace sent on the request");
 	defaults_for_create(k, obj, k->namespaced ? r->rt.ns : NULL);
-	return invalid(r, NULL, obj);
+	return NULL;
 }
 
-/* Stores r->body once its namespace is known to exist. */
-static void create_checked(api_req *r)
+static void create_admitted(cJSON *status, void *data)
 {
-	if (!r->rt.kind->namespaced) {
-		create_store(r);
-		return;
-	}
-	const kind_desc *nsk = kind_by_resource("", "v1", "namespaces");
-	_cleanup_free_ char *key = storage_key(r->srv, nsk, NULL, r->rt.ns);
-	/* As upstream's admission, the namespace cache first; etcd when it has none (the
-	 * namespace may be a moment old). Once terminating, a namespace stays so. */
-	const cJSON *ns = NULL;
-	if (watch_cache_get(r->srv->caches[server_kind_index(nsk)], key, &ns) == 0 && ns) {
-		create_in_namespace(r, ns);
-		return;
-	}
-	storage_get(r, key, create_in_namespace);
-}
-
-static void allocated(api_req *r, bool ok)
-{
-	if (ok)
-		create_checked(r);
-	else
-		api_req_free(r);
-}
-
-void verb_create(api_req *r)
-{
-	if (is_sub(r, "binding")) {
-		create_binding(r);
-		return;
-	}
-	if (answered(r, prepare_new(r, r->body)))
+	api_req *r = data;
+	if (answered(r, status))
 		return;
 	if (r->dry_run) {
 		api_respond_object(r, 201, r->body);
 		api_req_free(r);
 		return;
 	}
-	if (service_is(r->rt.kind)) {
-		service_allocate(r, allocated);
-		return;
-	}
-	create_checked(r);
+	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns,
+	                                       ck_json_get_str(r->body, "metadata.name", ""));
+	storage_update(r, key, create_mutate, created);
 }
 
-/* ---- binding ---- */
-
-static void bound(api_req *r, enum update_action action, const cJSON *obj)
+static void create_mutated(cJSON *status, void *data)
 {
-	cJSON *s = status_new(201, NULL, NULL, "%s", "");
-	status_send(r->x, s);
+	api_req *r = data;
+	create_state *cs = r->verb_data;
+	if (answered(r, status) || answered(r, invalid(r, NULL, r->body)))
+		return;
+	admission_start(cs->p.run, admission_validating, r->body, NULL, create_admitted, r);
+}
+
+static void create_on_parent(api_req *r);
+
+void verb_create(api_req *r)
+{
+	if (sub_is(r, KIND_SUB_CREATE)) {
+		create_on_parent(r);
+		return;
+	}
+	if (answered(r, prepare_new(r, r->body)))
+		return;
+	create_state *cs = ck_calloc(1, sizeof(*cs));
+	r->verb_data = cs;
+	r->verb_free = create_state_free;
+	/* The name is the body's, generated or not: the body outlives the run. */
+	if (answered(r, pipeline_begin(&cs->p, r, ADMIT_CREATE,
+	                               ck_json_get_str(r->body, "metadata.name", ""))))
+		return;
+	admission_start(cs->p.run, admission_mutating, r->body, NULL, create_mutated, r);
+}
+
+/* ---- bodies created on a parent (pods/binding) ---- */
+
+static void applied(api_req *r, enum update_action action, const cJSON *obj)
+{
+	status_send(r->x, status_new(201, NULL, NULL, "%s", ""));
 	api_req_free(r);
 }
 
-static void set_condition(cJSON *obj, const char *type, const char *status)
+static enum update_action parent_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
 {
-	cJSON *conds = ck_json_get(obj, "status.conditions");
-	if (!cJSON_IsArray(conds)) {
-		ck_json_set(obj, "status.conditions", cJSON_CreateArray());
-		conds = ck_json_get(obj, "status.conditions");
-	}
-	cJSON *c;
-	cJSON_ArrayForEach(c, conds)
-	{
-		if (!strcmp(ck_json_get_str(c, "type", ""), type))
-			break;
-	}
-	if (!c) {
-		c = cJSON_CreateObject();
-		cJSON_AddItemToArray(conds, c);
-	}
-	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
-	ck_json_set_str(c, "type", type);
-	ck_json_set_str(c, "status", status);
-	ck_json_set(c, "lastProbeTime", cJSON_CreateNull());
-	ck_json_set_str(c, "lastTransitionTime", now);
-}
-
-static enum update_action binding_mutate(api_req *r, const cJSON *cur, cJSON **next, cJSON **status)
-{
-	const char *node = ck_json_get_str(r->body, "target.name", "");
 	if (!cur) {
 		*status = status_not_found_new(r->rt.kind, r->rt.name);
 		return UPDATE_FAILED;
 	}
-	const char *bound_to = ck_json_get_str(cur, "spec.nodeName", "");
-	if (*bound_to) {
-		_cleanup_free_ char *why =
-		    ck_asprintf("pod %s is already assigned to node \"%s\"", r->rt.name, bound_to);
-		*status = status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
-		                     "Operation cannot be fulfilled on pods/binding \"%s\": %s",
-		                     r->rt.name, why);
-		return UPDATE_FAILED;
-	}
-	if (ck_json_get(cur, "metadata.deletionTimestamp")) {
-		*status = status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
-		                     "Operation cannot be fulfilled on pods/binding \"%s\": "
-		                     "pod %s is being deleted, cannot be assigned to a host",
-		                     r->rt.name, r->rt.name);
-		return UPDATE_FAILED;
-	}
-	*next = ck_json_dup(cur);
-	ck_json_set_str(*next, "spec.nodeName", node);
-	const cJSON *a;
-	cJSON_ArrayForEach(a, ck_json_get(r->body, "metadata.annotations"))
-	{
-		cJSON *ann = ck_json_get(*next, "metadata.annotations");
-		if (!ann) {
-			ck_json_set(*next, "metadata.annotations", cJSON_CreateObject());
-			ann = ck_json_get(*next, "metadata.annotations");
-		}
-		cJSON_DeleteItemFromObjectCaseSensitive(ann, a->string);
-		cJSON_AddItemToObject(ann, a->string, ck_json_dup(a));
-	}
-	set_condition(*next, "PodScheduled", "True");
-	return UPDATE_WRITE;
+	kind_sub_conflict c = {0};
+	*next = r->rt.subres->apply(cur, r->body, r->rt.name, &c);
+	if (*next)
+		return UPDATE_WRITE;
+	*status = status_new(409, "Conflict", status_details(r->rt.kind, r->rt.name),
+	                     "Operation cannot be fulfilled on %s/%s \"%s\": %s",
+	                     r->rt.kind->plural, r->rt.subres->name, r->rt.name, c.why);
+	free(c.why);
+	return UPDATE_FAILED;
 }
 
-static void create_binding(api_req *r)
+static void create_on_parent(api_req *r)
 {
-	if (answered(r, type_mismatch(r->body, "v1", "Binding")))
+	const kind_subresource *sub = r->rt.subres;
+	char av[64];
+	if (answered(r, type_mismatch(r->body,
+	                              kind_subresource_api_version(r->rt.kind, sub, av, sizeof(av)),
+	                              kind_subresource_kind(r->rt.kind, sub))))
 		return;
-	if (!*ck_json_get_str(r->body, "target.name", "")) {
-		cJSON *causes = cJSON_CreateArray();
-		kind_causes c = {causes};
-		kind_cause_required(&c, "target.name");
-		status_invalid(r->x, r->rt.kind, r->rt.name, causes);
+	kind_causes c = {0};
+	if (sub->validate)
+		sub->validate(r->body, &c);
+	if (c.list) {
+		status_invalid(r->x, r->rt.kind, r->rt.name, c.list);
 		api_req_free(r);
 		return;
 	}
 	_cleanup_free_ char *key = storage_key(r->srv, r->rt.kind, r->rt.ns, r->rt.name);
-	storage_update(r, key, binding_mutate, bound);
+	storage_update(r, key, parent_mutate, applied);
 }
 
 /* ---- update and patch ---- */
 
+/* The Status when r's user may not update its object, else NULL. */
+static cJSON *authorized(api_req *r)
+{
+	admission_attrs a;
+	auth_user u;
+	pipeline_attrs(r, ADMIT_UPDATE, r->rt.name, &a, &u);
+	return authz_check(&a);
+}
+
 static void updated(api_req *r, enum update_action action, const cJSON *obj)
 {
-	if (!obj) {
+	/* The last finalizer went: the object left storage. */
+	if (action == UPDATE_DELETE && !r->dry_run)
+		admission_removed(r->srv, r->rt.kind, obj);
+	_cleanup_json_ cJSON *view = obj ? scale_view(&r->rt, obj) : NULL;
+	if (!obj)
 		status_not_found(r->x, r->rt.kind, r->rt.name);
-	} else if (is_sub(r, "scale")) {
-		_cleanup_json_ cJSON *s = scale_from_object(obj);
-		api_respond_object(r, 200, s);
-	} else {
-		api_respond_object(r, 200, obj);
-	}
+	else
+		api_respond_object(r, 200, view ? view : obj);
 	api_req_free(r);
 }
 
@@ -293,12 +253,12 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body, cJSO
 		return NULL;
 	}
 	cJSON *next;
-	if (is_sub(r, "scale")) {
+	if (sub_is(r, KIND_SUB_SCALE)) {
 		next = ck_json_dup(cur);
-		ck_json_set_int(next, "spec.replicas", ck_json_get_int(body, "spec.replicas", 0));
-	} else if (is_sub(r, "status")) {
+		scale_apply(next, body, r->rt.subres->scale);
+	} else if (sub_is(r, KIND_SUB_FIELD)) {
 		next = ck_json_dup(cur);
-		copy_field(next, body, "status");
+		copy_field(next, body, r->rt.subres->field);
 	} else {
 		const char *name = ck_json_get_str(body, "metadata.name", "");
 		if (*name && strcmp(name, r->rt.name)) {
@@ -324,8 +284,10 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body, cJSO
 			copy_field(next, cur, keep[i]);
 		for (const char *const *f = k->immutable; f && *f; f++)
 			copy_field(next, cur, *f);
-		if (k->subresources & KIND_SUB_STATUS)
-			copy_field(next, cur, "status");
+		/* What a subresource writes, a write of the object keeps. */
+		for (size_t i = 0; i < k->n_subresources; i++)
+			if (k->subresources[i].type == KIND_SUB_FIELD)
+				copy_field(next, cur, k->subresources[i].field);
 		defaults_apply(k, next);
 	}
 	ck_json_set_str(next, "metadata.resourceVersion",
@@ -333,7 +295,7 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body, cJSO
 	if (!ck_json_equal(ck_json_get(next, "spec"), ck_json_get(cur, "spec")))
 		ck_json_set_int(next, "metadata.generation",
 		                ck_json_get_int(cur, "metadata.generation", 0) + 1);
-	*status = invalid(r, cur, next);
+	*status = admit_now(r, ADMIT_UPDATE, next, cur);
 	if (*status) {
 		cJSON_Delete(next);
 		return NULL;
@@ -343,7 +305,7 @@ static cJSON *merge_update(api_req *r, const cJSON *cur, const cJSON *body, cJSO
 
 /* What to store for next: nothing when unchanged, a delete once the last finalizer of an
  * object being deleted is gone. */
-static enum update_action decide(cJSON **next, const cJSON *cur)
+static enum update_action decide(const kind_desc *k, cJSON **next, const cJSON *cur)
 {
 	if (ck_json_equal(*next, cur)) {
 		cJSON_Delete(*next);
@@ -352,6 +314,7 @@ static enum update_action decide(cJSON **next, const cJSON *cur)
 	}
 	if (ck_json_get(*next, "metadata.deletionTimestamp") &&
 	    cJSON_GetArraySize(ck_json_get(*next, "metadata.finalizers")) == 0 &&
+	    !(k->finalizing && k->finalizing(*next)) &&
 	    ck_json_get_int(*next, "metadata.deletionGracePeriodSeconds", 0) == 0) {
 		cJSON_Delete(*next);
 		*next = NULL;
@@ -369,16 +332,20 @@ static enum update_action update_mutate(api_req *r, const cJSON *cur, cJSON **ne
 	*next = merge_update(r, cur, r->body, status);
 	if (!*next)
 		return UPDATE_FAILED;
-	return decide(next, cur);
+	return decide(r->rt.kind, next, cur);
 }
 
 void verb_update(api_req *r)
 {
 	const kind_desc *k = r->rt.kind;
 	char av[64];
-	if (answered(r, is_sub(r, "scale")
-	                    ? type_mismatch(r->body, "autoscaling/v1", "Scale")
-	                    : type_mismatch(r->body, kind_api_version(k, av, sizeof(av)), k->kind)))
+	cJSON *mismatch =
+	    r->rt.subres
+	        ? type_mismatch(r->body,
+	                        kind_subresource_api_version(k, r->rt.subres, av, sizeof(av)),
+	                        kind_subresource_kind(k, r->rt.subres))
+	        : type_mismatch(r->body, kind_api_version(k, av, sizeof(av)), k->kind);
+	if (answered(r, mismatch) || answered(r, authorized(r)))
 		return;
 	_cleanup_free_ char *key = storage_key(r->srv, k, r->rt.ns, r->rt.name);
 	storage_update(r, key, update_mutate, updated);
@@ -417,6 +384,8 @@ static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **nex
 		*next = ck_json_dup(ps->patch);
 		ck_json_set_str(*next, "metadata.name", r->rt.name);
 		*status = prepare_new(r, *next);
+		if (!*status)
+			*status = admit_now(r, ADMIT_CREATE, *next, NULL);
 		if (*status)
 			return UPDATE_FAILED;
 		ps->created = true;
@@ -426,9 +395,13 @@ static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **nex
 		*status = status_not_found_new(r->rt.kind, r->rt.name);
 		return UPDATE_FAILED;
 	}
-	_cleanup_json_ cJSON *view = is_sub(r, "scale") ? scale_from_object(cur) : ck_json_dup(cur);
+	_cleanup_json_ cJSON *view = scale_view(&r->rt, cur);
+	/* A Scale is no object of the kind's schema: it is patched as plain JSON. */
+	const schema_type *type = view ? NULL : schema_type_of_kind(r->rt.kind);
+	if (!view)
+		view = ck_json_dup(cur);
 	_cleanup_err_ ck_err *err = NULL;
-	int rc = patch_apply(ps->type, ps->patch, &view, &err);
+	int rc = patch_apply(ps->type, ps->patch, type, &view, &err);
 	if (rc < 0) {
 		*status =
 		    rc == CK_ECONFLICT
@@ -443,7 +416,7 @@ static enum update_action patch_mutate(api_req *r, const cJSON *cur, cJSON **nex
 	*next = merge_update(r, cur, view, status);
 	if (!*next)
 		return UPDATE_FAILED;
-	return decide(next, cur);
+	return decide(r->rt.kind, next, cur);
 }
 
 void verb_patch(api_req *r)

@@ -4,19 +4,25 @@
  *   node_lease.c   the node's Lease in kube-node-lease, renewed every 10 s
  *   pod_worker.c   pod informer + work queue; runs each pod's sync on a worker thread
  *                  and writes its results (status, events, final delete) on the loop
- *   pod_sync.c     one pod's reconcile against the runtime (CRI, blocking, worker thread)
+ *   pod_sync.c     one pod's reconcile against the runtime (CRI, blocking, worker thread):
+ *                  the orchestration of the pieces below, each given the sync's context
+ *   sandbox.c      the pod's sandbox: its config, RunPodSandbox, its IP, stop and remove
+ *   lifecycle.c    a container's image, start, stop and removal, termination messages
+ *   container_config.c  a container's CRI config and environment (pure)
+ *   objects.c      the configMaps and secrets pods reference, fetched once per sync
+ *   volumes.c      emptyDir, hostPath, configMap, secret, downwardAPI, projected volumes
  *   pod_status.c   the PodStatus computed from the spec and the runtime state (pure)
  *   pleg.c         relists the runtime every second and enqueues pods whose state moved
  *   probe.c        liveness / readiness / startup probes (exec, httpGet, tcpSocket)
- *   volumes.c      emptyDir, hostPath, configMap, secret, downwardAPI, projected volumes
  *   server.c       the kubelet API on --port: /healthz, /pods, /containerLogs
  *   config.c       --config (KubeletConfiguration)
  *   events.c       core/v1 Events
  *
- * Threads: everything runs on the one libuv loop except pod_sync_run() (and the volume
- * setup it calls), which runs on a libuv worker thread with the blocking CRI client and
+ * Threads: everything runs on the one libuv loop except pod_sync_run() (and the pieces
+ * it calls), which runs on a libuv worker thread with the blocking CRI client and
  * touches only what it was handed (a copy of the pod, its pod_state, a copy of its probe
- * results, the immutable config). Results go back to the loop in the work item's
+ * results, the immutable config) and the cache of watched configMaps and secrets, under
+ * its mutex (objects.c). Results go back to the loop in the work item's
  * completion callback. Why threads: a pod's sync is a sequence of dependent runtime calls
  * (pull, run sandbox, create, start, stop with a grace period of up to minutes); written
  * as blocking steps it stays readable, and the work queue guarantees one sync per pod at a
@@ -25,14 +31,15 @@
 #ifndef CK_KUBELET_H
 #define CK_KUBELET_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 #include <uv.h>
 
 #include "api/client.h"
-#include "api/kubeconfig.h"
 #include "api/informer.h"
 #include "api/workqueue.h"
 #include "net/cri.h"
@@ -72,7 +79,6 @@ typedef struct kubelet {
 	kl_config cfg;
 	uv_loop_t *loop;
 	kc_client *kc;
-	const kubeconfig *kubeconfig; /* for blocking clients on worker threads */
 	ckgrpc_loop *grpc;
 	cri_client *cri;       /* async, on the loop */
 	cri_client *cri_sync;  /* blocking, for worker threads */
@@ -214,7 +220,7 @@ void kl_runtime_pod_clear(kl_runtime_pod *rp);
 typedef struct pod_sync_in {
 	const kl_config *cfg;
 	cri_client *cri; /* blocking */
-	const kubeconfig *kubeconfig;
+	struct kl_objects *objects;
 	const char *node_ip;
 	char *key;  /* "ns/name" */
 	cJSON *pod; /* copy; NULL when the pod is gone from the API */
@@ -252,17 +258,12 @@ kl_probe_result *probe_results(kubelet *k, const char *key, size_t *n);
 void probe_results_free(kl_probe_result *v, size_t n);
 void probe_stop_all(kubelet *k);
 
-/* ---- env.c (worker thread) ---- */
-/* The environment of container c (key/value vector in *out) from envFrom and env. Returns
- * 0, or -EINVAL with *error (malloc'd, upstream's words) when a configMap, secret or key
- * it needs is missing. */
-int kl_env_build(const pod_sync_in *in, const cJSON *c, const char *pod_ip, char ***out,
-                 char **error);
-/* Expands $(NAME) references to variables of env (key/value vector); $$ is a literal $;
- * unknown references stay as written. malloc'd. */
-char *kl_env_expand(const char *s, char *const *env);
+/* ---- the sync's pieces (worker thread) ----
+ * pod_sync.c orchestrates one sync; sandbox.c makes and removes sandboxes; lifecycle.c
+ * pulls images and starts, stops and removes containers; container_config.c builds their
+ * CRI config and environment (pure); volumes.c prepares the volumes; objects.c fetches
+ * the configMaps and secrets. Each piece takes the sync's context, kl_sync. */
 
-/* ---- volumes.c (worker thread) ---- */
 typedef struct kl_volumes {
 	struct kl_volume {
 		char *name;
@@ -270,16 +271,204 @@ typedef struct kl_volumes {
 	} * v;
 	size_t n;
 } kl_volumes;
-/* Prepares in->pod's volumes. Returns 0, or a negative code with *error (malloc'd, in
- * upstream's words) when one cannot be set up. */
-int volumes_setup(const pod_sync_in *in, kl_volumes *out, char **error);
+
+/* The pod's sandbox config (sandbox.c): c points into the other fields and the pod. */
+typedef struct kl_sandbox_cfg {
+	cri_sandbox_config c;
+	char *log_dir, *cgroup, *hostname;
+	char **labels, **annotations;
+	cri_port_mapping *ports;
+	char **dns_servers, **dns_searches, **dns_options;
+} kl_sandbox_cfg;
+
+/* The IP of a sandbox this sync ran: PodSandboxStatus asked on a thread of its own
+ * (sandbox.c), joined when the first container's environment needs it. */
+typedef struct kl_sandbox_ip {
+	cri_client *cri;
+	char *sid;
+	pthread_t thread;
+	bool asking; /* the thread runs and has not been joined */
+	cri_result r;
+} kl_sandbox_ip;
+
+/* A configMap or secret of the pod's namespace as one sync fetched it (objects.c). */
+typedef struct kl_obj {
+	bool secret;
+	char *name;
+	cJSON *obj;  /* NULL: it does not exist, or error */
+	char *error; /* why it could not be read; NULL when obj or not found */
+} kl_obj;
+
+/* One pod's sync: what it works on, what it made, what it reports. Lives on the sync's
+ * worker thread for one sync (pod_sync_run). The fields under "data" are what the pure
+ * functions (container_config.c, sandbox_cfg_build) read. */
+typedef struct kl_sync {
+	/* data */
+	const kl_config *cfg;
+	const cJSON *pod; /* NULL: the pod is gone from the API */
+	const char *ns, *name, *uid;
+	const char *node_ip;
+	char *pod_ip;      /* once known: sandbox_ip() */
+	kl_sandbox_cfg sb; /* once built: sandbox_cfg_build() */
+	kl_volumes vols;   /* once set up: volumes_setup() */
+	kl_obj *objs;      /* configMaps and secrets fetched in this sync, each once */
+	size_t n_objs;
+	/* runtime and API */
+	cri_client *cri;            /* blocking */
+	struct kl_objects *objects; /* where objects_fetch reads configMaps and secrets */
+	pod_state *st;              /* what is kept between syncs: pull back-offs */
+	/* the sandbox the containers go in, once there is one */
+	char *sid;
+	bool new_sandbox; /* this sync ran it */
+	kl_sandbox_ip ip;
+	/* what the sync made and decided */
+	kl_runtime_pod made; /* of a fresh pod: its view of the runtime afterwards */
+	kl_waiting *waiting;
+	pod_sync_out *out;
+} kl_sync;
+
+/* ---- pod_sync.c: the sync's outputs ---- */
+/* Records an event about the pod (container NULL) or one of its containers. */
+void kl_sync_add_event(kl_sync *x, const char *container, const char *type, const char *reason,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Records the waiting reason of a container for its status. */
+void kl_sync_add_waiting(kl_sync *x, const char *container, const char *reason,
+                         const char *message);
+/* Asks for another sync within ms (the earliest asked wins). */
+void kl_sync_requeue(kl_sync *x, int64_t ms);
+/* Marks the sync failed (retried with the queue's back-off); the first message is kept. */
+void kl_sync_error(kl_sync *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* CLOCK_REALTIME in ms. */
+int64_t kl_now_ms(void);
+/* The value of key in a CRI key/value vector, "" when absent. */
+const char *kl_label(char *const *labels, const char *key);
+
+/* ---- sandbox.c ---- */
+/* The sandbox config of attempt `attempt` of pod (pure): name, labels, log directory,
+ * cgroup parent, host ports, DNS per dnsPolicy. Free with sandbox_cfg_clear. */
+void sandbox_cfg_build(const kl_config *cfg, const cJSON *pod, uint32_t attempt, kl_sandbox_cfg *s);
+void sandbox_cfg_clear(kl_sandbox_cfg *s);
+/* RunPodSandbox of x->sb: sets x->sid and x->new_sandbox and asks for its IP beside
+ * what follows. Returns 0, or a negative code with the event and error recorded. */
+int sandbox_run(kl_sync *x);
+/* The pod's IP (NULL: host network, or the runtime did not tell); waits for the answer
+ * of a question in flight. Also sets x->pod_ip. */
+const char *sandbox_ip(kl_sync *x);
+/* Joins the IP question and frees it. */
+void sandbox_ip_done(kl_sandbox_ip *ip);
+/* StopPodSandbox: its containers end, its network is released. Returns 0 (also when it
+ * is gone) or a negative code with the error recorded. */
+int sandbox_stop(kl_sync *x, const char *id);
+/* sandbox_stop then RemovePodSandbox. Returns as sandbox_stop. */
+int sandbox_remove(kl_sync *x, const char *id);
+/* Stops the running containers of the pod's sandboxes in rp whose uid differs from
+ * keep_uid (NULL: all), with grace_s (and Killing events when events), then removes
+ * those sandboxes and their pods' directories. */
+void sandbox_kill(kl_sync *x, const kl_runtime_pod *rp, const char *keep_uid, int64_t grace_s,
+                  bool events);
+
+/* ---- lifecycle.c ---- */
+/* Restart and image pull back-off: 10 s doubling to 5 min (CrashLoopBackOff). */
+#define KL_BACKOFF_BASE_MS 10000
+#define KL_BACKOFF_MAX_MS  300000
+/* The back-off after n failures. */
+int64_t kl_backoff_ms(int n);
+/* Makes container c's image present per its pull policy, with upstream's events and pull
+ * back-off. True when it is; otherwise the container's waiting reason and a requeue are
+ * recorded. */
+bool lifecycle_ensure_image(kl_sync *x, const cJSON *c);
+/* Creates and starts attempt `attempt` of container c in x->sid (its environment, config,
+ * termination message file; then its postStart hook). Failures are recorded. */
+void lifecycle_start(kl_sync *x, const cJSON *c, uint32_t attempt);
+/* Starts container instance c that was created and never started. Failures recorded. */
+void lifecycle_start_created(kl_sync *x, const cri_container *c);
+/* Stops container instance c with grace_s (a Killing event when event; its preStop hook
+ * first). An error other than "gone" is recorded. */
+void lifecycle_kill(kl_sync *x, const cri_container *c, int64_t grace_s, bool event);
+/* Removes container instance id (garbage collection: errors are not the sync's). */
+void lifecycle_remove(kl_sync *x, const char *id);
+/* Fills the message of exited containers of rp from their termination message file, or
+ * per terminationMessagePolicy FallbackToLogsOnError from the log's end. */
+void lifecycle_termination_messages(const kl_sync *x, kl_runtime_pod *rp);
+
+/* ---- container_config.c (pure) ---- */
+/* Expands $(NAME) references to variables of env (key/value vector); $$ is a literal $;
+ * unknown references stay as written. malloc'd. */
+char *kl_env_expand(const char *s, char *const *env);
+/* The environment of container c (key/value vector in *out) from envFrom and env, with
+ * the configMaps and secrets in x->objs and x->pod_ip. Returns 0, or -EINVAL with *error
+ * (malloc'd, upstream's words) when a configMap, secret or key it needs is missing. */
+int kl_env_build(const kl_sync *x, const cJSON *c, char ***out, char **error);
+/* A container's CRI config; c points into the other fields, the pod and x. */
+typedef struct kl_container_config {
+	cri_container_config c;
+	char **env, **command, **args, **labels, **annotations;
+	char *log_path;
+	cri_mount *mounts;
+	char **owned; /* strings the mounts point at */
+} kl_container_config;
+/* The config of attempt `attempt` of container c of x->pod in sandbox x->sb: command and
+ * args with $(VAR) expanded, environment, labels and annotations, mounts of x->vols per
+ * volumeMounts plus termination_file (host path; NULL: none), resources and security
+ * context. Returns 0, or -EINVAL with *error as kl_env_build. */
+int container_config_build(const kl_sync *x, const cJSON *c, uint32_t attempt,
+                           const char *termination_file, kl_container_config *out, char **error);
+void container_config_clear(kl_container_config *cc);
+/* <root-dir>/pods/<uid>/containers/<name>/<attempt>: the termination message file of a
+ * container instance. malloc'd. */
+char *kl_termination_path(const kl_config *cfg, const char *uid, const char *name,
+                          uint32_t attempt);
+
+/* ---- objects.c ---- */
+/* The watched configMaps and secrets (loop side) and their cache (read by syncs). */
+typedef struct kl_objects kl_objects;
+kl_objects *objects_new(kubelet *k);
+/* Registers the objects pod references (NULL, or terminating: none) under its key "ns/name",
+ * watching the new ones and ending the watches nothing references any more. On the loop,
+ * before the pod's sync is handed to a worker thread. */
+void objects_set_pod(kl_objects *m, const char *key, const cJSON *pod);
+/* From a sync thread: the current copy of a watched configMap or secret (*out NULL when it
+ * does not exist), waiting up to 5 s for its first list. Returns 0, or a negative code with
+ * *error (malloc'd): not watched, or the first list did not come. */
+int objects_get(kl_objects *m, bool secret, const char *ns, const char *name, cJSON **out,
+                char **error);
+/* On the loop: ends every watch; syncs still running get errors, not waits. The cache
+ * stays valid for them until objects_free. Accepts NULL. */
+void objects_stop(kl_objects *m);
+/* objects_stop, then frees m: no sync may use it any more. Accepts NULL. */
+void objects_free(kl_objects *m);
+/* Calls fn for each configMap and secret pod references: in its volumes (configMap,
+ * secret, projected sources) when volumes, and in the env and envFrom of container c
+ * (NULL: of every container and init container). */
+void kl_pod_refs(const cJSON *pod, const cJSON *c, bool volumes,
+                 void (*fn)(bool secret, const char *name, void *data), void *data);
+/* Fetches, once per sync, the configMap or secret name of the pod's namespace into
+ * x->objs; returns its entry (valid until the next fetch). */
+const kl_obj *objects_fetch(kl_sync *x, bool secret, const char *name);
+/* Fetches what container c's environment references. */
+void objects_fetch_env(kl_sync *x, const cJSON *c);
+/* The entry of name in x->objs, or NULL when it was not fetched. */
+const kl_obj *kl_sync_obj(const kl_sync *x, bool secret, const char *name);
+/* The value of key in a configMap's data (secret false) or a secret's (base64-decoded).
+ * malloc'd; NULL when absent or malformed. */
+char *kl_obj_value(const cJSON *obj, bool secret, const char *key);
+void kl_objs_clear(kl_sync *x);
+
+/* ---- volumes.c (worker thread) ---- */
+/* Prepares x->pod's volumes into x->vols. Returns 0, or a negative code with *error
+ * (malloc'd, in upstream's words) when one cannot be set up. */
+int volumes_setup(kl_sync *x, char **error);
 void volumes_clear(kl_volumes *v);
-/* The CRI mounts of container (its volumeMounts); strings they point at are pushed to
- * *owned (free with ck_strv_free). malloc'd array of *n. */
-cri_mount *volumes_mounts(const kl_volumes *v, const cJSON *container, size_t *n, char ***owned);
+/* Makes each missing mount source a directory, as the runtime does for a missing host
+ * path and upstream for a subPath that does not exist yet. */
+void volumes_prepare_mounts(const cri_mount *m, size_t n);
 /* Removes the pod's directories: <root-dir>/pods/<uid> (volumes) and
  * <pod-log-dir>/<ns>_<name>_<uid> (container logs). */
 void volumes_remove(const kl_config *cfg, const char *ns, const char *name, const char *uid);
+/* mkdir -p with mode. Returns 0 or a negative errno. */
+int kl_mkdir_p(const char *path, mode_t mode);
+/* True for a relative path without "..", as upstream validates item paths and subPaths. */
+bool kl_safe_rel_path(const char *p);
 
 /* ---- pod_status.c ---- */
 /* The PodStatus of pod from the runtime's view (rp), waiting reasons decided by the sync

@@ -134,7 +134,6 @@ static int setup(kubelet *k, component *cp, ck_err **err)
 		                  k->cfg.pod_log_dir);
 	k->loop = component_loop(cp);
 	k->kc = component_client(cp);
-	k->kubeconfig = component_kubeconfig(cp);
 	const cri_client_opts co = {.endpoint = k->cfg.runtime_endpoint};
 	if ((rc = ckgrpc_loop_new(k->loop, &k->grpc, err)) < 0 ||
 	    (rc = cri_client_new(k->grpc, &co, &k->cri, err)) < 0 ||

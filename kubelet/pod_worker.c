@@ -16,6 +16,7 @@ typedef struct pod_worker {
 	kubelet *k;
 	informer *inf;
 	wq *q;
+	kl_objects *objects;
 	pod_state *states;
 	bool stopping;
 	int in_flight;
@@ -274,12 +275,13 @@ static int sync_pod(const char *key, void *data)
 	j->pw = pw;
 	j->in.cfg = &k->cfg;
 	j->in.cri = k->cri_sync;
-	j->in.kubeconfig = k->kubeconfig;
+	j->in.objects = pw->objects;
 	j->in.probes = probe_results(k, key, &j->in.n_probes);
 	j->in.node_ip = node_status_ip(k);
 	j->in.key = ck_strdup(key);
 	j->in.pod = pod ? ck_json_dup(pod) : NULL;
 	j->in.st = st;
+	objects_set_pod(pw->objects, key, j->in.pod);
 	j->in.fresh = pod && !st->synced && !pleg_may_know(k, key);
 	st->synced = true;
 	j->work.data = j;
@@ -319,6 +321,7 @@ int pod_worker_start(kubelet *k)
 		free(pw);
 		return r;
 	}
+	pw->objects = objects_new(k);
 	informer_handlers h = {
 	    .on_add = on_add, .on_update = on_update, .on_delete = on_delete, .data = pw};
 	informer_add_handlers(pw->inf, &h);
@@ -335,6 +338,7 @@ int pod_worker_stop(kubelet *k)
 	pw->stopping = true;
 	informer_free(pw->inf);
 	wq_free(pw->q);
+	objects_stop(pw->objects);
 	/* Jobs still on worker threads finish on their own; their completion sees
 	 * `stopping` and only frees. The states they point at must outlive them. */
 	if (pw->in_flight == 0) {
@@ -343,6 +347,7 @@ int pod_worker_stop(kubelet *k)
 			pw->states = s->next;
 			state_free(s);
 		}
+		objects_free(pw->objects);
 		free(pw);
 		k->pw = NULL;
 		return 0;

@@ -133,38 +133,6 @@ char *kind_field_value(const cJSON *obj, const char *label)
 	return ck_strdup("");
 }
 
-const char *kind_merge_key(const char *field, const cJSON *elem)
-{
-	/* Upstream's patchMergeKey tags for the lists ckube's kinds carry. */
-	static const struct {
-		const char *field, *key;
-	} keys[] = {
-	    {"containers", "name"},
-	    {"initContainers", "name"},
-	    {"ephemeralContainers", "name"},
-	    {"env", "name"},
-	    {"volumes", "name"},
-	    {"volumeMounts", "mountPath"},
-	    {"conditions", "type"},
-	    {"imagePullSecrets", "name"},
-	    {"ownerReferences", "uid"},
-	    {"hostAliases", "ip"},
-	    {"addresses", "type"},
-	    {"readinessGates", "conditionType"},
-	    {"topologySpreadConstraints", "topologyKey"},
-	};
-	if (!strcmp(field, "ports")) {
-		/* Container ports merge on containerPort, service ports on port. */
-		if (cJSON_IsObject(elem) && cJSON_GetObjectItemCaseSensitive(elem, "containerPort"))
-			return "containerPort";
-		return "port";
-	}
-	for (size_t i = 0; i < CK_ARRAY_SIZE(keys); i++)
-		if (!strcmp(keys[i].field, field))
-			return keys[i].key;
-	return NULL;
-}
-
 void kind_cause_add(kind_causes *c, const char *reason, const char *field, const char *fmt, ...)
 {
 	va_list ap;

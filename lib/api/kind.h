@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -18,13 +19,6 @@
 
 #include "base/error.h"
 #include "base/strbuf.h"
-
-enum kind_subresource {
-	KIND_SUB_STATUS = 1 << 0,
-	KIND_SUB_SCALE = 1 << 1,
-	KIND_SUB_BINDING = 1 << 2,
-	KIND_SUB_LOG = 1 << 3, /* pods/log, served by the node's kubelet */
-};
 
 /* One column of a meta.k8s.io/v1 Table. priority 0 columns are printed by default,
  * priority 1 only with -o wide. */
@@ -62,7 +56,6 @@ typedef struct kind_desc {
 	bool name_is_label; /* names are RFC 1123 labels (namespaces) rather than subdomains */
 	const char *etcd_resource; /* key segment under the prefix: "pods", "minions" */
 	bool expires;              /* stored with the apiserver's --event-ttl lease (Events) */
-	unsigned subresources;     /* enum kind_subresource bits */
 	/* Fields an update never changes (kept from the stored object). NULL-terminated. */
 	const char *const *immutable;
 	/* Field selectors beyond metadata.name and metadata.namespace (dotted JSON paths). */
@@ -85,6 +78,20 @@ typedef struct kind_desc {
 	void (*from_storage)(cJSON *obj);
 	/* The kind's protobuf message (proto/k8s), for protobuf bodies. NULL: JSON only. */
 	const ProtobufCMessageDescriptor *pb;
+	/* ---- Subresources and delete semantics (the apiserver's per-kind behaviour) ---- */
+	/* What is served below an object (".../<name>/<sub>"), in discovery order. */
+	const struct kind_subresource *subresources;
+	size_t n_subresources;
+	/* The grace period a delete of obj gets when the request names none (NULL: 0, the
+	 * object goes at once). requested is the request's gracePeriodSeconds or -1. */
+	int64_t (*grace_period)(const cJSON *obj, int64_t requested);
+	/* True while a finalizer of the kind's own holds obj after its deletion was asked
+	 * (namespaces: spec.finalizers), besides metadata.finalizers. NULL: none. */
+	bool (*finalizing)(const cJSON *obj);
+	/* What obj changes when it is marked for deletion (namespaces: phase Terminating). */
+	void (*mark_deleted)(cJSON *obj);
+	/* Names that may never be deleted (NULL-terminated; NULL: none). */
+	const char *const *undeletable;
 } kind_desc;
 
 /* The registry. The built-in kinds are every `const kind_desc kind_<name> = {...}`
@@ -118,10 +125,6 @@ bool kind_field_supported(const kind_desc *k, const char *label);
 
 /* The value of a field selector label on obj as text ("" when absent), malloc'd. */
 char *kind_field_value(const cJSON *obj, const char *label);
-
-/* Strategic merge patch: the merge key of list field name whose elements look like
- * elem, or NULL when such a list is replaced as a whole. */
-const char *kind_merge_key(const char *field, const cJSON *elem);
 
 /* Table helpers shared by the kind files. */
 /* Age as kubectl prints it ("5s", "3m2s", "10d"), malloc'd; "<unknown>" when ts is missing. */
@@ -213,6 +216,13 @@ void kind_job_spec_validate(const cJSON *spec, const char *path, kind_causes *ca
 	{                                                                                          \
 		"Images", "string", "", 1, "Images referenced by each container in the template."  \
 	}
+/* The scale subresource of workloads (autoscaling/v1 Scale on spec.replicas); defined as a
+ * macro because kind_scale_replicas and KIND_SUB_SCALE come later in this header. */
+#define KIND_SUB_SCALE_REPLICAS                                                                    \
+	{                                                                                          \
+		.name = "scale", .group = "autoscaling", .version = "v1", .kind = "Scale",         \
+		.verbs = kind_view_verbs, .type = KIND_SUB_SCALE, .scale = &kind_scale_replicas    \
+	}
 /* The "all" category (kubectl get all). */
 extern const char *const kind_category_all[];
 
@@ -223,5 +233,73 @@ extern const kind_desc kind_namespace, kind_node, kind_event, kind_configmap, ki
 
 /* For the tables: `.columns = KIND_COLUMNS(pod_columns)` fills columns and n_columns. */
 #define KIND_COLUMNS(c) c, CK_ARRAY_SIZE(c)
+
+/* ---- Subresources ---- */
+
+/* What a subresource does; the apiserver has one handler per type. */
+enum kind_sub_type {
+	/* get, update, patch of the object itself; writes change only .field ("status"). */
+	KIND_SUB_FIELD,
+	/* get, update, patch of an autoscaling/v1 Scale at .scale's paths. */
+	KIND_SUB_SCALE,
+	/* POST of a body that .apply turns into a change of the object (pods/binding). */
+	KIND_SUB_CREATE,
+	/* GET of a container's log from the kubelet of the pod's node (pods/log). */
+	KIND_SUB_NODE_LOG,
+};
+
+/* Where a kind keeps what its Scale shows, as a CRD's scale subresource declares
+ * specReplicasPath, statusReplicasPath and labelSelectorPath (dotted JSON paths; the
+ * selector is a LabelSelector object or its text form). */
+typedef struct kind_scale_paths {
+	const char *spec_replicas;
+	const char *status_replicas;
+	const char *label_selector;
+} kind_scale_paths;
+
+/* Why a subresource body cannot apply: the message after "Operation cannot be fulfilled
+ * on <plural>/<sub> \"<name>\": ", malloc'd. */
+typedef struct kind_sub_conflict {
+	char *why;
+} kind_sub_conflict;
+
+typedef struct kind_subresource {
+	const char *name; /* "status", "scale", "binding", "log", "finalize" */
+	/* The body's kind; group and version NULL: the parent's. kind NULL: the parent's. */
+	const char *group, *version, *kind;
+	const char *const *verbs; /* NULL-terminated, as discovery lists them */
+	enum kind_sub_type type;
+	const char *field;             /* KIND_SUB_FIELD */
+	const kind_scale_paths *scale; /* KIND_SUB_SCALE */
+	/* KIND_SUB_CREATE: checks the body, then makes the new object from the current one
+	 * (caller owns it) or returns NULL with c->why set. */
+	void (*validate)(const cJSON *body, kind_causes *causes);
+	cJSON *(*apply)(const cJSON *cur, const cJSON *body, const char *name,
+	                kind_sub_conflict *c);
+} kind_subresource;
+
+/* The subresource name of k, or NULL. */
+const kind_subresource *kind_subresource_find(const kind_desc *k, const char *name);
+/* The group, version and kind of sub's body (the parent's where sub names none), and its
+ * apiVersion as kind_api_version writes it. */
+const char *kind_subresource_group(const kind_desc *k, const kind_subresource *sub);
+const char *kind_subresource_version(const kind_desc *k, const kind_subresource *sub);
+const char *kind_subresource_kind(const kind_desc *k, const kind_subresource *sub);
+const char *kind_subresource_api_version(const kind_desc *k, const kind_subresource *sub, char *buf,
+                                         size_t n);
+/* True when verb ("get", "update", ...) is one of sub's. */
+bool kind_subresource_has_verb(const kind_subresource *sub, const char *verb);
+
+/* The verbs of views (get, patch, update). */
+extern const char *const kind_view_verbs[];
+/* The Scale of workloads: spec.replicas, status.replicas, spec.selector. */
+extern const kind_scale_paths kind_scale_replicas;
+/* Table entries: the status subresource; `.subresources = KIND_SUBRESOURCES(pod_subs)`. */
+#define KIND_SUB_STATUS                                                                            \
+	{                                                                                          \
+		.name = "status", .verbs = kind_view_verbs, .type = KIND_SUB_FIELD,                \
+		.field = "status"                                                                  \
+	}
+#define KIND_SUBRESOURCES(s) s, CK_ARRAY_SIZE(s)
 
 #endif

@@ -108,6 +108,11 @@ static const kind_column replicaset_columns[] = {
     WIDE_COLS,
 };
 
+static const kind_subresource workload_subs[] = {
+    KIND_SUB_SCALE_REPLICAS,
+    KIND_SUB_STATUS,
+};
+
 static const char *const deploy_short[] = {"deploy", NULL};
 static const char *const rs_short[] = {"rs", NULL};
 
@@ -120,7 +125,7 @@ const kind_desc kind_deployment = {.group = "apps",
                                    .categories = kind_category_all,
                                    .namespaced = true,
                                    .etcd_resource = "deployments",
-                                   .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
+                                   .subresources = KIND_SUBRESOURCES(workload_subs),
                                    .columns = KIND_COLUMNS(deployment_columns),
                                    .cells = deployment_cells,
                                    .defaults = deployment_defaults,
@@ -137,7 +142,7 @@ const kind_desc kind_replicaset = {.group = "apps",
                                    .categories = kind_category_all,
                                    .namespaced = true,
                                    .etcd_resource = "replicasets",
-                                   .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
+                                   .subresources = KIND_SUBRESOURCES(workload_subs),
                                    .columns = KIND_COLUMNS(replicaset_columns),
                                    .cells = replicaset_cells,
                                    .defaults = workload_defaults,

@@ -104,6 +104,27 @@ static void namespace_create_status(cJSON *ns)
 	cJSON_AddStringToObject(status, "phase", "Active");
 }
 
+/* The "kubernetes" finalizer in spec.finalizers holds a deleted namespace until its
+ * content is gone (the namespace controller's part); PUT .../finalize removes it. */
+static bool namespace_finalizing(const cJSON *ns)
+{
+	return cJSON_GetArraySize(ck_json_get(ns, "spec.finalizers")) > 0;
+}
+
+static void namespace_mark_deleted(cJSON *ns)
+{
+	ck_json_set_str(ns, "status.phase", "Terminating");
+}
+
+static const char *const update_verb[] = {"update", NULL};
+static const kind_subresource namespace_subs[] = {
+    {.name = "finalize", .verbs = update_verb, .type = KIND_SUB_FIELD, .field = "spec.finalizers"},
+    KIND_SUB_STATUS,
+};
+static const kind_subresource node_subs[] = {KIND_SUB_STATUS};
+/* Upstream's immortal namespaces. */
+static const char *const namespace_undeletable[] = {"default", "kube-system", "kube-public", NULL};
+
 static void namespace_cells(const cJSON *ns, time_t now, cJSON *row)
 {
 	kind_cell_str(row, kind_str(ns, "metadata.name"));
@@ -249,7 +270,10 @@ const kind_desc kind_namespace = {.group = "",
                                   .namespaced = false,
                                   .name_is_label = true,
                                   .etcd_resource = "namespaces",
-                                  .subresources = KIND_SUB_STATUS,
+                                  .subresources = KIND_SUBRESOURCES(namespace_subs),
+                                  .finalizing = namespace_finalizing,
+                                  .mark_deleted = namespace_mark_deleted,
+                                  .undeletable = namespace_undeletable,
                                   .field_labels = ns_fields,
                                   .columns = KIND_COLUMNS(namespace_columns),
                                   .cells = namespace_cells,
@@ -265,7 +289,7 @@ const kind_desc kind_node = {.group = "",
                              .short_names = node_short,
                              .namespaced = false,
                              .etcd_resource = "minions",
-                             .subresources = KIND_SUB_STATUS,
+                             .subresources = KIND_SUBRESOURCES(node_subs),
                              .field_labels = node_fields,
                              .columns = KIND_COLUMNS(node_columns),
                              .cells = node_cells,

@@ -96,6 +96,8 @@ static const kind_column cronjob_columns[] = {
 
 static const char *const cronjob_short[] = {"cj", NULL};
 
+static const kind_subresource cronjob_subs[] = {KIND_SUB_STATUS};
+
 const kind_desc kind_cronjob = {
     .group = "batch",
     .version = "v1",
@@ -106,7 +108,7 @@ const kind_desc kind_cronjob = {
     .categories = kind_category_all,
     .namespaced = true,
     .etcd_resource = "cronjobs",
-    .subresources = KIND_SUB_STATUS,
+    .subresources = KIND_SUBRESOURCES(cronjob_subs),
     .columns = KIND_COLUMNS(cronjob_columns),
     .cells = cronjob_cells,
     .defaults = cronjob_defaults,

@@ -74,6 +74,8 @@ static const kind_column daemonset_columns[] = {
 
 static const char *const daemonset_short[] = {"ds", NULL};
 
+static const kind_subresource daemonset_subs[] = {KIND_SUB_STATUS};
+
 const kind_desc kind_daemonset = {
     .group = "apps",
     .version = "v1",
@@ -84,7 +86,7 @@ const kind_desc kind_daemonset = {
     .categories = kind_category_all,
     .namespaced = true,
     .etcd_resource = "daemonsets",
-    .subresources = KIND_SUB_STATUS,
+    .subresources = KIND_SUBRESOURCES(daemonset_subs),
     .columns = KIND_COLUMNS(daemonset_columns),
     .cells = daemonset_cells,
     .defaults = daemonset_defaults,

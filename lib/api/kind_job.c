@@ -153,6 +153,8 @@ static const kind_column job_columns[] = {
     {"Selector", "string", "", 1, "A label query over pods that should match the pod count."},
 };
 
+static const kind_subresource job_subs[] = {KIND_SUB_STATUS};
+
 const kind_desc kind_job = {
     .group = "batch",
     .version = "v1",
@@ -162,7 +164,7 @@ const kind_desc kind_job = {
     .categories = kind_category_all,
     .namespaced = true,
     .etcd_resource = "jobs",
-    .subresources = KIND_SUB_STATUS,
+    .subresources = KIND_SUBRESOURCES(job_subs),
     .columns = KIND_COLUMNS(job_columns),
     .cells = job_cells,
     .defaults = job_defaults,

@@ -61,29 +61,6 @@ static void container_defaults(cJSON *c)
 	probe_defaults(cJSON_GetObjectItemCaseSensitive(c, "startupProbe"));
 }
 
-static void add_toleration(cJSON *spec, const char *key)
-{
-	cJSON *tols = cJSON_GetObjectItemCaseSensitive(spec, "tolerations");
-	if (!cJSON_IsArray(tols)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(spec, "tolerations");
-		tols = cJSON_AddArrayToObject(spec, "tolerations");
-	}
-	cJSON *t;
-	cJSON_ArrayForEach(t, tols)
-	{
-		const char *k = ck_json_get_str(t, "key", "");
-		const char *effect = ck_json_get_str(t, "effect", "");
-		if (!strcmp(k, key) && (!*effect || !strcmp(effect, "NoExecute")))
-			return;
-	}
-	t = cJSON_CreateObject();
-	cJSON_AddStringToObject(t, "key", key);
-	cJSON_AddStringToObject(t, "operator", "Exists");
-	cJSON_AddStringToObject(t, "effect", "NoExecute");
-	cJSON_AddNumberToObject(t, "tolerationSeconds", 300);
-	cJSON_AddItemToArray(tols, t);
-}
-
 void kind_pod_spec_defaults(cJSON *spec)
 {
 	if (!cJSON_IsObject(spec))
@@ -108,17 +85,9 @@ static void pod_defaults(cJSON *pod)
 {
 	cJSON *spec = kind_child_object(pod, "spec");
 	kind_pod_spec_defaults(spec);
-	/* What upstream's admission adds to every pod: service account, priority and the
-	 * not-ready/unreachable tolerations. */
-	kind_default_str(spec, "serviceAccountName", "default");
-	kind_default_str(spec, "serviceAccount",
-	                 ck_json_get_str(spec, "serviceAccountName", "default"));
+	/* The service account, priority and tolerations come from admission plugins. */
 	if (!cJSON_GetObjectItemCaseSensitive(spec, "enableServiceLinks"))
 		cJSON_AddBoolToObject(spec, "enableServiceLinks", true);
-	kind_default_int(spec, "priority", 0);
-	kind_default_str(spec, "preemptionPolicy", "PreemptLowerPriority");
-	add_toleration(spec, "node.kubernetes.io/not-ready");
-	add_toleration(spec, "node.kubernetes.io/unreachable");
 }
 
 static bool resources_empty(const cJSON *c, const char *which)
@@ -399,6 +368,92 @@ static void pod_cells(const cJSON *pod, time_t now, cJSON *row)
 		kind_cell_none(row, NULL);
 }
 
+/* ---- delete and binding ---- */
+
+/* Pods bound to a node and not terminal wait for their kubelet to stop them; the others
+ * go at once. */
+static int64_t pod_grace_period(const cJSON *pod, int64_t requested)
+{
+	const char *phase = kind_str(pod, "status.phase");
+	if (!*kind_str(pod, "spec.nodeName") || !strcmp(phase, "Succeeded") ||
+	    !strcmp(phase, "Failed"))
+		return 0;
+	if (requested >= 0)
+		return requested;
+	return ck_json_get_int(pod, "spec.terminationGracePeriodSeconds", 30);
+}
+
+static void binding_validate(const cJSON *binding, kind_causes *causes)
+{
+	if (!*kind_str(binding, "target.name"))
+		kind_cause_required(causes, "target.name");
+}
+
+static void set_condition(cJSON *obj, const char *type, const char *status)
+{
+	cJSON *conds = ck_json_get(obj, "status.conditions");
+	if (!cJSON_IsArray(conds)) {
+		ck_json_set(obj, "status.conditions", cJSON_CreateArray());
+		conds = ck_json_get(obj, "status.conditions");
+	}
+	cJSON *c;
+	cJSON_ArrayForEach(c, conds)
+	{
+		if (!strcmp(kind_str(c, "type"), type))
+			break;
+	}
+	if (!c) {
+		c = cJSON_CreateObject();
+		cJSON_AddItemToArray(conds, c);
+	}
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
+	ck_json_set_str(c, "type", type);
+	ck_json_set_str(c, "status", status);
+	ck_json_set(c, "lastProbeTime", cJSON_CreateNull());
+	ck_json_set_str(c, "lastTransitionTime", now);
+}
+
+/* A Binding assigns an unbound pod to target.name, with the binding's annotations. */
+static cJSON *binding_apply(const cJSON *pod, const cJSON *binding, const char *name,
+                            kind_sub_conflict *c)
+{
+	const char *bound_to = kind_str(pod, "spec.nodeName");
+	if (*bound_to) {
+		c->why = ck_asprintf("pod %s is already assigned to node \"%s\"", name, bound_to);
+		return NULL;
+	}
+	if (ck_json_get(pod, "metadata.deletionTimestamp")) {
+		c->why = ck_asprintf("pod %s is being deleted, cannot be assigned to a host", name);
+		return NULL;
+	}
+	cJSON *next = ck_json_dup(pod);
+	ck_json_set_str(next, "spec.nodeName", kind_str(binding, "target.name"));
+	const cJSON *a;
+	cJSON_ArrayForEach(a, ck_json_get(binding, "metadata.annotations"))
+	{
+		cJSON *ann = kind_child_object(kind_child_object(next, "metadata"), "annotations");
+		cJSON_DeleteItemFromObjectCaseSensitive(ann, a->string);
+		cJSON_AddItemToObject(ann, a->string, ck_json_dup(a));
+	}
+	set_condition(next, "PodScheduled", "True");
+	return next;
+}
+
+static const char *const create_verb[] = {"create", NULL};
+static const char *const get_verb[] = {"get", NULL};
+static const kind_subresource pod_subs[] = {
+    {.name = "binding",
+     .group = "",
+     .version = "v1",
+     .kind = "Binding",
+     .verbs = create_verb,
+     .type = KIND_SUB_CREATE,
+     .validate = binding_validate,
+     .apply = binding_apply},
+    {.name = "log", .verbs = get_verb, .type = KIND_SUB_NODE_LOG},
+    KIND_SUB_STATUS,
+};
+
 static const kind_column pod_columns[] = {
     {"Name", "string", "name", 0, "Name must be unique within a namespace."},
     {"Ready", "string", "", 0, "The aggregate readiness state of this pod for accepting traffic."},
@@ -433,7 +488,8 @@ const kind_desc kind_pod = {.group = "",
                             .categories = kind_category_all,
                             .namespaced = true,
                             .etcd_resource = "pods",
-                            .subresources = KIND_SUB_STATUS | KIND_SUB_BINDING | KIND_SUB_LOG,
+                            .subresources = KIND_SUBRESOURCES(pod_subs),
+                            .grace_period = pod_grace_period,
                             .field_labels = pod_fields,
                             .columns = KIND_COLUMNS(pod_columns),
                             .cells = pod_cells,

@@ -75,6 +75,11 @@ static const kind_column rc_columns[] = {
 
 static const char *const rc_short[] = {"rc", NULL};
 
+static const kind_subresource rc_subs[] = {
+    KIND_SUB_SCALE_REPLICAS,
+    KIND_SUB_STATUS,
+};
+
 const kind_desc kind_replicationcontroller = {
     .group = "",
     .version = "v1",
@@ -85,7 +90,7 @@ const kind_desc kind_replicationcontroller = {
     .categories = kind_category_all,
     .namespaced = true,
     .etcd_resource = "controllers",
-    .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
+    .subresources = KIND_SUBRESOURCES(rc_subs),
     .columns = KIND_COLUMNS(rc_columns),
     .cells = rc_cells,
     .defaults = rc_defaults,

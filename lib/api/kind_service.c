@@ -198,6 +198,7 @@ static const kind_column serviceaccount_columns[] = {
     {"Age", "string", "", 0, "Time since the object was created."},
 };
 
+static const kind_subresource service_subs[] = {KIND_SUB_STATUS};
 static const char *const svc_short[] = {"svc", NULL};
 static const char *const ep_short[] = {"ep", NULL};
 static const char *const sa_short[] = {"sa", NULL};
@@ -214,7 +215,7 @@ const kind_desc kind_service = {.group = "",
                                 .namespaced = true,
                                 .name_is_label = true,
                                 .etcd_resource = "services/specs",
-                                .subresources = KIND_SUB_STATUS,
+                                .subresources = KIND_SUBRESOURCES(service_subs),
                                 .field_labels = svc_fields,
                                 .immutable = svc_immutable,
                                 .columns = KIND_COLUMNS(service_columns),

@@ -59,6 +59,11 @@ static const kind_column statefulset_columns[] = {
 
 static const char *const statefulset_short[] = {"sts", NULL};
 
+static const kind_subresource statefulset_subs[] = {
+    KIND_SUB_SCALE_REPLICAS,
+    KIND_SUB_STATUS,
+};
+
 const kind_desc kind_statefulset = {
     .group = "apps",
     .version = "v1",
@@ -69,7 +74,7 @@ const kind_desc kind_statefulset = {
     .categories = kind_category_all,
     .namespaced = true,
     .etcd_resource = "statefulsets",
-    .subresources = KIND_SUB_STATUS | KIND_SUB_SCALE,
+    .subresources = KIND_SUBRESOURCES(statefulset_subs),
     .columns = KIND_COLUMNS(statefulset_columns),
     .cells = statefulset_cells,
     .defaults = statefulset_defaults,

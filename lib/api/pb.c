@@ -3,14 +3,15 @@
  * The messages are described once, in proto/k8s/, with upstream's names and
  * field numbers and the JSON names as field names. protobuf-c unpacks the bytes; a
  * walker over the protobuf-c descriptors then writes JSON. What the descriptors do
- * not say is kept in three small tables below:
+ * not say comes from the table below and from the schema (lib/api/schema.h, generated
+ * from proto/k8s/annotations.txt):
  *   - which message a body is when its type is not a registered kind (a kind's
  *     description names its own);
  *   - which fields are Go pointers or non-omitempty (upstream's gogo encoder writes
  *     every non-pointer field, zero or not, so the wire cannot tell "unset" from
- *     "zero"; JSON omits zero values except for these fields);
+ *     "zero"; JSON omits zero values except for these fields: keep-zero);
  *   - which fields are embedded Go structs, inlined in JSON (volumeSource, handler,
- *     localObjectReference, ingressRuleValue).
+ *     localObjectReference, ingressRuleValue: inline).
  * Fields the definitions leave out are dropped (logged at -v=2 when not zero).
  * A few message types have their own JSON form: Time, MicroTime, Duration,
  * FieldsV1, Quantity, IntOrString, RawExtension, ExtraValue.
@@ -48,6 +49,7 @@
 
 #include "api/kind.h"
 #include "api/pb_internal.h"
+#include "api/schema.h"
 #include "base/flags.h"
 
 /* ---- kinds ---- */
@@ -119,224 +121,22 @@ const ProtobufCMessageDescriptor *pb_kind_lookup(const char *api_version, const 
 	return NULL;
 }
 
-/* ---- fields JSON keeps when zero: Go pointers and non-omitempty numbers ---- */
-
-struct pb_field_ref {
-	const char *msg; /* short message name; packages do not overlap here */
-	const char *field;
-};
-
-static const struct pb_field_ref pb_keep_zero[] = {
-    /* meta/v1 */
-    {"ObjectMeta", "deletionGracePeriodSeconds"},
-    {"OwnerReference", "controller"},
-    {"OwnerReference", "blockOwnerDeletion"},
-    {"Condition", "observedGeneration"},
-    {"DeleteOptions", "gracePeriodSeconds"},
-    {"DeleteOptions", "orphanDependents"},
-    {"DeleteOptions", "propagationPolicy"},
-    {"DeleteOptions", "ignoreStoreReadErrorWithClusterBreakingPotential"},
-    {"Preconditions", "uid"},
-    {"Preconditions", "resourceVersion"},
-    /* core/v1 */
-    {"ConfigMap", "immutable"},
-    {"Secret", "immutable"},
-    {"ServiceAccount", "automountServiceAccountToken"},
-    {"PodSpec", "terminationGracePeriodSeconds"},
-    {"PodSpec", "activeDeadlineSeconds"},
-    {"PodSpec", "automountServiceAccountToken"},
-    {"PodSpec", "shareProcessNamespace"},
-    {"PodSpec", "priority"},
-    {"PodSpec", "runtimeClassName"},
-    {"PodSpec", "enableServiceLinks"},
-    {"PodSpec", "preemptionPolicy"},
-    {"PodSpec", "setHostnameAsFQDN"},
-    {"PodSpec", "hostUsers"},
-    {"PodSecurityContext", "runAsUser"},
-    {"PodSecurityContext", "runAsGroup"},
-    {"PodSecurityContext", "runAsNonRoot"},
-    {"PodSecurityContext", "fsGroup"},
-    {"PodSecurityContext", "fsGroupChangePolicy"},
-    {"PodSecurityContext", "supplementalGroupsPolicy"},
-    {"PodSecurityContext", "seLinuxChangePolicy"},
-    {"SecurityContext", "privileged"},
-    {"SecurityContext", "runAsUser"},
-    {"SecurityContext", "runAsGroup"},
-    {"SecurityContext", "runAsNonRoot"},
-    {"SecurityContext", "readOnlyRootFilesystem"},
-    {"SecurityContext", "allowPrivilegeEscalation"},
-    {"SecurityContext", "procMount"},
-    {"SeccompProfile", "localhostProfile"},
-    {"AppArmorProfile", "localhostProfile"},
-    {"Toleration", "tolerationSeconds"},
-    {"TopologySpreadConstraint", "maxSkew"},
-    {"TopologySpreadConstraint", "minDomains"},
-    {"TopologySpreadConstraint", "nodeAffinityPolicy"},
-    {"TopologySpreadConstraint", "nodeTaintsPolicy"},
-    {"PreferredSchedulingTerm", "weight"},
-    {"WeightedPodAffinityTerm", "weight"},
-    {"Container", "restartPolicy"},
-    {"ContainerPort", "containerPort"},
-    {"VolumeMount", "recursiveReadOnly"},
-    {"VolumeMount", "mountPropagation"},
-    {"Probe", "terminationGracePeriodSeconds"},
-    {"GRPCAction", "port"},
-    {"GRPCAction", "service"},
-    {"SleepAction", "seconds"},
-    {"ContainerStatus", "ready"},
-    {"ContainerStatus", "restartCount"},
-    {"ContainerStatus", "started"},
-    {"ContainerStateTerminated", "exitCode"},
-    {"ConfigMapEnvSource", "optional"},
-    {"SecretEnvSource", "optional"},
-    {"ConfigMapKeySelector", "optional"},
-    {"SecretKeySelector", "optional"},
-    {"HostPathVolumeSource", "type"},
-    {"SecretVolumeSource", "defaultMode"},
-    {"SecretVolumeSource", "optional"},
-    {"ConfigMapVolumeSource", "defaultMode"},
-    {"ConfigMapVolumeSource", "optional"},
-    {"KeyToPath", "mode"},
-    {"DownwardAPIVolumeSource", "defaultMode"},
-    {"DownwardAPIVolumeFile", "mode"},
-    {"ProjectedVolumeSource", "defaultMode"},
-    {"SecretProjection", "optional"},
-    {"ConfigMapProjection", "optional"},
-    {"ServiceAccountTokenProjection", "expirationSeconds"},
-    {"CSIVolumeSource", "readOnly"},
-    {"CSIVolumeSource", "fsType"},
-    {"PersistentVolumeClaimSpec", "storageClassName"},
-    {"PersistentVolumeClaimSpec", "volumeMode"},
-    {"PersistentVolumeClaimSpec", "volumeAttributesClassName"},
-    {"TypedLocalObjectReference", "apiGroup"},
-    {"TypedObjectReference", "apiGroup"},
-    {"TypedObjectReference", "namespace"},
-    {"ServicePort", "port"},
-    {"ServicePort", "appProtocol"},
-    {"ServiceSpec", "ipFamilyPolicy"},
-    {"ServiceSpec", "allocateLoadBalancerNodePorts"},
-    {"ServiceSpec", "loadBalancerClass"},
-    {"ServiceSpec", "internalTrafficPolicy"},
-    {"ServiceSpec", "trafficDistribution"},
-    {"ClientIPConfig", "timeoutSeconds"},
-    {"LoadBalancerIngress", "ipMode"},
-    {"PortStatus", "port"},
-    {"PortStatus", "error"},
-    {"EndpointAddress", "nodeName"},
-    {"EndpointPort", "port"},
-    {"EndpointPort", "appProtocol"},
-    {"DaemonEndpoint", "Port"},
-    /* apps/v1 */
-    {"DeploymentSpec", "replicas"},
-    {"DeploymentSpec", "revisionHistoryLimit"},
-    {"DeploymentSpec", "progressDeadlineSeconds"},
-    {"ReplicaSetSpec", "replicas"},
-    {"ReplicaSetStatus", "replicas"},
-    {"ReplicationControllerSpec", "replicas"},
-    {"ReplicationControllerStatus", "replicas"},
-    {"ControllerRevision", "revision"},
-    {"DaemonSetSpec", "revisionHistoryLimit"},
-    {"DaemonSetStatus", "currentNumberScheduled"},
-    {"DaemonSetStatus", "numberMisscheduled"},
-    {"DaemonSetStatus", "desiredNumberScheduled"},
-    {"DaemonSetStatus", "numberReady"},
-    {"DaemonSetStatus", "collisionCount"},
-    {"DeploymentStatus", "collisionCount"},
-    {"StatefulSetSpec", "replicas"},
-    {"StatefulSetSpec", "revisionHistoryLimit"},
-    {"StatefulSetStatus", "replicas"},
-    {"StatefulSetStatus", "collisionCount"},
-    {"RollingUpdateStatefulSetStrategy", "partition"},
-    /* batch/v1 */
-    {"JobSpec", "parallelism"},
-    {"JobSpec", "completions"},
-    {"JobSpec", "activeDeadlineSeconds"},
-    {"JobSpec", "backoffLimit"},
-    {"JobSpec", "backoffLimitPerIndex"},
-    {"JobSpec", "maxFailedIndexes"},
-    {"JobSpec", "manualSelector"},
-    {"JobSpec", "ttlSecondsAfterFinished"},
-    {"JobSpec", "completionMode"},
-    {"JobSpec", "suspend"},
-    {"JobSpec", "podReplacementPolicy"},
-    {"JobSpec", "managedBy"},
-    {"JobStatus", "terminating"},
-    {"JobStatus", "failedIndexes"},
-    {"JobStatus", "ready"},
-    {"SuccessPolicyRule", "succeededIndexes"},
-    {"SuccessPolicyRule", "succeededCount"},
-    {"PodFailurePolicyOnExitCodesRequirement", "containerName"},
-    {"CronJobSpec", "timeZone"},
-    {"CronJobSpec", "startingDeadlineSeconds"},
-    {"CronJobSpec", "suspend"},
-    {"CronJobSpec", "successfulJobsHistoryLimit"},
-    {"CronJobSpec", "failedJobsHistoryLimit"},
-    /* policy/v1 */
-    {"PodDisruptionBudgetSpec", "unhealthyPodEvictionPolicy"},
-    {"PodDisruptionBudgetStatus", "disruptionsAllowed"},
-    {"PodDisruptionBudgetStatus", "currentHealthy"},
-    {"PodDisruptionBudgetStatus", "desiredHealthy"},
-    {"PodDisruptionBudgetStatus", "expectedPods"},
-    /* scheduling/v1 */
-    {"PriorityClass", "value"},
-    {"PriorityClass", "preemptionPolicy"},
-    /* networking/v1 */
-    {"IngressSpec", "ingressClassName"},
-    {"IngressPortStatus", "port"},
-    {"IngressPortStatus", "error"},
-    {"IngressClassParametersReference", "apiGroup"},
-    {"IngressClassParametersReference", "scope"},
-    {"IngressClassParametersReference", "namespace"},
-    {"NetworkPolicyPort", "protocol"},
-    {"NetworkPolicyPort", "endPort"},
-    /* authentication/v1 */
-    {"TokenRequestSpec", "expirationSeconds"},
-    {"TokenRequestStatus", "token"},
-    {"TokenReviewStatus", "authenticated"},
-    /* authorization/v1 */
-    {"SubjectAccessReviewStatus", "allowed"},
-    /* certificates/v1 */
-    {"CertificateSigningRequestSpec", "expirationSeconds"},
-    {"CertificateSigningRequestSpec", "request"},
-    /* coordination/v1 */
-    {"LeaseSpec", "holderIdentity"},
-    {"LeaseSpec", "leaseDurationSeconds"},
-    {"LeaseSpec", "leaseTransitions"},
-    {"LeaseSpec", "strategy"},
-    {"LeaseSpec", "preferredHolder"},
-    /* autoscaling/v1 */
-    {"HorizontalPodAutoscalerSpec", "minReplicas"},
-    {"HorizontalPodAutoscalerSpec", "maxReplicas"},
-    {"HorizontalPodAutoscalerSpec", "targetCPUUtilizationPercentage"},
-    {"HorizontalPodAutoscalerStatus", "observedGeneration"},
-    {"HorizontalPodAutoscalerStatus", "currentReplicas"},
-    {"HorizontalPodAutoscalerStatus", "desiredReplicas"},
-    {"HorizontalPodAutoscalerStatus", "currentCPUUtilizationPercentage"},
-    {"ScaleStatus", "replicas"},
-};
+/* ---- what the descriptors do not say: proto/k8s/annotations.txt, via the schema ---- */
 
 bool pb_keeps_zero(const ProtobufCMessageDescriptor *md, const ProtobufCFieldDescriptor *f)
 {
-	for (size_t i = 0; i < CK_ARRAY_SIZE(pb_keep_zero); i++)
-		if (strcmp(pb_keep_zero[i].field, f->name) == 0 &&
-		    strcmp(pb_keep_zero[i].msg, md->short_name) == 0)
-			return true;
-	return false;
+	const schema_type *t = schema_type_of(md);
+	return t && schema_field_of(t, f)->keep_zero;
 }
 
-/* Embedded Go structs: their fields sit in the enclosing JSON object. Upstream
- * names such a protobuf field after the embedded type. */
-bool pb_is_inline(const ProtobufCFieldDescriptor *f)
+bool pb_is_inline(const ProtobufCMessageDescriptor *md, const ProtobufCFieldDescriptor *f)
 {
-	static const char *const names[] = {"volumeSource", "handler", "localObjectReference",
-	                                    "ingressRuleValue"};
+	const schema_type *t;
 
 	if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
 		return false;
-	for (size_t i = 0; i < CK_ARRAY_SIZE(names); i++)
-		if (strcmp(f->name, names[i]) == 0)
-			return true;
-	return false;
+	t = schema_type_of(md);
+	return t && schema_field_of(t, f)->inline_;
 }
 
 /* A protobuf map<K, V> is a repeated nested message "XEntry" {key = 1; value = 2}. */

@@ -364,7 +364,7 @@ static int pb_field_to_json(const ProtobufCMessage *m, const ProtobufCFieldDescr
 
 	if (!pb_is_present(m, f))
 		return 0;
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && pb_is_inline(f)) {
+	if (pb_is_inline(m->descriptor, f)) {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
 		r = pb_message_fill(sub, obj, depth + 1, err);
 		return r < 0 ? ck_err_wrap(err, r, "%s", f->name) : 0;

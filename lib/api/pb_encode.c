@@ -120,7 +120,7 @@ static int pb_field_from_json(ProtobufCMessage *m, const ProtobufCFieldDescripto
 	const cJSON *j;
 	int r;
 
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && pb_is_inline(f))
+	if (pb_is_inline(m->descriptor, f))
 		return pb_message_from_json(f->descriptor, obj, depth + 1, (ProtobufCMessage **)p,
 		                            err);
 	j = cJSON_GetObjectItemCaseSensitive(obj, f->name);

@@ -21,8 +21,8 @@
 const ProtobufCMessageDescriptor *pb_kind_lookup(const char *api_version, const char *kind);
 /* Does JSON keep field f of md when it is zero (a Go pointer or non-omitempty number)? */
 bool pb_keeps_zero(const ProtobufCMessageDescriptor *md, const ProtobufCFieldDescriptor *f);
-/* Is f an embedded Go struct, whose fields sit in the enclosing JSON object? */
-bool pb_is_inline(const ProtobufCFieldDescriptor *f);
+/* Is field f of md an embedded Go struct, whose fields sit in the enclosing JSON object? */
+bool pb_is_inline(const ProtobufCMessageDescriptor *md, const ProtobufCFieldDescriptor *f);
 /* Is f a protobuf map (a repeated "XEntry" {key = 1; value = 2})? */
 bool pb_is_map(const ProtobufCFieldDescriptor *f);
 /* Is md an ExtraValue message (one repeated string; a []string in JSON)? */

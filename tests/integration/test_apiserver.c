@@ -585,6 +585,197 @@ static void test_event_ttl(void **state)
 	stop_apiserver(t);
 }
 
+/* ---- the delete path: deletecollection, namespaces, Service reservations ---- */
+
+/* status of method path with a JSON body; the answer parsed into *out when out. */
+static int call(apiserver_proc *s, const char *method, const char *path, const char *body,
+                cJSON **out)
+{
+	char *text = NULL;
+	const char *ctype = !body                      ? NULL
+	                    : !strcmp(method, "PATCH") ? "application/merge-patch+json"
+	                                               : "application/json";
+	int st = req(s, method, path, ctype, body, &text);
+	if (out)
+		*out = parse(text);
+	free(text);
+	return st;
+}
+
+static void must(apiserver_proc *s, int want, const char *method, const char *path,
+                 const char *body)
+{
+	cJSON *out = NULL;
+	int st = call(s, method, path, body, &out);
+	if (st != want) {
+		char *text = ck_json_print(out);
+		fail_msg("%s %s: %d, want %d: %s", method, path, st, want, text);
+	}
+	cJSON_Delete(out);
+}
+
+/* Retries method path until it answers want (what another loop does meanwhile, as the
+ * namespace purge or a repair pass, is not instant), at most ~30 s. */
+static void eventually_status(apiserver_proc *s, int want, const char *method, const char *path,
+                              const char *body)
+{
+	int st = 0;
+	for (int i = 0; i < 300; i++) {
+		st = call(s, method, path, body, NULL);
+		if (st == want)
+			return;
+		uv_sleep(100);
+	}
+	fail_msg("%s %s: still %d, want %d", method, path, st, want);
+}
+
+static const char held_pod[] =
+    "{\"metadata\":{\"name\":\"%s\",\"finalizers\":[\"test.ckube/hold\"]},\"spec\":{"
+    "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}";
+
+static void test_deletecollection(void **state)
+{
+	apiserver_proc *s = &servers[0];
+	must(s, 201, "POST", "/api/v1/namespaces", "{\"metadata\":{\"name\":\"dc\"}}");
+	char body[512];
+	snprintf(body, sizeof(body), pod_json, "plain");
+	must(s, 201, "POST", "/api/v1/namespaces/dc/pods", body);
+	snprintf(body, sizeof(body), held_pod, "held");
+	must(s, 201, "POST", "/api/v1/namespaces/dc/pods", body);
+	snprintf(body, sizeof(body), pod_json, "bound");
+	must(s, 201, "POST", "/api/v1/namespaces/dc/pods", body);
+	must(s, 201, "POST", "/api/v1/namespaces/dc/pods/bound/binding",
+	     "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"bound\"},"
+	     "\"target\":{\"name\":\"n1\"}}");
+
+	/* The answer lists what was deleted, once every delete is done: the plain pod is
+	 * gone, the finalizer holds one, the grace period of a bound pod the other. */
+	cJSON *out = NULL;
+	assert_int_equal(call(s, "DELETE", "/api/v1/namespaces/dc/pods", NULL, &out), 200);
+	assert_string_equal(ck_json_get_str(out, "kind", ""), "PodList");
+	assert_int_equal(cJSON_GetArraySize(ck_json_get(out, "items")), 3);
+	cJSON_Delete(out);
+	must(s, 404, "GET", "/api/v1/namespaces/dc/pods/plain", NULL);
+	assert_int_equal(call(s, "GET", "/api/v1/namespaces/dc/pods/held", NULL, &out), 200);
+	assert_non_null(ck_json_get(out, "metadata.deletionTimestamp"));
+	cJSON_Delete(out);
+	assert_int_equal(call(s, "GET", "/api/v1/namespaces/dc/pods/bound", NULL, &out), 200);
+	assert_int_equal(ck_json_get_int(out, "metadata.deletionGracePeriodSeconds", -1), 30);
+	cJSON_Delete(out);
+	/* Removing the last finalizer ends the held pod; the bound one goes with grace 0. */
+	must(s, 200, "PATCH", "/api/v1/namespaces/dc/pods/held",
+	     "{\"metadata\":{\"finalizers\":null}}");
+	must(s, 404, "GET", "/api/v1/namespaces/dc/pods/held", NULL);
+	must(s, 200, "DELETE", "/api/v1/namespaces/dc/pods/bound", "{\"gracePeriodSeconds\":0}");
+
+	/* Selectors pick what goes. */
+	must(s, 201, "POST", "/api/v1/namespaces/dc/configmaps",
+	     "{\"metadata\":{\"name\":\"one\",\"labels\":{\"l\":\"1\"}}}");
+	must(s, 201, "POST", "/api/v1/namespaces/dc/configmaps",
+	     "{\"metadata\":{\"name\":\"two\",\"labels\":{\"l\":\"2\"}}}");
+	must(s, 200, "DELETE", "/api/v1/namespaces/dc/configmaps?labelSelector=l%3D1", NULL);
+	must(s, 404, "GET", "/api/v1/namespaces/dc/configmaps/one", NULL);
+	must(s, 200, "GET", "/api/v1/namespaces/dc/configmaps/two", NULL);
+
+	/* Services deleted by collection give their cluster IPs back. */
+	static const char svc[] = "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"clusterIP\":"
+	                          "\"10.0.0.50\",\"ports\":[{\"port\":80}]}}";
+	snprintf(body, sizeof(body), svc, "fifty");
+	must(s, 201, "POST", "/api/v1/namespaces/dc/services", body);
+	snprintf(body, sizeof(body), svc, "again");
+	must(s, 422, "POST", "/api/v1/namespaces/default/services", body);
+	must(s, 200, "DELETE", "/api/v1/namespaces/dc/services", NULL);
+	must(s, 404, "GET", "/api/v1/namespaces/dc/services/fifty", NULL);
+	eventually_status(s, 201, "POST", "/api/v1/namespaces/default/services", body);
+	must(s, 200, "DELETE", "/api/v1/namespaces/default/services/again", NULL);
+}
+
+static void test_namespace_terminating(void **state)
+{
+	apiserver_proc *s = &servers[0];
+	must(s, 201, "POST", "/api/v1/namespaces", "{\"metadata\":{\"name\":\"term\"}}");
+	must(s, 201, "POST", "/api/v1/namespaces/term/configmaps",
+	     "{\"metadata\":{\"name\":\"kept\",\"finalizers\":[\"test.ckube/hold\"]}}");
+	must(s, 201, "POST", "/api/v1/namespaces/term/configmaps",
+	     "{\"metadata\":{\"name\":\"plain\"}}");
+
+	cJSON *out = NULL;
+	assert_int_equal(call(s, "DELETE", "/api/v1/namespaces/term", NULL, &out), 200);
+	assert_string_equal(ck_json_get_str(out, "status.phase", ""), "Terminating");
+	cJSON_Delete(out);
+	assert_int_equal(call(s, "GET", "/api/v1/namespaces/term", NULL, &out), 200);
+	assert_string_equal(ck_json_get_str(out, "status.phase", ""), "Terminating");
+	assert_non_null(ck_json_get(out, "metadata.deletionTimestamp"));
+	const cJSON *fin = ck_json_get(out, "spec.finalizers");
+	assert_int_equal(cJSON_GetArraySize(fin), 1);
+	assert_string_equal(cJSON_GetArrayItem(fin, 0)->valuestring, "kubernetes");
+	cJSON_Delete(out);
+
+	assert_int_equal(call(s, "POST", "/api/v1/namespaces/term/configmaps",
+	                      "{\"metadata\":{\"name\":\"new\"}}", &out),
+	                 403);
+	assert_string_equal(ck_json_get_str(out, "message", ""),
+	                    "configmaps \"new\" is forbidden: unable to create new content in "
+	                    "namespace term because it is being terminated");
+	cJSON_Delete(out);
+
+	/* The apiserver empties it through the delete path (until a namespace controller
+	 * does): the plain object goes, the held one is marked and keeps the namespace. */
+	eventually_status(s, 404, "GET", "/api/v1/namespaces/term/configmaps/plain", NULL);
+	assert_int_equal(call(s, "GET", "/api/v1/namespaces/term/configmaps/kept", NULL, &out),
+	                 200);
+	assert_non_null(ck_json_get(out, "metadata.deletionTimestamp"));
+	cJSON_Delete(out);
+	must(s, 200, "GET", "/api/v1/namespaces/term", NULL);
+
+	/* A client removing the finalizer, as upstream's namespace controller does, ends it. */
+	must(s, 405, "PATCH", "/api/v1/namespaces/term/finalize", "{}");
+	must(s, 200, "PUT", "/api/v1/namespaces/term/finalize",
+	     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"term\"},"
+	     "\"spec\":{\"finalizers\":[]}}");
+	must(s, 404, "GET", "/api/v1/namespaces/term", NULL);
+	must(s, 200, "PATCH", "/api/v1/namespaces/term/configmaps/kept",
+	     "{\"metadata\":{\"finalizers\":null}}");
+	must(s, 404, "GET", "/api/v1/namespaces/term/configmaps/kept", NULL);
+
+	/* Without anything holding it, a namespace goes by itself once emptied. */
+	must(s, 201, "POST", "/api/v1/namespaces", "{\"metadata\":{\"name\":\"brief\"}}");
+	must(s, 201, "POST", "/api/v1/namespaces/brief/configmaps",
+	     "{\"metadata\":{\"name\":\"c\"}}");
+	must(s, 200, "DELETE", "/api/v1/namespaces/brief", NULL);
+	eventually_status(s, 404, "GET", "/api/v1/namespaces/brief", NULL);
+	must(s, 404, "GET", "/api/v1/namespaces/brief/configmaps/c", NULL);
+}
+
+static void leak_written(int rc, const etcd_write_result *res, const ck_err *err, void *data)
+{
+	(void)res, (void)err;
+	lease_read *l = data;
+	l->done = true;
+	l->rc = rc;
+}
+
+static void start_leak(etcd_client *c, lease_read *l)
+{
+	static const char owner[] = "default/ghost";
+	etcd_put(c, l->key, strlen(l->key), owner, strlen(owner), 0, leak_written, l);
+}
+
+static void test_repair_leaked_ip(void **state)
+{
+	/* A reservation whose Service never got stored (an apiserver died in between). */
+	lease_read l = {.key = "/registry/ckube/serviceips/10.0.0.77"};
+	etcd_once(start_leak, &l);
+	static const char svc[] = "{\"metadata\":{\"name\":\"unghost\"},\"spec\":{\"clusterIP\":"
+	                          "\"10.0.0.77\",\"ports\":[{\"port\":80}]}}";
+	must(&servers[0], 422, "POST", "/api/v1/namespaces/default/services", svc);
+	/* An apiserver's repair at start gives it back (on a second look, a moment later). */
+	start_apiserver(&servers[1]);
+	eventually_status(&servers[1], 201, "POST", "/api/v1/namespaces/default/services", svc);
+	must(&servers[1], 200, "DELETE", "/api/v1/namespaces/default/services/unghost", NULL);
+	stop_apiserver(&servers[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +786,9 @@ int main(void)
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_event_ttl),
 	    cmocka_unit_test(test_readyz_follows_etcd),
+	    cmocka_unit_test(test_deletecollection),
+	    cmocka_unit_test(test_namespace_terminating),
+	    cmocka_unit_test(test_repair_leaked_ip),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -870,6 +870,88 @@ static void test_env_sources(void **state)
 	cJSON_Delete(res);
 }
 
+/* The content of a file, or NULL when it cannot be read. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	ck_buf b = {0};
+	ck_buf_puts(&b, "");
+	char buf[256];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ck_buf_append(&b, buf, n);
+	fclose(f);
+	return ck_buf_steal(&b);
+}
+
+/* Waits until path holds want (want NULL: until path is gone); fails with the logs. */
+static void eventually_file(const char *path, const char *want, int timeout_ms)
+{
+	double end = now_ms() + timeout_ms;
+	for (;;) {
+		_cleanup_free_ char *got = read_file(path);
+		if (want ? got && !strcmp(got, want) : !got && access(path, F_OK) < 0)
+			return;
+		if (now_ms() > end)
+			break;
+		pause_ms(100);
+	}
+	dump_logs();
+	fail_msg("%s: not %s within %d ms", path, want ? want : "gone", timeout_ms);
+}
+
+/* An update of a configMap reaches the running pod's volume: a changed key is rewritten,
+ * a removed key's file disappears, a new key appears (on the host and in the container). */
+static void test_configmap_update(void **state)
+{
+	cJSON *res =
+	    api("POST", "/api/v1/namespaces/default/configmaps",
+	        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"live\"},"
+	        "\"data\":{\"keep\":\"v1\",\"drop\":\"bye\"}}",
+	        NULL);
+	cJSON_Delete(res);
+	res = api("POST", "/api/v1/namespaces/default/pods",
+	          "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"live\"},"
+	          "\"spec\":{\"nodeName\":\"" NODE "\",\"terminationGracePeriodSeconds\":1,"
+	          "\"volumes\":[{\"name\":\"cfg\",\"configMap\":{\"name\":\"live\"}}],"
+	          "\"containers\":[{\"name\":\"main\",\"image\":\"" BUSYBOX_IMAGE "\","
+	          "\"command\":[\"sh\",\"-c\",\"" SERVE_SCRIPT "\"],"
+	          "\"volumeMounts\":[{\"name\":\"cfg\",\"mountPath\":\"/etc/live\"}]}]}}",
+	          NULL);
+	cJSON_Delete(res);
+	cJSON *pod = eventually_pod("live", is_running, NULL, 30000, "Running");
+	_cleanup_free_ char *dir =
+	    ck_asprintf("%s/kubelet/pods/%s/volumes/kubernetes.io~configmap/cfg", E->tmp,
+	                ck_json_get_str(pod, "metadata.uid", ""));
+	_cleanup_free_ char *keep = ck_asprintf("%s/keep", dir);
+	_cleanup_free_ char *drop = ck_asprintf("%s/drop", dir);
+	_cleanup_free_ char *added = ck_asprintf("%s/added", dir);
+	eventually_file(keep, "v1", 1000);
+	eventually_file(drop, "bye", 1000);
+
+	res = api("PUT", "/api/v1/namespaces/default/configmaps/live",
+	          "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"live\"},"
+	          "\"data\":{\"keep\":\"v2\",\"added\":\"hi\"}}",
+	          NULL);
+	cJSON_Delete(res);
+	eventually_file(drop, NULL, 15000);
+	eventually_file(keep, "v2", 1000);
+	eventually_file(added, "hi", 1000);
+	/* The container sees the same set through its mount. */
+	const char *ls[] = {"sh", "-c", "ls /etc/live; cat /etc/live/keep", NULL};
+	char *out = exec_ok(container_id(pod), ls);
+	assert_string_equal(out, "added\nkeep\nv2");
+	free(out);
+	cJSON_Delete(pod);
+	res = api("DELETE", "/api/v1/namespaces/default/pods/live", NULL, NULL);
+	cJSON_Delete(res);
+	assert_gone("live", 20000);
+	res = api("DELETE", "/api/v1/namespaces/default/configmaps/live", NULL, NULL);
+	cJSON_Delete(res);
+}
+
 static bool is_ready(const cJSON *pod, void *data)
 {
 	const cJSON *cs = cstatus(pod);
@@ -1173,6 +1255,7 @@ int main(void)
 	    cmocka_unit_test(test_volumes),
 	    cmocka_unit_test(test_init_containers),
 	    cmocka_unit_test(test_env_sources),
+	    cmocka_unit_test(test_configmap_update),
 	    cmocka_unit_test(test_probes),
 	    cmocka_unit_test(test_events_aggregated),
 	    cmocka_unit_test(test_kubelet_restart_loses_nothing),

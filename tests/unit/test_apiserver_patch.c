@@ -17,14 +17,21 @@ static cJSON *parse(const char *s)
 	return j;
 }
 
-/* Applies patch (of type t) to target and compares with want (all JSON text). */
-static void check(enum patch_type t, const char *target, const char *patch, const char *want)
+#define POD       "k8s.io.api.core.v1.Pod"
+#define CONTAINER "k8s.io.api.core.v1.Container"
+
+/* Applies patch (of type t) to target, an object of schema type (a full message name
+ * or NULL), and compares with want (all JSON text). */
+static void check_type(const char *type, enum patch_type t, const char *target, const char *patch,
+                       const char *want)
 {
 	cJSON *obj = parse(target);
 	ck_err *err = NULL;
 	cJSON *p = patch_parse(t, patch, strlen(patch), &err);
+	const schema_type *st = type ? schema_type_by_name(type) : NULL;
+	assert_true(!type || st);
 	assert_non_null(p);
-	assert_int_equal(patch_apply(t, p, &obj, &err), 0);
+	assert_int_equal(patch_apply(t, p, st, &obj, &err), 0);
 	cJSON *w = parse(want);
 	if (!ck_json_equal(obj, w)) {
 		char *got = ck_json_print(obj);
@@ -33,6 +40,11 @@ static void check(enum patch_type t, const char *target, const char *patch, cons
 	cJSON_Delete(w);
 	cJSON_Delete(p);
 	cJSON_Delete(obj);
+}
+
+static void check(enum patch_type t, const char *target, const char *patch, const char *want)
+{
+	check_type(POD, t, target, patch, want);
 }
 
 static void test_strategic_lists(void **state)
@@ -47,29 +59,63 @@ static void test_strategic_lists(void **state)
 	    "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"args\":[\"1\"]},"
 	    "{\"name\":\"b\",\"image\":\"z\"},{\"name\":\"c\",\"image\":\"w\"}]}}");
 	/* $patch: delete removes the element with that key. */
+	check_type(CONTAINER, PATCH_STRATEGIC,
+	           "{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]}",
+	           "{\"env\":[{\"name\":\"A\",\"$patch\":\"delete\"}]}",
+	           "{\"env\":[{\"name\":\"B\",\"value\":\"2\"}]}");
+	/* Lists without a merge strategy are replaced; primitive finalizers merge as a set. */
 	check(PATCH_STRATEGIC,
-	      "{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]}",
-	      "{\"env\":[{\"name\":\"A\",\"$patch\":\"delete\"}]}",
-	      "{\"env\":[{\"name\":\"B\",\"value\":\"2\"}]}");
-	/* Lists without a merge key are replaced; primitive finalizers merge as a set. */
-	check(PATCH_STRATEGIC, "{\"args\":[\"a\",\"b\"],\"metadata\":{\"finalizers\":[\"x\"]}}",
-	      "{\"args\":[\"c\"],\"metadata\":{\"finalizers\":[\"x\",\"y\"]}}",
-	      "{\"args\":[\"c\"],\"metadata\":{\"finalizers\":[\"x\",\"y\"]}}");
+	      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"a\",\"b\"]}]},"
+	      "\"metadata\":{\"finalizers\":[\"x\"]}}",
+	      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"c\"]}]},"
+	      "\"metadata\":{\"finalizers\":[\"x\",\"y\"]}}",
+	      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"c\"]}]},"
+	      "\"metadata\":{\"finalizers\":[\"x\",\"y\"]}}");
 	check(PATCH_STRATEGIC, "{\"metadata\":{\"finalizers\":[\"x\",\"y\"]}}",
 	      "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":[\"x\"]}}",
 	      "{\"metadata\":{\"finalizers\":[\"y\"]}}");
-	/* Container ports merge on containerPort, conditions on type. */
+	/* Tolerations and readiness gates are atomic upstream: replaced, not merged. */
 	check(PATCH_STRATEGIC,
-	      "{\"ports\":[{\"containerPort\":80,\"name\":\"h\"}],\"conditions\":[{\"type\":"
-	      "\"Ready\","
-	      "\"status\":\"False\"}]}",
-	      "{\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"}],\"conditions\":[{\"type\":"
-	      "\"Ready\","
-	      "\"status\":\"True\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}",
-	      "{\"ports\":[{\"containerPort\":80,\"name\":\"h\",\"protocol\":\"TCP\"}],"
-	      "\"conditions\":["
-	      "{\"type\":\"Ready\",\"status\":\"True\"},{\"type\":\"PodScheduled\",\"status\":"
-	      "\"True\"}]}");
+	      "{\"spec\":{\"tolerations\":[{\"key\":\"a\"}],\"readinessGates\":[{\"conditionType\":"
+	      "\"x\"}]}}",
+	      "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}],\"readinessGates\":[{\"conditionType\":"
+	      "\"y\"}]}}",
+	      "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}],\"readinessGates\":[{\"conditionType\":"
+	      "\"y\"}]}}");
+	/* Container ports merge on containerPort, pod conditions on type. */
+	check(PATCH_STRATEGIC,
+	      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":80,"
+	      "\"name\":\"h\"}]}]},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":"
+	      "\"False\"}]}}",
+	      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":80,"
+	      "\"protocol\":\"TCP\"}]}]},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+	      "\"status\":\"True\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}}",
+	      "{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":80,"
+	      "\"name\":\"h\",\"protocol\":\"TCP\"}]}]},\"status\":{\"conditions\":[{\"type\":"
+	      "\"Ready\",\"status\":\"True\"},{\"type\":\"PodScheduled\",\"status\":\"True\"}]}}");
+	/* Service ports merge on port: a port whose elements carry a containerPort-like
+	 * targetPort still matches by port. */
+	check_type("k8s.io.api.core.v1.Service", PATCH_STRATEGIC,
+	           "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":8080,\"name\":\"h\"},"
+	           "{\"port\":443}]}}",
+	           "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090}]}}",
+	           "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090,\"name\":\"h\"},"
+	           "{\"port\":443}]}}");
+	/* Volumes merge on name through the inlined volume source; a "$patch: replace"
+	 * element replaces the whole list. */
+	check(PATCH_STRATEGIC,
+	      "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"path\":\"/a\"}},"
+	      "{\"name\":\"w\",\"emptyDir\":{}}]}}",
+	      "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"type\":\"Directory\"}}]}}",
+	      "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"path\":\"/a\",\"type\":"
+	      "\"Directory\"}},{\"name\":\"w\",\"emptyDir\":{}}]}}");
+	check(PATCH_STRATEGIC, "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
+	      "{\"spec\":{\"containers\":[{\"$patch\":\"replace\"},{\"name\":\"c\"}]}}",
+	      "{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}");
+	/* Without a schema every list is replaced. */
+	check_type(NULL, PATCH_STRATEGIC, "{\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]}",
+	           "{\"containers\":[{\"name\":\"a\",\"image\":\"y\"}]}",
+	           "{\"containers\":[{\"name\":\"a\",\"image\":\"y\"}]}");
 }
 
 static void test_strategic_maps(void **state)
@@ -116,14 +162,14 @@ static void test_types_and_errors(void **state)
 	err = ck_err_free(err);
 	cJSON *obj = parse("{\"a\":1}");
 	cJSON *p = parse("[{\"op\":\"test\",\"path\":\"/a\",\"value\":2}]");
-	assert_int_equal(patch_apply(PATCH_JSON, p, &obj, &err), CK_ECONFLICT);
+	assert_int_equal(patch_apply(PATCH_JSON, p, NULL, &obj, &err), CK_ECONFLICT);
 	ck_err_free(err);
 	cJSON_Delete(p);
 	cJSON_Delete(obj);
 	/* A strategic patch that is not an object replaces the target. */
 	obj = parse("{\"a\":1}");
 	cJSON *n = cJSON_CreateNumber(3);
-	obj = patch_strategic(obj, n);
+	obj = patch_strategic(obj, n, NULL);
 	assert_true(cJSON_IsNumber(obj));
 	cJSON_Delete(n);
 	cJSON_Delete(obj);

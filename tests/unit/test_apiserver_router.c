@@ -96,6 +96,14 @@ static void test_errors(void **state)
 	check("DELETE", "/api/v1/namespaces/d/pods/x/status", false, 405, 0, 0, NULL, NULL, NULL,
 	      NULL);
 	check("POST", "/api/v1/namespaces/d/pods/x/log", false, 405, 0, 0, NULL, NULL, NULL, NULL);
+	/* Subresources come from the kinds' tables, with the verbs they list. */
+	check("PUT", "/api/v1/namespaces/gone/finalize", false, 0, ROUTE_OBJECT, VERB_UPDATE,
+	      "namespaces", NULL, "gone", "finalize");
+	check("PATCH", "/api/v1/namespaces/gone/finalize", false, 405, 0, 0, NULL, NULL, NULL,
+	      NULL);
+	check("GET", "/api/v1/namespaces/gone/status", false, 0, ROUTE_OBJECT, VERB_GET,
+	      "namespaces", NULL, "gone", "status");
+	check("GET", "/api/v1/namespaces/gone/nodes", false, 404, 0, 0, NULL, NULL, NULL, NULL);
 	check("GET", "/apis/apps/v1/namespaces/d/deployments/x/log", false, 404, 0, 0, NULL, NULL,
 	      NULL, NULL);
 	check("GET", "/", false, 404, 0, 0, NULL, NULL, NULL, NULL);

@@ -220,9 +220,10 @@ static void test_defaults_and_validation(void **state)
 	    "/dev/termination-log");
 	cJSON *port = cJSON_GetArrayItem(ck_json_get(cJSON_GetArrayItem(cs, 0), "ports"), 0);
 	assert_string_equal(ck_json_get_str(port, "protocol", ""), "TCP");
-	assert_int_equal(cJSON_GetArraySize(ck_json_get(p, "spec.tolerations")), 2);
-	pod->defaults(p); /* idempotent */
-	assert_int_equal(cJSON_GetArraySize(ck_json_get(p, "spec.tolerations")), 2);
+	/* Service account, priority and tolerations are admission's, not defaults. */
+	assert_null(ck_json_get(p, "spec.tolerations"));
+	assert_null(ck_json_get(p, "spec.serviceAccountName"));
+	assert_null(ck_json_get(p, "spec.priority"));
 	kind_causes c = {0};
 	pod->validate(p, &c);
 	assert_null(c.list);
@@ -338,7 +339,7 @@ static void test_event_versions(void **state)
 	cJSON_Delete(ev);
 }
 
-static void test_names_and_merge_keys(void **state)
+static void test_names_and_field_values(void **state)
 {
 	assert_true(kind_dns1123_label("a-1"));
 	assert_false(kind_dns1123_label("a.b"));
@@ -350,12 +351,6 @@ static void test_names_and_merge_keys(void **state)
 	assert_false(kind_dns1123_subdomain("a..b"));
 	assert_false(kind_dns1123_subdomain("A"));
 	assert_false(kind_dns1123_subdomain("a."));
-	cJSON *cp = parse("{\"containerPort\":80}");
-	assert_string_equal(kind_merge_key("ports", cp), "containerPort");
-	assert_string_equal(kind_merge_key("ports", NULL), "port");
-	assert_string_equal(kind_merge_key("containers", NULL), "name");
-	assert_null(kind_merge_key("args", NULL));
-	cJSON_Delete(cp);
 	cJSON *o =
 	    parse("{\"spec\":{\"unschedulable\":true,\"n\":3},\"status\":{\"phase\":\"Running\"}}");
 	char *v = kind_field_value(o, "status.phase");
@@ -370,6 +365,87 @@ static void test_names_and_merge_keys(void **state)
 	cJSON_Delete(o);
 }
 
+/* ---- subresources and delete semantics, as the descriptions declare them ---- */
+
+static void test_subresources(void **state)
+{
+	const kind_desc *pod = kind_by_resource("", "v1", "pods");
+	const kind_desc *deploy = kind_by_resource("apps", "v1", "deployments");
+	const kind_desc *ns = kind_by_resource("", "v1", "namespaces");
+	assert_null(kind_subresource_find(pod, "scale"));
+	const kind_subresource *binding = kind_subresource_find(pod, "binding");
+	assert_non_null(binding);
+	assert_int_equal(binding->type, KIND_SUB_CREATE);
+	assert_true(kind_subresource_has_verb(binding, "create"));
+	assert_false(kind_subresource_has_verb(binding, "get"));
+	char av[64];
+	assert_string_equal(kind_subresource_api_version(pod, binding, av, sizeof(av)), "v1");
+	assert_string_equal(kind_subresource_kind(pod, binding), "Binding");
+	const kind_subresource *scale = kind_subresource_find(deploy, "scale");
+	assert_string_equal(kind_subresource_api_version(deploy, scale, av, sizeof(av)),
+	                    "autoscaling/v1");
+	assert_string_equal(scale->scale->spec_replicas, "spec.replicas");
+	const kind_subresource *status = kind_subresource_find(deploy, "status");
+	assert_string_equal(kind_subresource_api_version(deploy, status, av, sizeof(av)),
+	                    "apps/v1");
+	assert_string_equal(kind_subresource_kind(deploy, status), "Deployment");
+	const kind_subresource *fin = kind_subresource_find(ns, "finalize");
+	assert_int_equal(fin->type, KIND_SUB_FIELD);
+	assert_string_equal(fin->field, "spec.finalizers");
+	assert_true(kind_subresource_has_verb(fin, "update"));
+	assert_false(kind_subresource_has_verb(fin, "patch"));
+
+	/* Binding: an unbound pod gets the node, the annotations and PodScheduled. */
+	cJSON *p = parse("{\"metadata\":{\"name\":\"p\"},\"spec\":{}}");
+	cJSON *b = parse("{\"metadata\":{\"annotations\":{\"a\":\"1\"}},\"target\":{\"name\":"
+	                 "\"n1\"}}");
+	kind_causes c = {0};
+	binding->validate(b, &c);
+	assert_null(c.list);
+	kind_sub_conflict why = {0};
+	cJSON *bound = binding->apply(p, b, "p", &why);
+	assert_non_null(bound);
+	assert_string_equal(ck_json_get_str(bound, "spec.nodeName", ""), "n1");
+	assert_string_equal(ck_json_get_str(bound, "metadata.annotations.a", ""), "1");
+	const cJSON *cond = cJSON_GetArrayItem(ck_json_get(bound, "status.conditions"), 0);
+	assert_string_equal(ck_json_get_str(cond, "type", ""), "PodScheduled");
+	assert_null(binding->apply(bound, b, "p", &why));
+	assert_string_equal(why.why, "pod p is already assigned to node \"n1\"");
+	free(why.why);
+	cJSON *nobody = parse("{\"target\":{}}");
+	binding->validate(nobody, &c);
+	char *causes = ck_json_print(c.list);
+	assert_non_null(strstr(causes, "\"field\":\"target.name\""));
+	free(causes);
+	cJSON_Delete(c.list);
+	cJSON_Delete(nobody);
+
+	/* Grace: a bound, running pod waits (its own period or the request's); an unbound
+	 * or finished one goes at once; kinds without the hook have none. */
+	assert_int_equal(pod->grace_period(p, -1), 0);
+	ck_json_set_int(bound, "spec.terminationGracePeriodSeconds", 12);
+	assert_int_equal(pod->grace_period(bound, -1), 12);
+	assert_int_equal(pod->grace_period(bound, 3), 3);
+	ck_json_set_str(bound, "status.phase", "Succeeded");
+	assert_int_equal(pod->grace_period(bound, 3), 0);
+	assert_null(deploy->grace_period);
+	cJSON_Delete(bound);
+	cJSON_Delete(b);
+	cJSON_Delete(p);
+
+	/* Namespaces: held by spec.finalizers, Terminating once marked, system ones kept. */
+	cJSON *n = parse("{\"metadata\":{\"name\":\"x\"}}");
+	ns->defaults(n);
+	assert_true(ns->finalizing(n));
+	ns->mark_deleted(n);
+	assert_string_equal(ck_json_get_str(n, "status.phase", ""), "Terminating");
+	ck_json_set(n, "spec.finalizers", cJSON_CreateArray());
+	assert_false(ns->finalizing(n));
+	cJSON_Delete(n);
+	assert_string_equal(ns->undeletable[0], "default");
+	assert_null(pod->undeletable);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,7 +456,8 @@ int main(void)
 	    cmocka_unit_test(test_defaults_and_validation),
 	    cmocka_unit_test(test_services),
 	    cmocka_unit_test(test_event_versions),
-	    cmocka_unit_test(test_names_and_merge_keys),
+	    cmocka_unit_test(test_names_and_field_values),
+	    cmocka_unit_test(test_subresources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

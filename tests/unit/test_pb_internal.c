@@ -183,42 +183,6 @@ static void test_special_messages(void **state)
 		assert_non_null(pb_kinds[i].desc);
 }
 
-/* Every (message, field) of the keep-zero table exists in some message reachable from
- * the registered kinds or the table of other bodies: a typo would silently drop a zero. */
-static bool find_field(const ProtobufCMessageDescriptor *md, const char *msg, const char *field,
-                       int depth)
-{
-	if (depth > 20)
-		return false;
-	for (unsigned i = 0; i < md->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &md->fields[i];
-		if (strcmp(md->short_name, msg) == 0 && strcmp(f->name, field) == 0)
-			return true;
-		if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
-		    find_field(f->descriptor, msg, field, depth + 1))
-			return true;
-	}
-	return false;
-}
-
-static void test_tables(void **state)
-{
-	for (size_t i = 0; i < CK_ARRAY_SIZE(pb_keep_zero); i++) {
-		bool found = false;
-		size_t n;
-		const kind_desc *const *all = kind_all(&n);
-		for (size_t k = 0; k < n && !found; k++)
-			found = all[k]->pb && find_field(all[k]->pb, pb_keep_zero[i].msg,
-			                                 pb_keep_zero[i].field, 0);
-		for (size_t k = 0; k < CK_ARRAY_SIZE(pb_kinds) && !found; k++)
-			found = find_field(pb_kinds[k].desc, pb_keep_zero[i].msg,
-			                   pb_keep_zero[i].field, 0);
-		if (!found)
-			fail_msg("keep-zero entry %s.%s names no field", pb_keep_zero[i].msg,
-			         pb_keep_zero[i].field);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,7 +191,6 @@ int main(void)
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_embedded),
 	    cmocka_unit_test(test_special_messages),
-	    cmocka_unit_test(test_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
