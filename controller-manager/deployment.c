@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/event.h"
+#include "api/condition.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -19,13 +19,11 @@
 #define REVISION_ANNOTATION "deployment.kubernetes.io/revision"
 #define REVISION_PATH       "metadata.annotations.deployment\\.kubernetes\\.io/revision"
 
-struct cm_deployment {
-	cm_ctx *ctx;
-	wq *queue;
+typedef struct d_state {
+	cm_controller *c;
+	cm_cache *deployments, *replicasets;
 	cm_writer *writer;
-};
-
-static const ev_source SOURCE = {.component = "deployment-controller"};
+} d_state;
 
 /* ---- pod-template-hash ---- */
 
@@ -134,54 +132,29 @@ static int64_t revision_of(const cJSON *rs)
 
 /* ---- writes ---- */
 
-typedef struct write_ctx {
-	cm_deployment *dc;
-	char *key;
-} write_ctx;
-
-static void on_written(kc_result *res, void *user)
-{
-	write_ctx *w = user;
-	/* -EEXIST: a ReplicaSet created by an earlier sync that the cache has not shown yet. */
-	if (res->rc < 0 && res->rc != -ENOENT && res->rc != -EEXIST) {
-		CK_V(2, "deployment %s: %s", w->key,
-		     res->err ? res->err->msg : ck_strerror(res->rc));
-		wq_add_rate_limited(w->dc->queue, w->key);
-	}
-	free(w->key);
-	free(w);
-}
-
-static write_ctx *write_new(cm_deployment *dc, const char *key)
-{
-	write_ctx *w = ck_calloc(1, sizeof(*w));
-	w->dc = dc;
-	w->key = ck_strdup(key);
-	return w;
-}
-
-static void scale_rs(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *rs, int64_t n)
+static void scale_rs(d_state *s, const char *key, const cJSON *d, const cJSON *rs, int64_t n)
 {
 	if (rs_replicas(rs) == n)
 		return;
-	ev_record(dc->ctx->client, &KC_DEPLOYMENTS, d, NULL, &SOURCE, "Normal", "ScalingReplicaSet",
-	          NULL, "Scaled %s replica set %s from %" PRId64 " to %" PRId64,
-	          n > rs_replicas(rs) ? "up" : "down", kc_obj_name(rs), rs_replicas(rs), n);
+	cm_event(s->c, &KC_DEPLOYMENTS, d, "Normal", "ScalingReplicaSet",
+	         "Scaled %s replica set %s from %" PRId64 " to %" PRId64,
+	         n > rs_replicas(rs) ? "up" : "down", kc_obj_name(rs), rs_replicas(rs), n);
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
 	ck_json_set_int(patch, "spec.replicas", n);
 	_cleanup_free_ char *want = ck_asprintf("%" PRId64, ck_json_get_int(d, "spec.replicas", 1));
 	ck_json_set(patch, "metadata.annotations", cJSON_CreateObject());
 	cJSON_AddStringToObject(ck_json_get(patch, "metadata.annotations"),
 	                        "deployment.kubernetes.io/desired-replicas", want);
-	write_ctx *w = write_new(dc, key);
-	if (kc_patch(dc->ctx->client, &KC_REPLICASETS, kc_obj_namespace(rs), kc_obj_name(rs), NULL,
-	             KC_PATCH_MERGE, patch, on_written, w) < 0) {
-		free(w->key);
-		free(w);
-	}
+	cm_request rq = {.verb = CM_PATCH,
+	                 .res = &KC_REPLICASETS,
+	                 .ns = kc_obj_namespace(rs),
+	                 .name = kc_obj_name(rs),
+	                 .body = patch,
+	                 .patch_type = KC_PATCH_MERGE};
+	cm_request_for(s->c, key, &rq, "write", NULL);
 }
 
-static void create_rs(cm_deployment *dc, const char *key, const cJSON *d, const char *hash,
+static void create_rs(d_state *s, const char *key, const cJSON *d, const char *hash,
                       int64_t replicas, int64_t revision)
 {
 	_cleanup_json_ cJSON *rs = cJSON_CreateObject();
@@ -211,43 +184,24 @@ static void create_rs(cm_deployment *dc, const char *key, const cJSON *d, const 
 	const cJSON *tmpl = ck_json_get(d, "spec.template");
 	ck_json_set(rs, "spec.template", tmpl ? ck_json_dup(tmpl) : cJSON_CreateObject());
 	ck_json_set_str(rs, "spec.template.metadata.labels." HASH_LABEL "", hash);
-	ev_record(dc->ctx->client, &KC_DEPLOYMENTS, d, NULL, &SOURCE, "Normal", "ScalingReplicaSet",
-	          NULL, "Scaled up replica set %s from 0 to %" PRId64, name, replicas);
-	write_ctx *w = write_new(dc, key);
-	if (kc_create(dc->ctx->client, &KC_REPLICASETS, kc_obj_namespace(d), rs, on_written, w) <
-	    0) {
-		free(w->key);
-		free(w);
-	}
+	cm_event(s->c, &KC_DEPLOYMENTS, d, "Normal", "ScalingReplicaSet",
+	         "Scaled up replica set %s from 0 to %" PRId64, name, replicas);
+	cm_request rq = {
+	    .verb = CM_CREATE, .res = &KC_REPLICASETS, .ns = kc_obj_namespace(d), .body = rs};
+	cm_request_for(s->c, key, &rq, "write", NULL);
 }
 
-static cJSON *condition(const char *type, bool ok, const char *reason, const char *msg,
-                        const cJSON *old_conds)
+/* Sets a condition of the status in holder ({"status": ...}). lastTransitionTime moves
+ * when its status does (condition_set), lastUpdateTime whenever anything about it does. */
+static void set_condition(cJSON *holder, const char *type, bool ok, const char *reason,
+                          const char *msg, const char *now)
 {
-	_cleanup_free_ char *ts = ck_time_now_rfc3339(false);
-	const char *status = ok ? "True" : "False";
-	/* Keep the old timestamps while nothing about the condition changed. */
-	const cJSON *c;
-	cJSON_ArrayForEach(c, old_conds)
-	{
-		if (ck_streq(ck_json_get_str(c, "type", NULL), type) &&
-		    ck_streq(ck_json_get_str(c, "status", NULL), status) &&
-		    ck_streq(ck_json_get_str(c, "reason", NULL), reason) &&
-		    ck_streq(ck_json_get_str(c, "message", NULL), msg))
-			return ck_json_dup(c);
-	}
-	cJSON *cond = cJSON_CreateObject();
-	cJSON_AddStringToObject(cond, "type", type);
-	cJSON_AddStringToObject(cond, "status", status);
-	cJSON_AddStringToObject(cond, "lastUpdateTime", ts);
-	cJSON_AddStringToObject(cond, "lastTransitionTime", ts);
-	cJSON_AddStringToObject(cond, "reason", reason);
-	cJSON_AddStringToObject(cond, "message", msg);
-	return cond;
+	if (condition_set(holder, type, ok ? "True" : "False", reason, msg, now, false))
+		ck_json_set_str((cJSON *)condition_find(holder, type), "lastUpdateTime", now);
 }
 
 /* Returns what the sync returns (cm_write_status). */
-static int update_status(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs,
+static int update_status(d_state *s, const char *key, const cJSON *d, const cJSON *new_rs,
                          const cJSON **rss, size_t n, int64_t max_unavailable)
 {
 	int64_t replicas = 0, ready = 0, available = 0;
@@ -258,9 +212,9 @@ static int update_status(cm_deployment *dc, const char *key, const cJSON *d, con
 	}
 	int64_t want = ck_json_get_int(d, "spec.replicas", 1);
 	int64_t updated = new_rs ? ck_json_get_int(new_rs, "status.replicas", 0) : 0;
-	const cJSON *old_conds = ck_json_get(d, "status.conditions");
-
-	cJSON *st = cJSON_CreateObject();
+	/* The conditions are set over the old ones, in a holder shaped as the object. */
+	_cleanup_json_ cJSON *holder = cJSON_CreateObject();
+	cJSON *st = cJSON_AddObjectToObject(holder, "status");
 	cJSON_AddNumberToObject(st, "observedGeneration",
 	                        (double)ck_json_get_int(d, "metadata.generation", 0));
 	cJSON_AddNumberToObject(st, "replicas", (double)replicas);
@@ -269,44 +223,44 @@ static int update_status(cm_deployment *dc, const char *key, const cJSON *d, con
 	cJSON_AddNumberToObject(st, "availableReplicas", (double)available);
 	if (want - available > 0)
 		cJSON_AddNumberToObject(st, "unavailableReplicas", (double)(want - available));
-	cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+	const cJSON *old_conds = ck_json_get(d, "status.conditions");
+	if (old_conds)
+		cJSON_AddItemToObject(st, "conditions", ck_json_dup(old_conds));
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
 	bool avail = available >= want - max_unavailable;
-	cJSON_AddItemToArray(
-	    conds, condition("Available", avail,
-	                     avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-	                     avail ? "Deployment has minimum availability."
-	                           : "Deployment does not have minimum availability.",
-	                     old_conds));
+	set_condition(holder, "Available", avail,
+	              avail ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+	              avail ? "Deployment has minimum availability."
+	                    : "Deployment does not have minimum availability.",
+	              now);
 	bool complete = new_rs && updated == want && replicas == want && available >= want;
 	_cleanup_free_ char *msg =
 	    !new_rs ? ck_strdup("Deployment is progressing.")
 	    : complete
 	        ? ck_asprintf("ReplicaSet \"%s\" has successfully progressed.", kc_obj_name(new_rs))
 	        : ck_asprintf("ReplicaSet \"%s\" is progressing.", kc_obj_name(new_rs));
-	cJSON_AddItemToArray(conds,
-	                     condition("Progressing", true,
-	                               complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
-	                               msg, old_conds));
+	set_condition(holder, "Progressing", true,
+	              complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated", msg, now);
 	const cJSON *cc = ck_json_get(d, "status.collisionCount");
 	if (cc)
 		cJSON_AddItemToObject(st, "collisionCount", ck_json_dup(cc));
-	return cm_write_status(dc->writer, key, d, st);
+	return cm_write_status(s->writer, key, d, cJSON_DetachItemFromObject(holder, "status"));
 }
 
 /* The sync's one write to the Deployment, which it returns: the revision of its current
  * ReplicaSet (carried as upstream's does) when that changed, else its status. The status
  * follows in the sync that the annotation's own event brings. */
-static int write_deployment(cm_deployment *dc, const char *key, const cJSON *d, const cJSON *new_rs,
+static int write_deployment(d_state *s, const char *key, const cJSON *d, const cJSON *new_rs,
                             const cJSON **rss, size_t n, int64_t max_unavailable)
 {
 	const char *want = ck_json_get_str(new_rs, REVISION_PATH, NULL);
 	if (!want || ck_streq(want, ck_json_get_str(d, REVISION_PATH, NULL)))
-		return update_status(dc, key, d, new_rs, rss, n, max_unavailable);
+		return update_status(s, key, d, new_rs, rss, n, max_unavailable);
 	_cleanup_json_ cJSON *patch = cJSON_CreateObject();
 	ck_json_set(patch, "metadata.annotations", cJSON_CreateObject());
 	cJSON_AddStringToObject(ck_json_get(patch, "metadata.annotations"), REVISION_ANNOTATION,
 	                        want);
-	return cm_write_patch(dc->writer, key, d, patch);
+	return cm_write_patch(s->writer, key, d, patch);
 }
 
 static int rs_cmp_revision(const void *a, const void *b)
@@ -317,7 +271,7 @@ static int rs_cmp_revision(const void *a, const void *b)
 }
 
 /* Deletes old, scaled-down ReplicaSets beyond spec.revisionHistoryLimit (oldest first). */
-static void cleanup_history(cm_deployment *dc, const char *key, const cJSON *d, const cJSON **old,
+static void cleanup_history(d_state *s, const char *key, const cJSON *d, const cJSON **old,
                             size_t n_old)
 {
 	int64_t limit = ck_json_get_int(d, "spec.revisionHistoryLimit", 10);
@@ -331,29 +285,34 @@ static void cleanup_history(cm_deployment *dc, const char *key, const cJSON *d, 
 	for (size_t i = 0; i < idle - (size_t)limit; i++) {
 		kc_delete_opts o = KC_DELETE_OPTS_INIT;
 		o.precondition_uid = kc_obj_uid(old[i]);
-		write_ctx *w = write_new(dc, key);
-		if (kc_delete(dc->ctx->client, &KC_REPLICASETS, kc_obj_namespace(old[i]),
-		              kc_obj_name(old[i]), &o, on_written, w) < 0) {
-			free(w->key);
-			free(w);
-		}
+		cm_request rq = {.verb = CM_DELETE,
+		                 .res = &KC_REPLICASETS,
+		                 .ns = kc_obj_namespace(old[i]),
+		                 .name = kc_obj_name(old[i]),
+		                 .delete_opts = &o};
+		cm_request_for(s->c, key, &rq, "write", NULL);
 	}
 }
 
-static int d_sync(const char *key, void *data)
+static int d_sync(void *data, const char *key)
 {
-	cm_deployment *dc = data;
-	cm_ctx *ctx = dc->ctx;
-	if (!cm_synced(ctx))
-		return CM_UNSYNCED_RETRY_MS;
-	const cJSON *d = informer_get(ctx->deployments, key);
+	d_state *s = data;
+	const cJSON *d = cm_cache_get(s->deployments, key);
 	if (!d)
-		cm_writer_forget(dc->writer, key);
+		cm_writer_forget(s->writer, key);
 	if (!d || cm_being_deleted(d))
 		return 0;
+	_cleanup_selector_ selector *sel = NULL;
+	_cleanup_err_ ck_err *err = NULL;
+	if (selector_from_label_selector(ck_json_get(d, "spec.selector"), &sel, &err) < 0) {
+		/* Retrying cannot help: the next version of the object syncs again. */
+		CK_WARN("deployment %s: invalid selector: %s", key, err->msg);
+		return 0;
+	}
 
 	size_t n = 0;
-	_cleanup_free_ const cJSON **rss = cm_owned(ctx->replicasets, kc_obj_uid(d), &n);
+	_cleanup_free_ const cJSON **rss =
+	    cm_claim(s->c, &KC_DEPLOYMENTS, d, sel, s->replicasets, NULL, &n);
 	_cleanup_json_ cJSON *tmpl = template_without_hash(ck_json_get(d, "spec.template"));
 	const cJSON *new_rs = NULL;
 	_cleanup_free_ const cJSON **old = ck_calloc(n + 1, sizeof(*old));
@@ -406,27 +365,27 @@ static int d_sync(const char *key, void *data)
 		/* A name taken by a ReplicaSet with another template: count a collision. */
 		_cleanup_free_ char *rs_key =
 		    ck_asprintf("%s/%s-%s", kc_obj_namespace(d), kc_obj_name(d), hash);
-		const cJSON *clash = informer_get(ctx->replicasets, rs_key);
+		const cJSON *clash = cm_cache_get(s->replicasets, rs_key);
 		if (clash) {
 			const cJSON *old_st = ck_json_get(d, "status");
 			cJSON *st = old_st ? ck_json_dup(old_st) : cJSON_CreateObject();
 			ck_json_set_int(st, "collisionCount", cc + 1);
-			return cm_write_status(dc->writer, key, d, st);
+			return cm_write_status(s->writer, key, d, st);
 		}
-		create_rs(dc, key, d, hash, start, max_rev + 1);
-		return update_status(dc, key, d, NULL, rss, n, unavail);
+		create_rs(s, key, d, hash, start, max_rev + 1);
+		return update_status(s, key, d, NULL, rss, n, unavail);
 	}
 	if (paused) {
-		return write_deployment(dc, key, d, new_rs, rss, n, unavail);
+		return write_deployment(s, key, d, new_rs, rss, n, unavail);
 	}
 
 	if (recreate) {
 		for (size_t i = 0; i < n_old; i++)
-			scale_rs(dc, key, d, old[i], 0);
+			scale_rs(s, key, d, old[i], 0);
 		if (old_pods == 0)
-			scale_rs(dc, key, d, new_rs, want);
+			scale_rs(s, key, d, new_rs, want);
 	} else if (n_old == 0 || rs_replicas(new_rs) > want) {
-		scale_rs(dc, key, d, new_rs, want);
+		scale_rs(s, key, d, new_rs, want);
 	} else {
 		/* Scale the new ReplicaSet up within the surge... */
 		int64_t total = old_total + rs_replicas(new_rs);
@@ -435,7 +394,7 @@ static int d_sync(const char *key, void *data)
 			int64_t room = want + surge - total;
 			if (room > 0)
 				new_n = new_n + room < want ? new_n + room : want;
-			scale_rs(dc, key, d, new_rs, new_n);
+			scale_rs(s, key, d, new_rs, new_n);
 		}
 		/* ...and the old ones down as far as availability allows. */
 		int64_t new_unavailable =
@@ -447,64 +406,41 @@ static int d_sync(const char *key, void *data)
 			if (r == 0)
 				continue;
 			int64_t down = r < can_remove ? r : can_remove;
-			scale_rs(dc, key, d, old[i], r - down);
+			scale_rs(s, key, d, old[i], r - down);
 			can_remove -= down;
 		}
 	}
-	cleanup_history(dc, key, d, old, n_old);
-	return write_deployment(dc, key, d, new_rs, rss, n, unavail);
+	cleanup_history(s, key, d, old, n_old);
+	return write_deployment(s, key, d, new_rs, rss, n, unavail);
 }
 
-static void d_changed(const cJSON *obj, void *data)
+static int d_start(cm_controller *c, void **state, ck_err **err)
 {
-	cm_deployment *dc = data;
-	cm_enqueue_obj(dc->queue, obj);
-}
-
-static void d_updated(const cJSON *old_obj, const cJSON *new_obj, void *data)
-{
-	d_changed(new_obj, data);
-}
-
-static void rs_changed(const cJSON *rs, void *data)
-{
-	cm_deployment *dc = data;
-	_cleanup_free_ char *key = cm_controller_key(rs, "Deployment");
-	if (key)
-		wq_add(dc->queue, key);
-}
-
-static void rs_updated(const cJSON *old_rs, const cJSON *new_rs, void *data)
-{
-	rs_changed(new_rs, data);
-}
-
-int cm_deployment_start(cm_ctx *ctx, cm_deployment **out)
-{
-	cm_deployment *dc = ck_calloc(1, sizeof(*dc));
-	dc->ctx = ctx;
-	wq_opts qo = {.name = "deployment", .workers = ctx->workers};
-	int r = wq_new(ctx->loop, &qo, d_sync, dc, &dc->queue);
-	if (r < 0) {
-		free(dc);
-		return r;
-	}
-	dc->writer = cm_writer_new(ctx->client, &KC_DEPLOYMENTS, dc->queue);
-	informer_handlers dh = {
-	    .on_add = d_changed, .on_update = d_updated, .on_delete = d_changed, .data = dc};
-	informer_handlers rh = {
-	    .on_add = rs_changed, .on_update = rs_updated, .on_delete = rs_changed, .data = dc};
-	informer_add_handlers(ctx->deployments, &dh);
-	informer_add_handlers(ctx->replicasets, &rh);
-	*out = dc;
+	d_state *s = ck_calloc(1, sizeof(*s));
+	s->c = c;
+	s->deployments = cm_controller_cache(c, &KC_DEPLOYMENTS);
+	s->replicasets = cm_controller_cache(c, &KC_REPLICASETS);
+	s->writer = cm_writer_new(c, &KC_DEPLOYMENTS);
+	cm_handle_own(c, s->deployments);
+	cm_handle_dependents(c, s->replicasets, s->deployments, false);
+	*state = s;
 	return 0;
 }
 
-void cm_deployment_free(cm_deployment *dc)
+static void d_free(void *state)
 {
-	if (!dc)
-		return;
-	cm_writer_free(dc->writer);
-	wq_free(dc->queue);
-	free(dc);
+	d_state *s = state;
+	cm_writer_free(s->writer);
+	free(s);
 }
+
+static const kc_resource *const INFORMERS[] = {&KC_DEPLOYMENTS, &KC_REPLICASETS, NULL};
+
+const cm_controller_desc cm_deployment_controller = {
+    .name = "deployment",
+    .component = "deployment-controller",
+    .informers = INFORMERS,
+    .start = d_start,
+    .sync = d_sync,
+    .free = d_free,
+};

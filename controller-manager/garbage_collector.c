@@ -1,78 +1,85 @@
 /* The garbage collector: deletes objects whose owners are all gone (background cascading
- * deletion). Owners it knows are Deployments and ReplicaSets; dependents are ReplicaSets
- * and Pods. An owner missing from the cache is confirmed absent by a live GET before its
- * dependent is deleted (with a uid precondition), so a cache that lags never costs a pod.
- * After a restart, once the caches are synced, every dependent is checked once. */
+ * deletion), over every kind of the kind registry (lib/api/kind.h) but Events, which
+ * upstream's collector ignores too. An owner missing from the cache is confirmed absent
+ * by a live GET before its dependent is deleted (with a uid precondition), so a cache
+ * that lags never costs an object. Once the caches are synced, every dependent is checked
+ * once; afterwards a dependent is checked when it appears, when its ownerReferences
+ * change, and when an owner of it is deleted. Queue keys are "<Kind>.<group>|<ns/name>". */
 #include "controller.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/kind.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 
-struct cm_gc {
-	cm_ctx *ctx;
-	wq *queue;
-	int synced; /* informers synced so far */
-};
+/* One kind the collector watches. */
+typedef struct gc_kind {
+	struct gc_state *s;
+	const kind_desc *desc;
+	cm_cache *cache;
+	char *tag; /* "ReplicaSet.apps": the queue key's prefix */
+} gc_kind;
 
-typedef struct kind_map {
-	const char *kind;
-	const kc_resource *res;
-	informer *(*inf)(cm_ctx *ctx);
-	char tag; /* key prefix in the queue */
-} kind_map;
+typedef struct gc_state {
+	cm_controller *c;
+	gc_kind *kinds;
+	size_t n_kinds;
+} gc_state;
 
-static informer *inf_deployments(cm_ctx *ctx)
+/* Events are never owners nor owned for the collector (upstream's ignoredResources). */
+static bool gc_ignored(const kind_desc *k)
 {
-	return ctx->deployments;
-}
-static informer *inf_replicasets(cm_ctx *ctx)
-{
-	return ctx->replicasets;
-}
-static informer *inf_pods(cm_ctx *ctx)
-{
-	return ctx->pods;
+	return !strcmp(k->kind, "Event");
 }
 
-static const kind_map KINDS[] = {
-    {"Deployment", &KC_DEPLOYMENTS, inf_deployments, 'd'},
-    {"ReplicaSet", &KC_REPLICASETS, inf_replicasets, 's'},
-    {"Pod", &KC_PODS, inf_pods, 'p'},
-};
-
-static const kind_map *kind_by_name(const char *kind)
+static gc_kind *kind_of_ref(gc_state *s, const cJSON *ref)
 {
-	for (size_t i = 0; i < CK_ARRAY_SIZE(KINDS); i++)
-		if (ck_streq(KINDS[i].kind, kind))
-			return &KINDS[i];
+	const char *api_version = ck_json_get_str(ref, "apiVersion", "");
+	const char *slash = strchr(api_version, '/');
+	_cleanup_free_ char *group =
+	    slash ? ck_strndup(api_version, (size_t)(slash - api_version)) : ck_strdup("");
+	const char *version = slash ? slash + 1 : api_version;
+	const char *kind = ck_json_get_str(ref, "kind", "");
+	for (size_t i = 0; i < s->n_kinds; i++) {
+		const kind_desc *k = s->kinds[i].desc;
+		if (!strcmp(k->group, group) && !strcmp(k->version, version) &&
+		    !strcmp(k->kind, kind))
+			return &s->kinds[i];
+	}
 	return NULL;
 }
 
-static const kind_map *kind_by_tag(char tag)
+static gc_kind *kind_of_key(gc_state *s, const char *key, const char **obj_key)
 {
-	for (size_t i = 0; i < CK_ARRAY_SIZE(KINDS); i++)
-		if (KINDS[i].tag == tag)
-			return &KINDS[i];
+	const char *bar = strchr(key, '|');
+	if (!bar)
+		return NULL;
+	for (size_t i = 0; i < s->n_kinds; i++) {
+		if (strlen(s->kinds[i].tag) == (size_t)(bar - key) &&
+		    !strncmp(s->kinds[i].tag, key, (size_t)(bar - key))) {
+			*obj_key = bar + 1;
+			return &s->kinds[i];
+		}
+	}
 	return NULL;
 }
 
-static void enqueue_dependent(cm_gc *gc, char tag, const cJSON *obj)
+static void enqueue_dependent(gc_kind *k, const cJSON *obj)
 {
-	if (!ck_json_get(obj, "metadata.ownerReferences"))
+	if (!cJSON_GetArraySize(ck_json_get(obj, "metadata.ownerReferences")))
 		return;
-	_cleanup_free_ char *k = informer_key(obj);
-	_cleanup_free_ char *key = ck_asprintf("%c|%s", tag, k);
-	wq_add(gc->queue, key);
+	_cleanup_free_ char *k_obj = informer_key(obj);
+	_cleanup_free_ char *key = ck_asprintf("%s|%s", k->tag, k_obj);
+	wq_add(cm_controller_queue(k->s->c), key);
 }
 
 typedef struct check {
-	cm_gc *gc;
+	gc_state *s;
 	char *key;
-	const kind_map *dep_kind;
+	gc_kind *dep_kind;
 	char *dep_ns, *dep_name, *dep_uid;
 	char *owner_uid;
 } check;
@@ -87,17 +94,22 @@ static void check_free(check *c)
 	free(c);
 }
 
+static void check_done(check *c, int rc)
+{
+	wq_done(cm_controller_queue(c->s->c), c->key, rc);
+	check_free(c);
+}
+
 static void on_deleted(kc_result *res, void *user)
 {
 	check *c = user;
 	int rc = 0;
 	if (res->rc == 0 || res->rc == -ENOENT || res->rc == CK_ECONFLICT)
-		CK_V(1, "garbage collector: deleted %s %s/%s", c->dep_kind->kind, c->dep_ns,
+		CK_V(1, "garbage collector: deleted %s %s/%s", c->dep_kind->desc->kind, c->dep_ns,
 		     c->dep_name);
 	else
 		rc = res->rc;
-	wq_done(c->gc->queue, c->key, rc);
-	check_free(c);
+	check_done(c, rc);
 }
 
 static void on_owner(kc_result *res, void *user)
@@ -106,38 +118,39 @@ static void on_owner(kc_result *res, void *user)
 	bool gone =
 	    res->rc == -ENOENT || (res->rc == 0 && !ck_streq(kc_obj_uid(res->obj), c->owner_uid));
 	if (!gone) {
-		wq_done(c->gc->queue, c->key, res->rc < 0 ? res->rc : 0);
-		check_free(c);
+		check_done(c, res->rc < 0 ? res->rc : 0);
 		return;
 	}
 	kc_delete_opts o = KC_DELETE_OPTS_INIT;
 	o.propagation_policy = "Background";
 	o.precondition_uid = c->dep_uid;
-	if (kc_delete(c->gc->ctx->client, c->dep_kind->res, c->dep_ns, c->dep_name, &o, on_deleted,
-	              c) < 0) {
-		wq_done(c->gc->queue, c->key, -EIO);
-		check_free(c);
-	}
+	cm_request rq = {.verb = CM_DELETE,
+	                 .res = c->dep_kind->cache->res,
+	                 .ns = c->dep_ns,
+	                 .name = c->dep_name,
+	                 .delete_opts = &o};
+	if (cm_request_start(cm_controller_ctx(c->s->c), &rq, on_deleted, c) < 0)
+		check_done(c, -EIO);
 }
 
-static int gc_sync(const char *key, void *data)
+static int gc_sync(void *data, const char *key)
 {
-	cm_gc *gc = data;
-	cm_ctx *ctx = gc->ctx;
-	const kind_map *dk = key[0] && key[1] == '|' ? kind_by_tag(key[0]) : NULL;
+	gc_state *s = data;
+	const char *obj_key = NULL;
+	gc_kind *dk = kind_of_key(s, key, &obj_key);
 	if (!dk)
 		return 0;
-	const cJSON *dep = informer_get(dk->inf(ctx), key + 2);
+	const cJSON *dep = cm_cache_get(dk->cache, obj_key);
 	if (!dep)
 		return 0;
 	const cJSON *ref, *missing = NULL;
-	const kind_map *missing_kind = NULL;
+	gc_kind *missing_kind = NULL;
 	cJSON_ArrayForEach(ref, ck_json_get(dep, "metadata.ownerReferences"))
 	{
-		const kind_map *ok = kind_by_name(ck_json_get_str(ref, "kind", NULL));
-		if (!ok || ok == dk)
+		gc_kind *ok = kind_of_ref(s, ref);
+		if (!ok)
 			return 0; /* an owner we cannot see keeps the object */
-		const cJSON *owner = informer_get_ns(ok->inf(ctx), kc_obj_namespace(dep),
+		const cJSON *owner = cm_cache_get_ns(ok->cache, kc_obj_namespace(dep),
 		                                     ck_json_get_str(ref, "name", ""));
 		if (owner && ck_streq(kc_obj_uid(owner), ck_json_get_str(ref, "uid", NULL)))
 			return 0;
@@ -147,15 +160,18 @@ static int gc_sync(const char *key, void *data)
 	if (!missing)
 		return 0;
 	check *c = ck_calloc(1, sizeof(*c));
-	c->gc = gc;
+	c->s = s;
 	c->key = ck_strdup(key);
 	c->dep_kind = dk;
 	c->dep_ns = ck_strdup(kc_obj_namespace(dep));
 	c->dep_name = ck_strdup(kc_obj_name(dep));
 	c->dep_uid = ck_strdup(kc_obj_uid(dep));
 	c->owner_uid = ck_strdup(ck_json_get_str(missing, "uid", ""));
-	if (kc_get(ctx->client, missing_kind->res, c->dep_ns, ck_json_get_str(missing, "name", ""),
-	           on_owner, c) < 0) {
+	cm_request rq = {.verb = CM_GET,
+	                 .res = missing_kind->cache->res,
+	                 .ns = c->dep_ns,
+	                 .name = ck_json_get_str(missing, "name", "")};
+	if (cm_request_start(cm_controller_ctx(s->c), &rq, on_owner, c) < 0) {
 		check_free(c);
 		return -EIO;
 	}
@@ -164,95 +180,93 @@ static int gc_sync(const char *key, void *data)
 
 /* ---- handlers ---- */
 
-static void owner_deleted(cm_gc *gc, const cJSON *owner)
+static void obj_added(const cJSON *obj, void *data)
 {
-	const kind_map *deps[] = {&KINDS[1], &KINDS[2]};
-	for (size_t i = 0; i < CK_ARRAY_SIZE(deps); i++) {
+	gc_kind *k = data;
+	/* Before the caches synced, the first check of every dependent comes later. */
+	if (cm_controller_synced(k->s->c))
+		enqueue_dependent(k, obj);
+}
+
+static void obj_updated(const cJSON *old_obj, const cJSON *new_obj, void *data)
+{
+	if (!ck_json_equal(ck_json_get(old_obj, "metadata.ownerReferences"),
+	                   ck_json_get(new_obj, "metadata.ownerReferences")))
+		obj_added(new_obj, data);
+}
+
+/* An owner is gone: check what it owned, of every kind. */
+static void obj_deleted(const cJSON *obj, void *data)
+{
+	gc_state *s = ((gc_kind *)data)->s;
+	for (size_t i = 0; i < s->n_kinds; i++) {
 		size_t n = 0;
 		_cleanup_free_ const cJSON **objs =
-		    informer_by_index(deps[i]->inf(gc->ctx), CM_INDEX_OWNER, kc_obj_uid(owner), &n);
+		    cm_cache_by_index(s->kinds[i].cache, CM_INDEX_OWNER, kc_obj_uid(obj), &n);
 		for (size_t k = 0; k < n; k++)
-			enqueue_dependent(gc, deps[i]->tag, objs[k]);
+			enqueue_dependent(&s->kinds[i], objs[k]);
 	}
 }
 
-static void d_deleted(const cJSON *obj, void *data)
+static void gc_synced(void *data)
 {
-	owner_deleted(data, obj);
-}
-
-static void rs_added(const cJSON *obj, void *data)
-{
-	cm_gc *gc = data;
-	if (gc->synced == 3)
-		enqueue_dependent(gc, 's', obj);
-}
-
-static void rs_updated(const cJSON *old_obj, const cJSON *new_obj, void *data)
-{
-	rs_added(new_obj, data);
-}
-
-static void rs_deleted(const cJSON *obj, void *data)
-{
-	owner_deleted(data, obj);
-}
-
-static void pod_added(const cJSON *obj, void *data)
-{
-	cm_gc *gc = data;
-	if (gc->synced == 3)
-		enqueue_dependent(gc, 'p', obj);
-}
-
-static void pod_updated(const cJSON *old_obj, const cJSON *new_obj, void *data)
-{
-	pod_added(new_obj, data);
-}
-
-/* Once all three caches hold the cluster, check every dependent once. */
-static void on_synced(void *data)
-{
-	cm_gc *gc = data;
-	if (++gc->synced < 3)
-		return;
-	const kind_map *deps[] = {&KINDS[1], &KINDS[2]};
-	for (size_t i = 0; i < CK_ARRAY_SIZE(deps); i++) {
+	gc_state *s = data;
+	for (size_t i = 0; i < s->n_kinds; i++) {
 		size_t n = 0;
-		_cleanup_free_ const cJSON **objs = informer_list(deps[i]->inf(gc->ctx), &n);
+		_cleanup_free_ const cJSON **objs = cm_cache_list(s->kinds[i].cache, &n);
 		for (size_t k = 0; k < n; k++)
-			enqueue_dependent(gc, deps[i]->tag, objs[k]);
+			enqueue_dependent(&s->kinds[i], objs[k]);
 	}
 }
 
-int cm_gc_start(cm_ctx *ctx, cm_gc **out)
+static void gc_free(void *data)
 {
-	cm_gc *gc = ck_calloc(1, sizeof(*gc));
-	gc->ctx = ctx;
-	wq_opts qo = {.name = "garbagecollector", .workers = ctx->workers};
-	int r = wq_new(ctx->loop, &qo, gc_sync, gc, &gc->queue);
-	if (r < 0) {
-		free(gc);
-		return r;
+	gc_state *s = data;
+	for (size_t i = 0; i < s->n_kinds; i++)
+		free(s->kinds[i].tag);
+	free(s->kinds);
+	free(s);
+}
+
+static int gc_start(cm_controller *c, void **state, ck_err **err)
+{
+	gc_state *s = ck_calloc(1, sizeof(*s));
+	s->c = c;
+	size_t n = 0;
+	const kind_desc *const *all = kind_all(&n);
+	s->kinds = ck_calloc(n + 1, sizeof(*s->kinds));
+	for (size_t i = 0; i < n; i++) {
+		if (gc_ignored(all[i]))
+			continue;
+		gc_kind *k = &s->kinds[s->n_kinds];
+		k->s = s;
+		k->desc = all[i];
+		k->cache = cm_controller_cache(c, all[i]);
+		if (!k->cache) {
+			gc_free(s);
+			return ck_err_set(err, -EINVAL, "no cache of %s", all[i]->kind);
+		}
+		k->tag = *all[i]->group ? ck_asprintf("%s.%s", all[i]->kind, all[i]->group)
+		                        : ck_strdup(all[i]->kind);
+		s->n_kinds++;
 	}
-	informer_handlers dh = {.on_delete = d_deleted, .data = gc};
-	informer_handlers rh = {
-	    .on_add = rs_added, .on_update = rs_updated, .on_delete = rs_deleted, .data = gc};
-	informer_handlers ph = {.on_add = pod_added, .on_update = pod_updated, .data = gc};
-	informer_add_handlers(ctx->deployments, &dh);
-	informer_add_handlers(ctx->replicasets, &rh);
-	informer_add_handlers(ctx->pods, &ph);
-	informer_on_synced(ctx->deployments, on_synced, gc);
-	informer_on_synced(ctx->replicasets, on_synced, gc);
-	informer_on_synced(ctx->pods, on_synced, gc);
-	*out = gc;
+	/* Handlers after every kind is known: an owner's delete looks through all. */
+	for (size_t i = 0; i < s->n_kinds; i++) {
+		informer_handlers h = {.on_add = obj_added,
+		                       .on_update = obj_updated,
+		                       .on_delete = obj_deleted,
+		                       .data = &s->kinds[i]};
+		s->kinds[i].cache->ops->add_handlers(s->kinds[i].cache->impl, &h);
+	}
+	*state = s;
 	return 0;
 }
 
-void cm_gc_free(cm_gc *gc)
-{
-	if (!gc)
-		return;
-	wq_free(gc->queue);
-	free(gc);
-}
+const cm_controller_desc cm_gc_controller = {
+    .name = "garbagecollector",
+    .component = "garbage-collector",
+    .start = gc_start,
+    .sync = gc_sync,
+    .synced = gc_synced,
+    .free = gc_free,
+};

@@ -22,23 +22,23 @@ typedef struct wcall {
 	cm_writer *w;
 	char *key;
 	char *replaced_rv; /* the resourceVersion the write goes over */
-	kc_call *call;
+	void *call;
 } wcall;
 
 struct cm_writer {
-	kc_client *client;
+	cm_ctx *ctx;
 	const kc_resource *res;
 	wq *q;
 	ck_map *replaced; /* key -> resourceVersion a write replaced, while the cache shows it */
 	wcall *calls;     /* in flight */
 };
 
-cm_writer *cm_writer_new(kc_client *client, const kc_resource *res, wq *q)
+cm_writer *cm_writer_new(cm_controller *c, const kc_resource *res)
 {
 	cm_writer *w = ck_calloc(1, sizeof(*w));
-	w->client = client;
+	w->ctx = cm_controller_ctx(c);
 	w->res = res;
-	w->q = q;
+	w->q = cm_controller_queue(c);
 	w->replaced = ck_map_new(free);
 	return w;
 }
@@ -57,7 +57,7 @@ void cm_writer_free(cm_writer *w)
 	if (!w)
 		return;
 	while (w->calls) {
-		kc_call_cancel(w->calls->call);
+		w->ctx->api->cancel(w->ctx->api_impl, w->calls->call);
 		call_free(w->calls);
 	}
 	ck_map_free(w->replaced);
@@ -77,7 +77,7 @@ static void written(kc_result *res, void *user)
 	} else if (res->rc != CK_ECONFLICT && res->rc != -ENOENT) {
 		/* A conflict or a deletion has its own watch event coming, which syncs again;
 		 * anything else is retried with back-off. */
-		CK_V(2, "%s %s: status: %s", w->res->plural, c->key,
+		CK_V(2, "%s %s: write: %s", w->res->kind, c->key,
 		     res->err ? res->err->msg : ck_strerror(res->rc));
 		result = res->rc < 0 ? res->rc : -EIO;
 	}
@@ -96,16 +96,14 @@ static bool cache_behind(cm_writer *w, const char *key, const cJSON *obj)
 	return false;
 }
 
-static int start(cm_writer *w, const char *key, const cJSON *obj, const char *method,
-                 const char *sub, const char *content_type, const cJSON *body)
+/* Starts rq, the write of key over obj. */
+static int start(cm_writer *w, const char *key, const cJSON *obj, const cm_request *rq)
 {
-	_cleanup_free_ char *path = kc_path(w->res, kc_obj_namespace(obj), kc_obj_name(obj), sub);
 	wcall *c = ck_calloc(1, sizeof(*c));
 	c->w = w;
 	c->key = ck_strdup(key);
-	c->replaced_rv = ck_strdup(ck_json_get_str(obj, "metadata.resourceVersion", ""));
-	if (kc_request_call(w->client, method, path, content_type, body, written, c, &c->call) <
-	    0) {
+	c->replaced_rv = ck_strdup(kc_obj_resource_version(obj));
+	if (w->ctx->api->start(w->ctx->api_impl, rq, written, c, &c->call) < 0) {
 		free(c->key);
 		free(c->replaced_rv);
 		free(c);
@@ -123,14 +121,25 @@ int cm_write_status(cm_writer *w, const char *key, const cJSON *obj, cJSON *stat
 	_cleanup_json_ cJSON *upd = ck_json_dup(obj);
 	cJSON_DeleteItemFromObjectCaseSensitive(upd, "status");
 	cJSON_AddItemToObject(upd, "status", CK_TAKE_PTR(st));
-	return start(w, key, obj, "PUT", "status", "application/json", upd);
+	cm_request rq = {.verb = CM_UPDATE_STATUS,
+	                 .res = w->res,
+	                 .ns = kc_obj_namespace(obj),
+	                 .name = kc_obj_name(obj),
+	                 .body = upd};
+	return start(w, key, obj, &rq);
 }
 
 int cm_write_patch(cm_writer *w, const char *key, const cJSON *obj, const cJSON *patch)
 {
 	if (cache_behind(w, key, obj))
 		return 0;
-	return start(w, key, obj, "PATCH", NULL, "application/merge-patch+json", patch);
+	cm_request rq = {.verb = CM_PATCH,
+	                 .res = w->res,
+	                 .ns = kc_obj_namespace(obj),
+	                 .name = kc_obj_name(obj),
+	                 .body = patch,
+	                 .patch_type = KC_PATCH_MERGE};
+	return start(w, key, obj, &rq);
 }
 
 void cm_writer_forget(cm_writer *w, const char *key)

@@ -67,18 +67,25 @@ cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
 	return ev;
 }
 
+cJSON *ev_buildv(const kc_resource *r, const cJSON *obj, const char *field_path,
+                 const ev_source *src, const char *type, const char *reason, const char *action,
+                 const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *msg = ck_vasprintf(fmt, ap);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return ev_build(r, obj, field_path, src, type, reason, action, msg, &now);
+}
+
 void ev_record(kc_client *c, const kc_resource *r, const cJSON *obj, const char *field_path,
                const ev_source *src, const char *type, const char *reason, const char *action,
                const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = ck_vasprintf(fmt, ap);
-	va_end(ap);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	_cleanup_json_ cJSON *ev =
-	    ev_build(r, obj, field_path, src, type, reason, action, msg, &now);
+	    ev_buildv(r, obj, field_path, src, type, reason, action, fmt, ap);
+	va_end(ap);
 	const char *ns = ck_json_get_str(ev, "metadata.namespace", "default");
 	if (kc_create_background(c, &KC_EVENTS, ns, ev, on_created, NULL) < 0)
 		CK_V(2, "event %s not recorded", reason);

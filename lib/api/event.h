@@ -6,6 +6,7 @@
 #ifndef CK_API_EVENT_H
 #define CK_API_EVENT_H
 
+#include <stdarg.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -27,6 +28,11 @@ typedef struct ev_source {
 cJSON *ev_build(const kc_resource *r, const cJSON *obj, const char *field_path,
                 const ev_source *src, const char *type, const char *reason, const char *action,
                 const char *message, const struct timespec *now);
+
+/* ev_build at the current time, its message formatted from fmt and ap. A new object. */
+cJSON *ev_buildv(const kc_resource *r, const cJSON *obj, const char *field_path,
+                 const ev_source *src, const char *type, const char *reason, const char *action,
+                 const char *fmt, va_list ap);
 
 /* Creates the Event (built at the current time) in obj's namespace ("default" for
  * cluster-scoped objects). */

@@ -1,5 +1,5 @@
-/* Unit tests for the Deployment controller's pure parts: the pod-template-hash and the
- * maxSurge/maxUnavailable arithmetic. */
+/* Unit tests for the Deployment controller: its pure parts (the pod-template-hash, the
+ * maxSurge/maxUnavailable arithmetic) and its sync on the fake caches and client. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,9 @@
 #include <cmocka.h>
 
 #include "base/json.h"
+#include "base/strbuf.h"
 #include "controller.h"
+#include "fake_env.h"
 
 static cJSON *parse(const char *s)
 {
@@ -87,6 +89,123 @@ static void test_controller_ref(void **state)
 	assert_null(cm_controller_key(pod, "Deployment"));
 }
 
+/* ---- the sync ---- */
+
+static const char TEMPLATE[] = "{\"metadata\":{\"labels\":{\"app\":\"web\"}},"
+                               "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}]}}";
+
+static void put_deployment(fake_env *e, int replicas, const char *image)
+{
+	_cleanup_free_ char *tmpl = ck_asprintf(TEMPLATE, image);
+	_cleanup_free_ char *s =
+	    ck_asprintf("{\"metadata\":{\"name\":\"web\",\"namespace\":\"ns\",\"uid\":\"d-1\","
+	                "\"resourceVersion\":\"4\",\"generation\":1},"
+	                "\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":"
+	                "\"web\"}},\"template\":%s}}",
+	                replicas, tmpl);
+	fake_informer_put_json(fake_env_informer(e, &KC_DEPLOYMENTS), s);
+}
+
+/* A ReplicaSet of image's template at replicas (all available), owned by the Deployment
+ * or an orphan. */
+static void put_rs(fake_env *e, const char *image, int replicas, int revision, bool owned)
+{
+	_cleanup_free_ char *tmpl_text = ck_asprintf(TEMPLATE, image);
+	_cleanup_json_ cJSON *tmpl = parse(tmpl_text);
+	_cleanup_free_ char *hash = cm_pod_template_hash(tmpl, 0);
+	ck_json_set_str(tmpl, "metadata.labels.pod-template-hash", hash);
+	_cleanup_free_ char *tmpl_hashed = cJSON_PrintUnformatted(tmpl);
+	_cleanup_free_ char *s = ck_asprintf(
+	    "{\"metadata\":{\"name\":\"web-%s\",\"namespace\":\"ns\",\"uid\":\"rs-%s\","
+	    "\"resourceVersion\":\"2\",\"labels\":{\"app\":\"web\",\"pod-template-hash\":\"%s\"},"
+	    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"%d\"}%s},"
+	    "\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":\"web\","
+	    "\"pod-template-hash\":\"%s\"}},\"template\":%s},"
+	    "\"status\":{\"replicas\":%d,\"readyReplicas\":%d,\"availableReplicas\":%d}}",
+	    hash, hash, hash, revision,
+	    owned ? ",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+	            "\"name\":\"web\",\"uid\":\"d-1\",\"controller\":true}]"
+	          : "",
+	    replicas, hash, tmpl_hashed, replicas, replicas, replicas);
+	fake_informer_put_json(fake_env_informer(e, &KC_REPLICASETS), s);
+}
+
+static void test_sync_creates_the_replicaset(void **state)
+{
+	fake_env e;
+	fake_env_init(&e, &cm_deployment_controller);
+	put_deployment(&e, 3, "nginx");
+	fake_env_run(&e);
+	fake_call *c = fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL);
+	assert_non_null(c);
+	_cleanup_free_ char *tmpl_text = ck_asprintf(TEMPLATE, "nginx");
+	_cleanup_json_ cJSON *tmpl = parse(tmpl_text);
+	_cleanup_free_ char *hash = cm_pod_template_hash(tmpl, 0);
+	_cleanup_free_ char *name = ck_asprintf("web-%s", hash);
+	assert_string_equal(kc_obj_name(c->body), name);
+	assert_int_equal(ck_json_get_int(c->body, "spec.replicas", -1), 3);
+	assert_string_equal(
+	    ck_json_get_str(c->body, "spec.selector.matchLabels.pod-template-hash", ""), hash);
+	assert_string_equal(
+	    ck_json_get_str(c->body, "spec.template.metadata.labels.pod-template-hash", ""), hash);
+	const cJSON *ref = ck_json_get(c->body, "metadata.ownerReferences")->child;
+	assert_string_equal(ck_json_get_str(ref, "kind", ""), "Deployment");
+	assert_string_equal(ck_json_get_str(ref, "uid", ""), "d-1");
+	/* And its status, once per sync. */
+	assert_int_equal(fake_client_count(e.api, CM_UPDATE_STATUS, "Deployment"), 1);
+	fake_env_fini(&e);
+}
+
+static void test_sync_scales_the_current_replicaset(void **state)
+{
+	fake_env e;
+	fake_env_init(&e, &cm_deployment_controller);
+	put_rs(&e, "nginx", 1, 1, true);
+	put_deployment(&e, 3, "nginx");
+	fake_env_run(&e);
+	assert_null(fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL));
+	fake_call *p = fake_client_find(e.api, CM_PATCH, "ReplicaSet", NULL);
+	assert_non_null(p);
+	assert_int_equal(ck_json_get_int(p->body, "spec.replicas", -1), 3);
+	fake_env_fini(&e);
+}
+
+static void test_sync_rolls_out_within_the_surge(void **state)
+{
+	fake_env e;
+	fake_env_init(&e, &cm_deployment_controller);
+	put_rs(&e, "nginx:1", 4, 1, true);
+	put_deployment(&e, 4, "nginx:2");
+	fake_env_run(&e);
+	/* maxSurge 25% of 4 is 1: the new ReplicaSet starts at one replica, revision 2. */
+	fake_call *c = fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL);
+	assert_non_null(c);
+	assert_int_equal(ck_json_get_int(c->body, "spec.replicas", -1), 1);
+	assert_string_equal(
+	    ck_json_get_str(c->body, "metadata.annotations.deployment\\.kubernetes\\.io/revision",
+	                    ""),
+	    "2");
+	/* The old one is not scaled down before the new pods are available. */
+	assert_null(fake_client_find(e.api, CM_PATCH, "ReplicaSet", NULL));
+	fake_env_fini(&e);
+}
+
+static void test_sync_adopts_an_orphan_replicaset(void **state)
+{
+	fake_env e;
+	fake_env_init(&e, &cm_deployment_controller);
+	put_rs(&e, "nginx", 3, 1, false);
+	put_deployment(&e, 3, "nginx");
+	fake_env_run(&e);
+	/* Adopted and taken as the current one: no second ReplicaSet. */
+	fake_call *p = fake_client_find(e.api, CM_PATCH, "ReplicaSet", NULL);
+	assert_non_null(p);
+	const cJSON *ref = ck_json_get(p->body, "metadata.ownerReferences")->child;
+	assert_string_equal(ck_json_get_str(ref, "uid", ""), "d-1");
+	assert_null(fake_client_find(e.api, CM_CREATE, "ReplicaSet", NULL));
+	fake_env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -94,6 +213,10 @@ int main(void)
 	    cmocka_unit_test(test_int_or_percent),
 	    cmocka_unit_test(test_pod_active_and_ready),
 	    cmocka_unit_test(test_controller_ref),
+	    cmocka_unit_test(test_sync_creates_the_replicaset),
+	    cmocka_unit_test(test_sync_scales_the_current_replicaset),
+	    cmocka_unit_test(test_sync_rolls_out_within_the_surge),
+	    cmocka_unit_test(test_sync_adopts_an_orphan_replicaset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
