@@ -179,6 +179,50 @@ void kind_default_int(cJSON *o, const char *key, long long val);
 cJSON *kind_child_object(cJSON *o, const char *key);
 /* qsort comparator for arrays of C strings. */
 int kind_cmp_strp(const void *a, const void *b);
+/* Workload templates (kind_template.c). spec is the object holding selector and template
+ * ("spec" of a Deployment, "spec.jobTemplate.spec" of a CronJob), path its field path. */
+/* spec.selector is a LabelSelector matching the template's labels; what names the kind in
+ * upstream's "empty selector is invalid for <what>" (NULL: an empty selector is valid). */
+void kind_selector_validate(const cJSON *spec, const char *path, const char *what,
+                            kind_causes *causes);
+/* The cause upstream gives when the selector does not match the template's labels. */
+void kind_template_labels_mismatch(const cJSON *spec, const char *path, kind_causes *causes);
+/* The string at dotted path key of o (def when unset) is one of allowed (NULL-terminated),
+ * else upstream's "Unsupported value" cause for field (NULL: key). */
+void kind_enum_validate(const cJSON *o, const char *key, const char *def,
+                        const char *const *allowed, const char *field, kind_causes *causes);
+/* The number at dotted path key of o, when present, is not negative; reported as field
+ * (NULL: key), with upstream's message. */
+void kind_nonnegative_validate(const cJSON *o, const char *key, const char *field,
+                               kind_causes *causes);
+/* The wide cells CONTAINERS, IMAGES and (when with_selector) SELECTOR of spec's template. */
+void kind_template_cells(const cJSON *spec, bool with_selector, cJSON *row);
+/* create_status for kinds whose status the controllers own: an empty status. */
+void kind_clear_status(cJSON *obj);
+/* A batch/v1 JobSpec at path without its selector (Jobs and CronJob templates). */
+void kind_job_spec_validate(const cJSON *spec, const char *path, kind_causes *causes);
+/* Columns most kinds' tables share: NAME, AGE and the template's CONTAINERS and IMAGES
+ * (-o wide). */
+#define KIND_COLUMN_NAME                                                                           \
+	{                                                                                          \
+		"Name", "string", "name", 0, "Name must be unique within a namespace."             \
+	}
+#define KIND_COLUMN_AGE                                                                            \
+	{                                                                                          \
+		"Age", "string", "", 0, "Time since the object was created."                       \
+	}
+#define KIND_COLUMNS_TEMPLATE                                                                      \
+	{"Containers", "string", "", 1, "Names of each container in the template."},               \
+	{                                                                                          \
+		"Images", "string", "", 1, "Images referenced by each container in the template."  \
+	}
+/* The scale subresource of workloads (autoscaling/v1 Scale on spec.replicas); defined as a
+ * macro because kind_scale_replicas and KIND_SUB_SCALE come later in this header. */
+#define KIND_SUB_SCALE_REPLICAS                                                                    \
+	{                                                                                          \
+		.name = "scale", .group = "autoscaling", .version = "v1", .kind = "Scale",         \
+		.verbs = kind_view_verbs, .type = KIND_SUB_SCALE, .scale = &kind_scale_replicas    \
+	}
 /* The "all" category (kubectl get all). */
 extern const char *const kind_category_all[];
 
