@@ -18,9 +18,6 @@
 #include "endpoints.h"
 #include "iptables.h"
 
-/* Declared here until lib/api/kind.h lists it with the other built-in kinds. */
-extern const kind_desc kind_endpointslice;
-
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 #define SLICE_INDEX        "service"
 #define FULL_SYNC_MS       (3600 * 1000)
@@ -263,7 +260,7 @@ int proxier_new(kc_client *c, const proxy_config *cfg, proxier **out, ck_err **e
 	p->timer->data = p;
 	informer_handlers h = {on_add, on_update, on_delete, p};
 	if (informer_new(c, &(informer_opts){.resource = &KC_SERVICES}, &p->services, err) < 0 ||
-	    informer_new(c, &(informer_opts){.resource = &kind_endpointslice}, &p->slices, err) <
+	    informer_new(c, &(informer_opts){.resource = &KC_ENDPOINTSLICES}, &p->slices, err) <
 	        0) {
 		proxier_free(p);
 		return -EINVAL;

@@ -41,6 +41,7 @@ typedef kind_desc kc_resource;
 #define KC_DEPLOYMENTS     kind_deployment
 #define KC_REPLICASETS     kind_replicaset
 #define KC_LEASES          kind_lease
+#define KC_ENDPOINTSLICES  kind_endpointslice
 
 /* The result of one request, owned by the library during the callback. The callee may
  * take res->obj (CK_TAKE_PTR) to keep it. */

@@ -3,9 +3,9 @@
  * A kind_desc names the kind (group, version, kind, resource plural, singular, short
  * names, categories, scope), where it lives in etcd, its subresources, which field
  * selectors it answers, and the functions that default, validate and print it as a
- * server-side table row. The apiserver's discovery, storage, defaulting, validation,
- * tables and strategic merge patch all read these tables; one file per API group
- * (kind_core.c, kind_apps.c, ...) holds the descriptions. */
+ * server-side table row. The apiserver's discovery, storage, defaulting, validation and
+ * tables read these descriptions (strategic merge patch and OpenAPI read the schema of the
+ * kind's message, api/schema.h); each lib/api/kind_<name>.c file holds one or a few. */
 #ifndef CK_API_KIND_H
 #define CK_API_KIND_H
 
@@ -229,7 +229,7 @@ extern const char *const kind_category_all[];
 /* The built-in kinds other modules name (the API client's KC_* names). */
 extern const kind_desc kind_namespace, kind_node, kind_event, kind_configmap, kind_secret, kind_pod,
     kind_service, kind_endpoints, kind_serviceaccount, kind_deployment, kind_replicaset, kind_lease,
-    kind_events_event;
+    kind_events_event, kind_endpointslice;
 
 /* For the tables: `.columns = KIND_COLUMNS(pod_columns)` fills columns and n_columns. */
 #define KIND_COLUMNS(c) c, CK_ARRAY_SIZE(c)

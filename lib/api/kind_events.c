@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "k8s/events.pb-c.h"
 #include "base/error.h"
 #include "base/json.h"
 
@@ -72,4 +73,5 @@ const kind_desc kind_events_event = {.group = "events.k8s.io",
                                      .n_columns = KIND_EVENT_COLUMNS,
                                      .cells = event_cells,
                                      .to_storage = to_core,
-                                     .from_storage = from_core};
+                                     .from_storage = from_core,
+                                     .pb = &k8s__io__api__events__v1__event__descriptor};
