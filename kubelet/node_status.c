@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/condition.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -159,16 +160,9 @@ static cJSON *node_condition(const node_status *ns, const char *type, bool statu
 	cJSON_AddStringToObject(c, "type", type);
 	cJSON_AddStringToObject(c, "status", status ? "True" : "False");
 	cJSON_AddStringToObject(c, "lastHeartbeatTime", now);
-	const char *since = now;
-	const cJSON *o;
-	const cJSON *last = ns ? ns->last_conditions : NULL;
-	cJSON_ArrayForEach(o, last)
-	{
-		if (!strcmp(ck_json_get_str(o, "type", ""), type) &&
-		    !strcmp(ck_json_get_str(o, "status", ""), status ? "True" : "False"))
-			since = ck_json_get_str(o, "lastTransitionTime", now);
-	}
-	cJSON_AddStringToObject(c, "lastTransitionTime", since);
+	cJSON_AddStringToObject(
+	    c, "lastTransitionTime",
+	    condition_since(ns ? ns->last_conditions : NULL, type, status ? "True" : "False", now));
 	cJSON_AddStringToObject(c, "reason", reason);
 	cJSON_AddStringToObject(c, "message", message);
 	return c;

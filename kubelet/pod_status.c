@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/condition.h"
 #include "base/json.h"
 #include "base/strbuf.h"
 #include "kubelet.h"
@@ -275,15 +276,9 @@ static cJSON *condition(const cJSON *old_status, const char *type, bool status, 
 	cJSON *c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "type", type);
 	cJSON_AddStringToObject(c, "status", status ? "True" : "False");
-	const char *since = now;
-	const cJSON *oc;
-	cJSON_ArrayForEach(oc, ck_json_get(old_status, "conditions"))
-	{
-		if (!strcmp(ck_json_get_str(oc, "type", ""), type) &&
-		    !strcmp(ck_json_get_str(oc, "status", ""), status ? "True" : "False"))
-			since = ck_json_get_str(oc, "lastTransitionTime", now);
-	}
-	cJSON_AddStringToObject(c, "lastTransitionTime", since);
+	cJSON_AddStringToObject(c, "lastTransitionTime",
+	                        condition_since(ck_json_get(old_status, "conditions"), type,
+	                                        status ? "True" : "False", now));
 	if (reason)
 		cJSON_AddStringToObject(c, "reason", reason);
 	if (message)

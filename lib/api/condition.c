@@ -27,6 +27,20 @@ bool condition_true(const cJSON *obj, const char *type)
 	return !strcmp(condition_status(obj, type, ""), "True");
 }
 
+const char *condition_since(const cJSON *conds, const char *type, const char *status,
+                            const char *now)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, conds)
+	{
+		if (!strcmp(ck_json_get_str(c, "type", ""), type))
+			return strcmp(ck_json_get_str(c, "status", ""), status)
+			           ? now
+			           : ck_json_get_str(c, "lastTransitionTime", now);
+	}
+	return now;
+}
+
 /* Sets key of c to s (NULL: removes it); true when that changed c. */
 static bool set_str(cJSON *c, const char *key, const char *s)
 {

@@ -17,6 +17,12 @@ const char *condition_status(const cJSON *obj, const char *type, const char *def
 /* True when the condition of type has status "True". */
 bool condition_true(const cJSON *obj, const char *type);
 
+/* The lastTransitionTime a condition of type with status gets when it replaces one of
+ * the list conds (an array; NULL: none): the old one's when its status is the same, else
+ * now. */
+const char *condition_since(const cJSON *conds, const char *type, const char *status,
+                            const char *now);
+
 /* Sets the condition of type in obj's status.conditions (made when missing) to status,
  * reason and message (NULL: removed). lastTransitionTime becomes now (RFC 3339) when the
  * condition is new or its status changes, and stays otherwise; lastProbeTime is written

@@ -193,6 +193,46 @@ static void pod_validate(const cJSON *pod, kind_causes *causes)
 	kind_pod_spec_validate(ck_json_get(pod, "spec"), "spec", causes);
 }
 
+/* Puts spec's field (or its absence) into allowed. */
+static void take_field(cJSON *allowed, const cJSON *spec, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, field);
+	cJSON_DeleteItemFromObjectCaseSensitive(allowed, field);
+	if (v)
+		cJSON_AddItemToObject(allowed, field, ck_json_dup(v));
+}
+
+/* activeDeadlineSeconds may be set, or lowered, never raised or removed. */
+static bool deadline_ok(const cJSON *old_spec, const cJSON *spec)
+{
+	const cJSON *o = ck_json_get(old_spec, "activeDeadlineSeconds");
+	const cJSON *n = ck_json_get(spec, "activeDeadlineSeconds");
+	if (!o)
+		return true;
+	return n && ck_json_get_int(spec, "activeDeadlineSeconds", 0) <=
+	                ck_json_get_int(old_spec, "activeDeadlineSeconds", 0);
+}
+
+/* True when every element of old is still in new: new only adds. */
+static bool only_added(const cJSON *old, const cJSON *new)
+{
+	const cJSON *o, *n;
+	cJSON_ArrayForEach(o, old)
+	{
+		bool kept = false;
+		cJSON_ArrayForEach(n, new)
+		{
+			if (ck_json_equal(o, n)) {
+				kept = true;
+				break;
+			}
+		}
+		if (!kept)
+			return false;
+	}
+	return true;
+}
+
 /* Upstream allows an update to change only container images, activeDeadlineSeconds,
  * tolerations and terminationGracePeriodSeconds of a pod's spec. */
 static void pod_validate_update(const cJSON *old, const cJSON *pod, kind_causes *causes)
@@ -211,14 +251,15 @@ static void pod_validate_update(const cJSON *old, const cJSON *pod, kind_causes 
 				ck_json_set(cJSON_GetArrayItem(a, i), "image", ck_json_dup(image));
 		}
 	}
-	static const char *const fields[] = {"activeDeadlineSeconds", "tolerations",
-	                                     "terminationGracePeriodSeconds"};
-	for (size_t i = 0; i < CK_ARRAY_SIZE(fields); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, fields[i]);
-		cJSON_DeleteItemFromObjectCaseSensitive(allowed, fields[i]);
-		if (v)
-			cJSON_AddItemToObject(allowed, fields[i], ck_json_dup(v));
-	}
+	const cJSON *old_spec = ck_json_get(old, "spec");
+	if (deadline_ok(old_spec, spec))
+		take_field(allowed, spec, "activeDeadlineSeconds");
+	if (only_added(ck_json_get(old_spec, "tolerations"), ck_json_get(spec, "tolerations")))
+		take_field(allowed, spec, "tolerations");
+	/* A negative grace period (once allowed) may only become 1. */
+	if (ck_json_get_int(old_spec, "terminationGracePeriodSeconds", 30) < 0 &&
+	    ck_json_get_int(spec, "terminationGracePeriodSeconds", 30) == 1)
+		take_field(allowed, spec, "terminationGracePeriodSeconds");
 	if (!ck_json_equal(allowed, spec))
 		kind_cause_add(
 		    causes, "FieldValueForbidden", "spec",
@@ -389,30 +430,6 @@ static void binding_validate(const cJSON *binding, kind_causes *causes)
 		kind_cause_required(causes, "target.name");
 }
 
-static void set_condition(cJSON *obj, const char *type, const char *status)
-{
-	cJSON *conds = ck_json_get(obj, "status.conditions");
-	if (!cJSON_IsArray(conds)) {
-		ck_json_set(obj, "status.conditions", cJSON_CreateArray());
-		conds = ck_json_get(obj, "status.conditions");
-	}
-	cJSON *c;
-	cJSON_ArrayForEach(c, conds)
-	{
-		if (!strcmp(kind_str(c, "type"), type))
-			break;
-	}
-	if (!c) {
-		c = cJSON_CreateObject();
-		cJSON_AddItemToArray(conds, c);
-	}
-	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
-	ck_json_set_str(c, "type", type);
-	ck_json_set_str(c, "status", status);
-	ck_json_set(c, "lastProbeTime", cJSON_CreateNull());
-	ck_json_set_str(c, "lastTransitionTime", now);
-}
-
 /* A Binding assigns an unbound pod to target.name, with the binding's annotations. */
 static cJSON *binding_apply(const cJSON *pod, const cJSON *binding, const char *name,
                             kind_sub_conflict *c)
@@ -435,7 +452,8 @@ static cJSON *binding_apply(const cJSON *pod, const cJSON *binding, const char *
 		cJSON_DeleteItemFromObjectCaseSensitive(ann, a->string);
 		cJSON_AddItemToObject(ann, a->string, ck_json_dup(a));
 	}
-	set_condition(next, "PodScheduled", "True");
+	_cleanup_free_ char *now = ck_time_now_rfc3339(false);
+	condition_set(next, "PodScheduled", "True", NULL, NULL, now, true);
 	return next;
 }
 

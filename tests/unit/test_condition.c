@@ -75,11 +75,25 @@ static void test_set(void **state)
 	cJSON_Delete(pod);
 }
 
+static void test_since(void **state)
+{
+	cJSON *old =
+	    parse("[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"t0\"},"
+	          "{\"type\":\"Initialized\",\"status\":\"False\"}]");
+	assert_string_equal(condition_since(old, "Ready", "True", "now"), "t0");
+	assert_string_equal(condition_since(old, "Ready", "False", "now"), "now");
+	assert_string_equal(condition_since(old, "Initialized", "False", "now"), "now");
+	assert_string_equal(condition_since(old, "PodScheduled", "True", "now"), "now");
+	assert_string_equal(condition_since(NULL, "Ready", "True", "now"), "now");
+	cJSON_Delete(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lookups),
 	    cmocka_unit_test(test_set),
+	    cmocka_unit_test(test_since),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

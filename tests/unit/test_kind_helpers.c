@@ -90,11 +90,55 @@ static void test_workload_selector_messages(void **state)
 	            "`selector` does not match template `labels`");
 }
 
+/* The number of causes an update of the pod old to new gets. */
+static int pod_update_causes(const char *old_json, const char *new_json)
+{
+	cJSON *old = parse(old_json), *pod = parse(new_json);
+	kind_causes causes = {0};
+	kind_pod.validate_update(old, pod, &causes);
+	int n = cJSON_GetArraySize(causes.list);
+	cJSON_Delete(causes.list);
+	cJSON_Delete(old);
+	cJSON_Delete(pod);
+	return n;
+}
+
+#define POD(extra) "{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]" extra "}}"
+#define TOL(k)     "{\"key\":\"" k "\",\"operator\":\"Exists\"}"
+
+static void test_pod_update_rules(void **state)
+{
+	/* Upstream's exceptions to an immutable pod spec, and no more. */
+	assert_int_equal(pod_update_causes(POD(""), POD(",\"tolerations\":[" TOL("a") "]")), 0);
+	assert_int_equal(pod_update_causes(POD(",\"tolerations\":[" TOL("a") "]"),
+	                                   POD(",\"tolerations\":[" TOL("a") "," TOL("b") "]")),
+	                 0);
+	assert_int_equal(pod_update_causes(POD(",\"tolerations\":[" TOL("a") "," TOL("b") "]"),
+	                                   POD(",\"tolerations\":[" TOL("b") "]")),
+	                 1);
+	assert_int_equal(pod_update_causes(POD(""), POD(",\"activeDeadlineSeconds\":30")), 0);
+	assert_int_equal(pod_update_causes(POD(",\"activeDeadlineSeconds\":30"),
+	                                   POD(",\"activeDeadlineSeconds\":10")),
+	                 0);
+	assert_int_equal(pod_update_causes(POD(",\"activeDeadlineSeconds\":30"),
+	                                   POD(",\"activeDeadlineSeconds\":60")),
+	                 1);
+	assert_int_equal(pod_update_causes(POD(",\"activeDeadlineSeconds\":30"), POD("")), 1);
+	assert_int_equal(pod_update_causes(POD(",\"terminationGracePeriodSeconds\":-1"),
+	                                   POD(",\"terminationGracePeriodSeconds\":1")),
+	                 0);
+	assert_int_equal(pod_update_causes(POD(",\"terminationGracePeriodSeconds\":30"),
+	                                   POD(",\"terminationGracePeriodSeconds\":5")),
+	                 1);
+	assert_int_equal(pod_update_causes(POD(""), POD(",\"hostNetwork\":true")), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_join_and_maps),
 	    cmocka_unit_test(test_workload_selector_messages),
+	    cmocka_unit_test(test_pod_update_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
